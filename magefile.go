@@ -1,0 +1,452 @@
+//go:build mage
+
+// Build, run and test every MCP server in this repository (servers/*).
+package main
+
+// Servers are the folders under servers/ (see internal/workspace); each has
+// a host.json for Azure Functions and a local.settings.json whose
+// Host.LocalHttpPort is its local port.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/magefile/mage/mg"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mcpfunc/mcpfunc/internal/testreport"
+	"github.com/mcpfunc/mcpfunc/internal/workspace"
+)
+
+// minFuncVersion is the first Azure Functions Core Tools release that runs
+// MCP custom handlers (the mcp-custom-handler profile).
+var minFuncVersion = [3]int{4, 5, 0}
+
+// distDir holds the linux/amd64 deployables, one folder per server.
+const distDir = "dist"
+
+// Dev builds every server and runs them all, each on its own port from
+// local.settings.json (7071, 7072, …), until Ctrl-C. It uses `func start`
+// when Azure Functions Core Tools 4.5+ is installed, else runs the binaries
+// directly on the same URLs.
+func Dev(ctx context.Context) error {
+	servers, err := loadServers()
+	if err != nil {
+		return err
+	}
+	for _, s := range servers {
+		if err := portFree(s.DevPort); err != nil {
+			return fmt.Errorf("%s: %w", s.Name, err)
+		}
+	}
+	if err := buildNative(ctx, servers); err != nil {
+		return err
+	}
+
+	useFunc, why := funcAvailable(ctx)
+	if useFunc {
+		fmt.Println("==> running each server under the Functions host (func start)")
+	} else {
+		fmt.Printf("==> %s; running the server binaries directly on the same URLs\n", why)
+		fmt.Println("    (install Azure Functions Core Tools 4.5+ to run them under the Functions host: https://learn.microsoft.com/azure/azure-functions/functions-run-local)")
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	width := 0
+	for _, s := range servers {
+		width = max(width, len(s.Name))
+	}
+	for _, s := range servers {
+		prefix := fmt.Sprintf("[%-*s] ", width, s.Name)
+		var cmd *exec.Cmd
+		if useFunc {
+			cmd = exec.CommandContext(gctx, "func", "start", "--port", strconv.Itoa(s.DevPort))
+		} else {
+			cmd = exec.CommandContext(gctx, "./app", "-port", strconv.Itoa(s.DevPort))
+		}
+		cmd.Dir = s.Dir
+		cmd.Stdout = newPrefixWriter(os.Stdout, prefix)
+		cmd.Stderr = newPrefixWriter(os.Stderr, prefix)
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		cmd.WaitDelay = 4 * time.Second // mage allows 5 s for cleanup after Ctrl-C
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", s.Name, err)
+		}
+		g.Go(func() error {
+			err := cmd.Wait()
+			if gctx.Err() != nil {
+				return nil // stopping on purpose
+			}
+			if err == nil {
+				// A clean exit: the server got Ctrl-C (the terminal signals
+				// the whole process group) or was stopped on purpose.
+				fmt.Printf("%sstopped\n", prefix)
+				return nil
+			}
+			fmt.Fprintf(os.Stderr, "%sserver stopped unexpectedly: %v\n", prefix, err)
+			return fmt.Errorf("server %s stopped unexpectedly: %w", s.Name, err)
+		})
+		g.Go(func() error {
+			if err := waitReady(gctx, s.DevPort, 60*time.Second); err != nil {
+				if gctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("server %s: %w", s.Name, err)
+			}
+			fmt.Printf("%sready: %s\n", prefix, s.MCPURL())
+			return nil
+		})
+	}
+	fmt.Println("==> press Ctrl-C to stop all servers")
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	fmt.Println("==> all servers stopped")
+	return nil
+}
+
+// Build builds every server twice: a native binary servers/<name>/app for
+// `mage dev` and `func start`, and the deployable dist/<name>/app (static
+// linux/amd64, trimmed and stripped) next to a copy of its host.json.
+func Build(ctx context.Context) error {
+	servers, err := loadServers()
+	if err != nil {
+		return err
+	}
+	if err := buildNative(ctx, servers); err != nil {
+		return err
+	}
+	for _, s := range servers {
+		out := filepath.Join(distDir, s.Name)
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return err
+		}
+		fmt.Printf("==> building %s for linux/amd64 -> %s\n", s.Name, filepath.Join(out, "app"))
+		abs, err := filepath.Abs(filepath.Join(out, "app"))
+		if err != nil {
+			return err
+		}
+		env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}
+		if err := run(ctx, s.Dir, env, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", abs, "."); err != nil {
+			return fmt.Errorf("build %s: %w", s.Name, err)
+		}
+		hj, err := os.ReadFile(filepath.Join(s.Dir, "host.json"))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(out, "host.json"), hj, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Test runs the whole suite: lint, a standalone build and tidy check of
+// every module, every module's tests with -race, then the end-to-end tests.
+func Test(ctx context.Context) error {
+	mg.CtxDeps(ctx, Lint)
+	if err := checkModules(ctx); err != nil {
+		return err
+	}
+	var total testreport.Summary
+	steps := []struct {
+		title string
+		args  []string
+	}{
+		{"unit tests (every workspace module, -race)", []string{"test", "-race", "-count=1", "-json", "work"}},
+		{"end-to-end tests (-race)", []string{"test", "-race", "-count=1", "-json", "-tags", "e2e", "-timeout", "15m", "./e2e/..."}},
+	}
+	for _, st := range steps {
+		fmt.Printf("==> %s\n", st.title)
+		s, err := goTestJSON(ctx, st.args...)
+		total.Add(s)
+		if err != nil && s.OK() {
+			return err
+		}
+	}
+	for _, sk := range total.Skips {
+		fmt.Println("skipped:", sk)
+	}
+	fmt.Println(total.String())
+	if !total.OK() {
+		return fmt.Errorf("tests failed in: %s", strings.Join(total.FailedPackages, ", "))
+	}
+	return nil
+}
+
+// Lint checks formatting (gofmt) and runs go vet on every module, including
+// the end-to-end tests.
+func Lint(ctx context.Context) error {
+	dirs, err := moduleDirs(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Println("==> gofmt")
+	out, err := output(ctx, ".", nil, "gofmt", append([]string{"-l"}, dirs...)...)
+	if err != nil {
+		return err
+	}
+	if out = strings.TrimSpace(out); out != "" {
+		return fmt.Errorf("these files need gofmt -w:\n%s", out)
+	}
+	fmt.Println("==> go vet")
+	if err := run(ctx, ".", nil, "go", "vet", "work"); err != nil {
+		return err
+	}
+	return run(ctx, ".", nil, "go", "vet", "-tags", "e2e,mage", "./e2e/...", ".")
+}
+
+// Tidy runs go mod tidy in every module.
+func Tidy(ctx context.Context) error {
+	dirs, err := moduleDirs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		fmt.Println("==> go mod tidy in", d)
+		if err := run(ctx, d, []string{"GOWORK=off"}, "go", "mod", "tidy"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkModules proves that each module builds and is tidy on its own, as
+// azd builds a server from its own folder.
+func checkModules(ctx context.Context) error {
+	dirs, err := moduleDirs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		fmt.Printf("==> standalone build and tidy check: %s\n", d)
+		env := []string{"GOWORK=off"}
+		if err := run(ctx, d, env, "go", "build", "./..."); err != nil {
+			return fmt.Errorf("%s does not build on its own (GOWORK=off): %w", d, err)
+		}
+		if err := run(ctx, d, env, "go", "mod", "tidy", "-diff"); err != nil {
+			return fmt.Errorf("%s/go.mod is not tidy: run `go tool mage tidy`: %w", d, err)
+		}
+	}
+	return nil
+}
+
+func loadServers() ([]workspace.Server, error) {
+	servers, err := workspace.Servers(".")
+	if err != nil {
+		return nil, err
+	}
+	if len(servers) == 0 {
+		return nil, errors.New("no servers found under servers/ (each needs go.mod, host.json and local.settings.json)")
+	}
+	return servers, workspace.Check(servers)
+}
+
+func buildNative(ctx context.Context, servers []workspace.Server) error {
+	for _, s := range servers {
+		fmt.Printf("==> building %s -> %s\n", s.Name, filepath.Join(s.Dir, "app"))
+		if err := run(ctx, s.Dir, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-o", "app", "."); err != nil {
+			return fmt.Errorf("build %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// moduleDirs lists the workspace modules' folders, relative to the root.
+func moduleDirs(ctx context.Context) ([]string, error) {
+	out, err := output(ctx, ".", nil, "go", "list", "-m", "-f", "{{.Dir}}")
+	if err != nil {
+		return nil, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	for _, d := range strings.Fields(out) {
+		rel, err := filepath.Rel(wd, d)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, rel)
+	}
+	return dirs, nil
+}
+
+// goTestJSON runs go test with -json and prints a condensed report.
+func goTestJSON(ctx context.Context, args ...string) (testreport.Summary, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Stderr = os.Stderr
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		return testreport.Summary{}, err
+	}
+	done := make(chan struct{})
+	var sum testreport.Summary
+	var readErr error
+	go func() {
+		defer close(done)
+		sum, readErr = testreport.Read(pr, os.Stdout)
+		io.Copy(io.Discard, pr)
+	}()
+	err := cmd.Wait()
+	pw.Close()
+	<-done
+	if readErr != nil {
+		return sum, readErr
+	}
+	if err != nil && sum.OK() {
+		// go test failed without a failing test: report it as a package failure.
+		sum.FailedPackages = append(sum.FailedPackages, "go "+strings.Join(args, " "))
+	}
+	return sum, err
+}
+
+// run runs a command quietly: its output is shown only when it fails or
+// mage runs with -v.
+func run(ctx context.Context, dir string, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var buf bytes.Buffer
+	if mg.Verbose() {
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	} else {
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+	}
+	if err := cmd.Run(); err != nil {
+		os.Stderr.Write(buf.Bytes())
+		return fmt.Errorf("%s %s (in %s): %w", name, strings.Join(args, " "), dir, err)
+	}
+	return nil
+}
+
+func output(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// funcAvailable reports whether Azure Functions Core Tools 4.5+ is
+// installed, and if not, why not.
+func funcAvailable(ctx context.Context) (bool, string) {
+	if _, err := exec.LookPath("func"); err != nil {
+		return false, "Azure Functions Core Tools (func) is not installed"
+	}
+	out, err := output(ctx, ".", nil, "func", "--version")
+	if err != nil {
+		return false, fmt.Sprintf("`func --version` failed (%v)", err)
+	}
+	v, ok := parseVersion(out)
+	if !ok {
+		return false, fmt.Sprintf("cannot read the func version from %q", strings.TrimSpace(out))
+	}
+	if compareVersion(v, minFuncVersion) < 0 {
+		return false, fmt.Sprintf("func %d.%d.%d is older than %d.%d.%d, the first to run MCP custom handlers", v[0], v[1], v[2], minFuncVersion[0], minFuncVersion[1], minFuncVersion[2])
+	}
+	return true, ""
+}
+
+var versionRE = regexp.MustCompile(`(\d+)\.(\d+)\.(\d+)`)
+
+func parseVersion(s string) ([3]int, bool) {
+	m := versionRE.FindStringSubmatch(s)
+	if m == nil {
+		return [3]int{}, false
+	}
+	var v [3]int
+	for i := range v {
+		v[i], _ = strconv.Atoi(m[i+1])
+	}
+	return v, true
+}
+
+func compareVersion(a, b [3]int) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] - b[i]
+		}
+	}
+	return 0
+}
+
+func portFree(port int) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("port %d is in use (is `mage dev` already running?): %w", port, err)
+	}
+	return ln.Close()
+}
+
+// waitReady polls GET / the way the Functions host does until the server
+// answers.
+func waitReady(ctx context.Context, port int, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not answering on %s after %s", url, limit)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// prefixWriter writes each line with a prefix, so the output of several
+// servers stays readable.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func newPrefixWriter(w io.Writer, prefix string) *prefixWriter {
+	return &prefixWriter{w: w, prefix: prefix}
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := p.buf[:i+1]
+		if _, err := io.WriteString(p.w, p.prefix+string(line)); err != nil {
+			return 0, err
+		}
+		p.buf = p.buf[i+1:]
+	}
+	return len(b), nil
+}

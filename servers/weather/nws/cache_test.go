@@ -1,0 +1,296 @@
+package nws
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestFreshness(t *testing.T) {
+	tests := []struct {
+		cc, age string
+		want    time.Duration
+		ok      bool
+	}{
+		{"public, max-age=300", "", 300 * time.Second, true},
+		{"public, max-age=300, s-maxage=60", "", 60 * time.Second, true},
+		{"s-maxage=60, max-age=300", "", 60 * time.Second, true},
+		{`max-age="120"`, "", 120 * time.Second, true},
+		{"Max-Age=30", "", 30 * time.Second, true},
+		{"public, max-age=300", "100", 200 * time.Second, true},
+		{"public, max-age=300", "300", 0, false},
+		{"public, max-age=300", "400", 0, false},
+		{"public, max-age=300", "bogus", 0, false},
+		{"", "", 0, false},
+		{"public", "", 0, false},
+		{"max-age=0", "", 0, false},
+		{"max-age=-5", "", 0, false},
+		{"max-age=abc", "", 0, false},
+		{"no-store, max-age=300", "", 0, false},
+		{"no-cache, max-age=300", "", 0, false},
+		{"private, max-age=300", "", 0, false},
+		{"max-age=99999999999999999999", "", 365 * 24 * time.Hour, true},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		if tt.cc != "" {
+			h.Set("Cache-Control", tt.cc)
+		}
+		if tt.age != "" {
+			h.Set("Age", tt.age)
+		}
+		got, ok := freshness(h)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("freshness(Cache-Control %q, Age %q) = %v, %v; want %v, %v", tt.cc, tt.age, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// cachingUpstream answers every path with the given Cache-Control and Age,
+// and a body naming the path and the request number.
+func cachingUpstream(t *testing.T, cacheControl, age string, status int) *upstream {
+	var n atomic.Int64
+	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1)
+		if cacheControl != "" {
+			w.Header().Set("Cache-Control", cacheControl)
+		}
+		if age != "" {
+			w.Header().Set("Age", age)
+		}
+		if status != 200 {
+			writeProblem(w, status, http.StatusText(status), "")
+			return
+		}
+		writeJSON(w, status, `{"name":"`+r.URL.Path+`#`+string(rune('0'+i%10))+`"}`)
+	})
+}
+
+func TestCache(t *testing.T) {
+	tests := []struct {
+		name         string
+		cacheControl string
+		age          string
+		advance      time.Duration // clock advance between the two calls
+		wantRequests int
+	}{
+		{"max-age respected", "public, max-age=60", "", 59 * time.Second, 1},
+		{"expired after max-age", "public, max-age=60", "", 61 * time.Second, 2},
+		{"expired exactly at max-age", "public, max-age=60", "", 60 * time.Second, 2},
+		{"s-maxage preferred", "public, max-age=600, s-maxage=30", "", 31 * time.Second, 2},
+		{"Age subtracted, fresh", "public, max-age=60", "50", 9 * time.Second, 1},
+		{"Age subtracted, stale", "public, max-age=60", "50", 11 * time.Second, 2},
+		{"no-store not cached", "no-store", "", 0, 2},
+		{"no-store with max-age not cached", "no-store, max-age=60", "", 0, 2},
+		{"no-cache not cached", "no-cache, max-age=60", "", 0, 2},
+		{"private not cached", "private, max-age=60", "", 0, 2},
+		{"no Cache-Control not cached", "", "", 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := cachingUpstream(t, tt.cacheControl, tt.age, 200)
+			clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+			c := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 8; c.Now = clock.Now })
+			var first, second doc
+			if err := c.GetJSON(t.Context(), "/alerts/active/area/CA", &first); err != nil {
+				t.Fatal(err)
+			}
+			clock.Add(tt.advance)
+			if err := c.GetJSON(t.Context(), "/alerts/active/area/CA", &second); err != nil {
+				t.Fatal(err)
+			}
+			if up.requests() != tt.wantRequests {
+				t.Errorf("upstream requests = %d, want %d", up.requests(), tt.wantRequests)
+			}
+			if (first == second) != (tt.wantRequests == 1) {
+				t.Errorf("first %q second %q", first.Name, second.Name)
+			}
+		})
+	}
+}
+
+func TestCacheExpiredEntryRemoved(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/short" {
+			w.Header().Set("Cache-Control", "max-age=10")
+		} else {
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		writeJSON(w, 200, `{"name":"x"}`)
+	})
+	clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	c := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 8; c.Now = clock.Now })
+	if err := c.GetJSON(t.Context(), "/short", &doc{}); err != nil {
+		t.Fatal(err)
+	}
+	if c.cache.Len() != 1 {
+		t.Fatalf("cache len %d, want 1", c.cache.Len())
+	}
+	clock.Add(11 * time.Second)
+	if _, ok := c.cached(up.srv.URL + "/short"); ok {
+		t.Fatal("expired entry served")
+	}
+	if c.cache.Len() != 0 {
+		t.Errorf("expired entry not removed (len %d)", c.cache.Len())
+	}
+}
+
+func TestCacheOnlyOK(t *testing.T) {
+	up := cachingUpstream(t, "public, max-age=60", "", 404)
+	c := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 8 })
+	for range 2 {
+		if err := c.GetJSON(t.Context(), "/points/51.5,-0.1276", &doc{}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("error %v, want ErrNotFound", err)
+		}
+	}
+	if up.requests() != 2 {
+		t.Errorf("upstream requests = %d, want 2 (404s are not cached)", up.requests())
+	}
+}
+
+func TestCacheLRUBound(t *testing.T) {
+	up := cachingUpstream(t, "public, max-age=600", "", 200)
+	c := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 2 })
+	get := func(p string) {
+		t.Helper()
+		if err := c.GetJSON(t.Context(), p, &doc{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get("/a")
+	get("/b")
+	get("/a") // cached; /a becomes most recent
+	get("/c") // evicts /b
+	if up.requests() != 3 {
+		t.Fatalf("upstream requests = %d, want 3", up.requests())
+	}
+	if c.cache.Len() != 2 {
+		t.Errorf("cache len %d, want 2", c.cache.Len())
+	}
+	get("/a") // still cached
+	get("/b") // evicted: fetched again
+	if up.requests() != 4 {
+		t.Errorf("upstream requests = %d, want 4", up.requests())
+	}
+}
+
+func TestCacheOff(t *testing.T) {
+	up := cachingUpstream(t, "public, max-age=600", "", 200)
+	c := newClient(t, up.srv.URL, nil)
+	for range 3 {
+		if err := c.GetJSON(t.Context(), "/a", &doc{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if up.requests() != 3 {
+		t.Errorf("upstream requests = %d, want 3 with the cache off", up.requests())
+	}
+}
+
+func TestSingleflight(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 100)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		writeJSON(w, 200, `{"name":"shared"}`)
+	})
+	c := newClient(t, up.srv.URL, nil) // cache off: only singleflight collapses
+
+	const callers = 50
+	var (
+		wg      sync.WaitGroup
+		okCount atomic.Int64
+		started sync.WaitGroup
+	)
+	started.Add(callers)
+	for range callers {
+		wg.Go(func() {
+			started.Done()
+			var d doc
+			if err := c.GetJSON(t.Context(), "/alerts/active/area/TX", &d); err != nil {
+				t.Errorf("GetJSON: %v", err)
+				return
+			}
+			if d.Name == "shared" {
+				okCount.Add(1)
+			}
+		})
+	}
+	started.Wait()
+	<-arrived // the single flight has reached the upstream
+
+	// A caller whose context is cancelled returns promptly, while the
+	// shared request carries on for the others.
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.GetJSON(ctx, "/alerts/active/area/TX", &doc{}) }()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled caller: error %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelled caller did not return")
+	}
+
+	// Release the upstream once every caller has joined the flight.
+	waitUntil(t, func() bool { return c.waiting.Load() == callers })
+	close(release)
+	wg.Wait()
+	if up.requests() != 1 {
+		t.Errorf("upstream requests = %d, want 1", up.requests())
+	}
+	if okCount.Load() != callers {
+		t.Errorf("%d callers got the result, want %d", okCount.Load(), callers)
+	}
+}
+
+// The shared request is not cancelled when the caller that started it
+// gives up.
+func TestSingleflightSurvivesFirstCaller(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 10)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		writeJSON(w, 200, `{"name":"shared"}`)
+	})
+	c := newClient(t, up.srv.URL, nil)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	first := make(chan error, 1)
+	go func() { first <- c.GetJSON(ctx, "/x", &doc{}) }()
+	<-arrived
+	second := make(chan error, 1)
+	var d doc
+	go func() { second <- c.GetJSON(t.Context(), "/x", &d) }()
+	waitUntil(t, func() bool { return c.waiting.Load() == 2 })
+	cancel()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Errorf("first caller: %v", err)
+	}
+	close(release)
+	if err := <-second; err != nil || d.Name != "shared" {
+		t.Errorf("second caller: %+v, %v", d, err)
+	}
+	if up.requests() != 1 {
+		t.Errorf("upstream requests = %d, want 1", up.requests())
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

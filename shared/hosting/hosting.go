@@ -1,0 +1,376 @@
+// Package hosting runs an MCP server, built with the official Go MCP SDK, as
+// an Azure Functions custom handler: one call from main turns an *mcp.Server
+// into a process the Functions host can start, ping, proxy to and stop.
+//
+// A server's main is usually three lines:
+//
+//	func main() {
+//		impl := &mcp.Implementation{Name: "weather", Version: hosting.Version()}
+//		hosting.Start(newServer(impl), hosting.WithInfo(impl))
+//	}
+//
+// What Start and Run do:
+//
+//   - Listen on FUNCTIONS_CUSTOMHANDLER_PORT when the Functions host sets it,
+//     else on the -port flag, else on the port given by [WithPort] (default
+//     8080). The address is loopback (127.0.0.1) unless -host or
+//     [WithListener] says otherwise.
+//   - Serve MCP at /mcp over stateless streamable HTTP with JSON responses,
+//     using the one *mcp.Server for every request.
+//   - Answer GET / with 200 and {"name":…,"version":…}: the Functions host
+//     pings / until it answers before it forwards any request.
+//   - Log one line per request with log/slog (MCP method, tool, status,
+//     duration, Functions invocation id): info to stdout, warnings and errors
+//     to stderr, JSON under the Functions host and text in a terminal.
+//     Headers are never logged, so neither are tokens.
+//   - Turn a panic in a tool or an HTTP handler into an error response.
+//   - On SIGTERM or SIGINT, stop accepting, let in-flight requests finish
+//     within the shutdown bound, and exit 0.
+//
+// Settings read from the environment:
+//
+//   - FUNCTIONS_CUSTOMHANDLER_PORT: the port, set by the Functions host.
+//   - MCP_LOCALHOST_PROTECTION: "on" (default) keeps the SDK's DNS-rebinding
+//     guard, which answers 403 when a request to a loopback listener carries a
+//     non-loopback Host header; "off" disables it. The Functions host's proxy
+//     sends Host 127.0.0.1:<port>, so "on" works there; set "off" as an app
+//     setting only if a deployed app answers 403 "invalid Host header".
+//   - LOG_FORMAT: "json" or "text" (default: json under the Functions host).
+//   - LOG_LEVEL: debug, info (default), warn or error.
+package hosting
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Environment variables read by this package.
+const (
+	// EnvPort is set by the Functions host to the port it forwards to.
+	EnvPort = "FUNCTIONS_CUSTOMHANDLER_PORT"
+	// EnvLocalhostProtection switches the SDK's DNS-rebinding guard: "on" or "off".
+	EnvLocalhostProtection = "MCP_LOCALHOST_PROTECTION"
+	// EnvLogFormat chooses "json" or "text" logs.
+	EnvLogFormat = "LOG_FORMAT"
+	// EnvLogLevel chooses the lowest level logged: debug, info, warn or error.
+	EnvLogLevel = "LOG_LEVEL"
+)
+
+// Defaults used when no option overrides them.
+const (
+	DefaultPort            = 8080
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultMaxRequestBytes = 1 << 20
+	// MCPPath is where the MCP endpoint is served.
+	MCPPath = "/mcp"
+)
+
+// Option changes how [Start] and [Run] serve. Options are applied in order.
+type Option func(*config)
+
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+type config struct {
+	info            *mcp.Implementation
+	port            int
+	host            string
+	listener        net.Listener
+	routes          []route
+	middleware      []func(http.Handler) http.Handler
+	logger          *slog.Logger
+	shutdownTimeout time.Duration
+	maxRequestBytes int64
+	getenv          func(string) string
+}
+
+// WithInfo sets the name and version that GET / reports. Pass the same
+// Implementation the server was built with.
+func WithInfo(impl *mcp.Implementation) Option {
+	return func(c *config) { c.info = impl }
+}
+
+// WithPort sets the port used when neither FUNCTIONS_CUSTOMHANDLER_PORT nor
+// the -port flag gives one.
+func WithPort(port int) Option {
+	return func(c *config) { c.port = port }
+}
+
+// WithListener serves on l instead of opening a listener. The port settings
+// are then ignored. Tests use it with a listener on 127.0.0.1:0.
+func WithListener(l net.Listener) Option {
+	return func(c *config) { c.listener = l }
+}
+
+// WithHandler serves h at pattern (an http.ServeMux pattern such as
+// "GET /authcomplete") next to /mcp. Extra routes get the same logging,
+// panic recovery and body limit as /mcp but not its middleware.
+func WithHandler(pattern string, h http.Handler) Option {
+	return func(c *config) { c.routes = append(c.routes, route{pattern, h}) }
+}
+
+// WithMiddleware wraps the MCP handler, for example with authentication.
+// The first middleware given is the outermost.
+func WithMiddleware(mw ...func(http.Handler) http.Handler) Option {
+	return func(c *config) { c.middleware = append(c.middleware, mw...) }
+}
+
+// WithLogger logs through l instead of the logger built from LOG_FORMAT and
+// LOG_LEVEL.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithShutdownTimeout bounds how long in-flight requests may run after a
+// shutdown signal (default 10s).
+func WithShutdownTimeout(d time.Duration) Option {
+	return func(c *config) { c.shutdownTimeout = d }
+}
+
+// WithMaxRequestBytes limits request bodies (default 1 MiB); larger
+// requests get 413.
+func WithMaxRequestBytes(n int64) Option {
+	return func(c *config) { c.maxRequestBytes = n }
+}
+
+// withGetenv replaces os.Getenv, for tests.
+func withGetenv(getenv func(string) string) Option {
+	return func(c *config) { c.getenv = getenv }
+}
+
+// Start serves s until SIGTERM or SIGINT and then exits the process: with
+// status 0 after a clean shutdown, 1 if serving failed. It parses the
+// command-line flags -port and -host. Start sets the default slog logger to
+// the one it logs with, so the server's own code can use slog directly.
+func Start(s *mcp.Server, opts ...Option) {
+	fs := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
+	port := fs.Int("port", 0, "port to listen on when "+EnvPort+" is not set")
+	host := fs.String("host", "127.0.0.1", "address to listen on (use 0.0.0.0 for all interfaces)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if *port != 0 {
+		opts = append(opts, WithPort(*port))
+	}
+	opts = append([]Option{func(c *config) { c.host = *host }}, opts...)
+
+	cfg := newConfig(opts)
+	slog.SetDefault(cfg.logger)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, s, cfg); err != nil {
+		cfg.logger.Error("server stopped", "err", err)
+		stop()
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// Run serves s until ctx is done, then shuts down gracefully: it stops
+// accepting connections and waits for in-flight requests up to the shutdown
+// timeout. It returns nil after a clean shutdown.
+func Run(ctx context.Context, s *mcp.Server, opts ...Option) error {
+	return run(ctx, s, newConfig(opts))
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{
+		port:            DefaultPort,
+		host:            "127.0.0.1",
+		shutdownTimeout: DefaultShutdownTimeout,
+		maxRequestBytes: DefaultMaxRequestBytes,
+		getenv:          os.Getenv,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.logger == nil {
+		c.logger = newLogger(c.getenv, os.Stdout, os.Stderr)
+	}
+	return c
+}
+
+// listenAddr resolves the address to listen on.
+func (c *config) listenAddr() (string, error) {
+	port := c.port
+	if v := strings.TrimSpace(c.getenv(EnvPort)); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			return "", fmt.Errorf("%s=%q is not a port number (1-65535)", EnvPort, v)
+		}
+		port = p
+	}
+	if port < 0 || port > 65535 {
+		return "", fmt.Errorf("port %d is out of range (0-65535)", port)
+	}
+	return net.JoinHostPort(c.host, strconv.Itoa(port)), nil
+}
+
+func (c *config) localhostProtection() (bool, error) {
+	switch v := strings.ToLower(strings.TrimSpace(c.getenv(EnvLocalhostProtection))); v {
+	case "", "on", "true", "1":
+		return true, nil
+	case "off", "false", "0":
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s=%q: use on or off", EnvLocalhostProtection, v)
+	}
+}
+
+func run(ctx context.Context, s *mcp.Server, cfg *config) error {
+	if s == nil {
+		return errors.New("hosting: nil *mcp.Server")
+	}
+	h, err := newHandler(s, cfg)
+	if err != nil {
+		return err
+	}
+	ln := cfg.listener
+	if ln == nil {
+		addr, err := cfg.listenAddr()
+		if err != nil {
+			return err
+		}
+		ln, err = net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w (is another server using the port? set -port or %s)", addr, err, EnvPort)
+		}
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Azure caps an HTTP-triggered response at 230 s; allow a little more.
+		WriteTimeout:   240 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn),
+	}
+	underHost := cfg.getenv(EnvPort) != ""
+	cfg.logger.Info("listening",
+		"name", cfg.name(), "version", cfg.version(),
+		"url", "http://"+ln.Addr().String()+MCPPath, "functions_host", underHost)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	cfg.logger.Info("shutting down", "timeout", cfg.shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("in-flight requests did not finish within %s: %w", cfg.shutdownTimeout, err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	cfg.logger.Info("stopped")
+	return nil
+}
+
+// newHandler builds the whole HTTP handler: /, /mcp and the extra routes,
+// behind request logging, panic recovery and the body limit.
+func newHandler(s *mcp.Server, cfg *config) (http.Handler, error) {
+	protect, err := cfg.localhostProtection()
+	if err != nil {
+		return nil, err
+	}
+	s.AddReceivingMiddleware(recoverMCP(cfg.logger))
+	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(
+		func(*http.Request) *mcp.Server { return s },
+		&mcp.StreamableHTTPOptions{
+			Stateless:                  true,
+			JSONResponse:               true,
+			DisableLocalhostProtection: !protect,
+			MaxRequestBodyBytes:        cfg.maxRequestBytes,
+		})
+	for i := len(cfg.middleware) - 1; i >= 0; i-- {
+		mcpHandler = cfg.middleware[i](mcpHandler)
+	}
+
+	root, err := json.Marshal(map[string]string{"name": cfg.name(), "version": cfg.version()})
+	if err != nil {
+		return nil, fmt.Errorf("encode root document: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(MCPPath, mcpHandler)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(root)
+	})
+	for _, rt := range cfg.routes {
+		mux.Handle(rt.pattern, rt.handler)
+	}
+	return logRequests(cfg.logger, recoverHTTP(cfg.logger, limitBody(cfg.maxRequestBytes, mux))), nil
+}
+
+func (c *config) name() string {
+	if c.info != nil && c.info.Name != "" {
+		return c.info.Name
+	}
+	return "mcp-server"
+}
+
+func (c *config) version() string {
+	if c.info != nil && c.info.Version != "" {
+		return c.info.Version
+	}
+	return Version()
+}
+
+// Version returns the main module's version from the build information:
+// the module version when built from a tagged module, else the VCS revision
+// (with "+dirty" for a modified tree), else "devel".
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return rev + dirty
+}

@@ -1,0 +1,221 @@
+package hosting
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Headers the Functions host adds when it proxies a request.
+const (
+	headerInvocationID      = "X-Azure-Functions-InvocationId"
+	headerProxyInvocationID = "X-Ms-Invocation-Id"
+	// Protocol 2026-07-28 clients name the method and tool in headers.
+	headerMCPMethod = "Mcp-Method"
+	headerMCPName   = "Mcp-Name"
+)
+
+// statusWriter records the status code and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush keeps streaming (SSE) responses working through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// rpcSummary is what the request log needs from a JSON-RPC body.
+type rpcSummary struct {
+	Method string `json:"method"`
+	Params struct {
+		Name string `json:"name"`
+	} `json:"params"`
+}
+
+// peekRPC reads the request body (already bounded by limitBody), puts it back
+// for the next handler, and returns the JSON-RPC method and tool name.
+func peekRPC(r *http.Request) (method, tool string) {
+	if v := r.Header.Get(headerMCPMethod); v != "" {
+		return v, r.Header.Get(headerMCPName)
+	}
+	if r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody {
+		return "", ""
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	// Hand the bytes read so far, and any read error (such as
+	// *http.MaxBytesError), on to the MCP handler, which answers for them.
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+	if err != nil {
+		return "", ""
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		return "batch", ""
+	}
+	var s rpcSummary
+	if json.Unmarshal(body, &s) != nil {
+		return "", ""
+	}
+	return s.Method, s.Params.Name
+}
+
+// errReader returns err, or io.EOF when err is nil.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	return 0, io.EOF
+}
+
+// logRequests logs one line per request. It never logs headers, so tokens
+// and Authorization values stay out of the logs.
+func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var method, tool string
+		if r.URL.Path == MCPPath {
+			method, tool = peekRPC(r)
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+
+		level := slog.LevelInfo
+		switch {
+		case sw.status >= 500:
+			level = slog.LevelError
+		case r.URL.Path == "/" && r.Method == http.MethodGet:
+			level = slog.LevelDebug // the host's readiness ping
+		}
+		if !logger.Enabled(r.Context(), level) {
+			return
+		}
+		attrs := make([]slog.Attr, 0, 9)
+		attrs = append(attrs,
+			slog.String("http_method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int64("bytes", sw.bytes))
+		if method != "" {
+			attrs = append(attrs, slog.String("mcp_method", method))
+		}
+		if tool != "" {
+			attrs = append(attrs, slog.String("tool", tool))
+		}
+		id := r.Header.Get(headerInvocationID)
+		if id == "" {
+			id = r.Header.Get(headerProxyInvocationID)
+		}
+		if id != "" {
+			attrs = append(attrs, slog.String("invocation_id", id))
+		}
+		logger.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}
+
+// limitBody bounds every request body; reading past the limit fails with
+// *http.MaxBytesError, which the MCP handler answers with 413.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if max > 0 && r.Body != nil && r.Body != http.NoBody {
+			if r.ContentLength > max {
+				http.Error(w, fmt.Sprintf("request body exceeds %d bytes", max), http.StatusRequestEntityTooLarge)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverHTTP turns a panic in an HTTP handler into a 500 with a generic
+// message; the stack goes to the error log.
+func recoverHTTP(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			logger.Error("panic in HTTP handler", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			http.Error(w, "internal server error", http.StatusInternalServerError)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverMCP turns a panic in an MCP method handler, such as a tool, into an
+// error: a tool result with isError for tools/call, a JSON-RPC internal
+// error otherwise. The caller sees a generic message; the stack is logged.
+func recoverMCP(logger *slog.Logger) mcp.Middleware {
+	return func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				tool := ""
+				if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok && p != nil {
+					tool = p.Name
+				}
+				logger.ErrorContext(ctx, "panic in MCP handler", "mcp_method", method, "tool", tool,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if method == "tools/call" {
+					r := &mcp.CallToolResult{}
+					r.SetError(errors.New("internal error in tool " + tool + "; the server logged the details"))
+					res, err = r, nil
+					return
+				}
+				res, err = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error; the server logged the details"}
+			}()
+			return next(ctx, method, req)
+		}
+	}
+}
