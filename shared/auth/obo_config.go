@@ -1,0 +1,350 @@
+package auth
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+)
+
+// Environment variables read by [OBOConfigFromEnv] and [AuthModeFromEnv].
+// The package documentation describes each one.
+const (
+	EnvMIClientID            = "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"
+	EnvAuthClientID          = "WEBSITE_AUTH_CLIENT_ID"
+	EnvAuthAllowedTenants    = "WEBSITE_AUTH_AAD_ALLOWED_TENANTS"
+	EnvTokenExchangeAudience = "TokenExchangeAudience"
+	EnvTenantID              = "AZURE_TENANT_ID"
+	EnvClientID              = "AZURE_CLIENT_ID"
+	EnvClientSecret          = "AZURE_CLIENT_SECRET"
+	EnvClientCertPath        = "AZURE_CLIENT_CERTIFICATE_PATH"
+	EnvClientCertPassword    = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
+	EnvAuthorityHost         = "AZURE_AUTHORITY_HOST"
+	EnvWebsiteHostname       = "WEBSITE_HOSTNAME"
+	EnvWebsiteSiteName       = "WEBSITE_SITE_NAME"
+	EnvWebsiteAuthEnabled    = "WEBSITE_AUTH_ENABLED"
+	EnvMCPAuth               = "MCP_AUTH"
+	EnvMCPAuthTenantIDs      = "MCP_AUTH_TENANT_IDS"
+	EnvMCPAuthAudiences      = "MCP_AUTH_AUDIENCES"
+	EnvMCPAuthScopes         = "MCP_AUTH_SCOPES"
+	EnvMCPPublicURL          = "MCP_PUBLIC_URL"
+)
+
+// Defaults for on-behalf-of settings.
+const (
+	// DefaultTokenExchangeAudience is the audience of the managed-identity
+	// token used as the client assertion (public cloud).
+	DefaultTokenExchangeAudience = "api://AzureADTokenExchange"
+	// DefaultAuthorityHost is the Microsoft Entra ID authority host of the
+	// public cloud.
+	DefaultAuthorityHost = "https://login.microsoftonline.com"
+)
+
+// OBOMode says how the app authenticates itself in the on-behalf-of
+// exchange.
+type OBOMode string
+
+const (
+	// OBOModeManagedIdentity uses a token of a user-assigned managed
+	// identity as the client assertion (a federated credential on the app
+	// registration). This is the Azure mode.
+	OBOModeManagedIdentity OBOMode = "managed-identity"
+	// OBOModeClientSecret uses a client secret of the app registration.
+	OBOModeClientSecret OBOMode = "client-secret"
+	// OBOModeClientCertificate uses a certificate of the app registration.
+	OBOModeClientCertificate OBOMode = "client-certificate"
+)
+
+// OBOConfig configures [NewOBO]. [OBOConfigFromEnv] fills it from the
+// environment. Its String and LogValue methods never show the secret or
+// the certificate password.
+type OBOConfig struct {
+	// Mode selects the client credential.
+	Mode OBOMode
+	// TenantID is the app registration's tenant.
+	TenantID string
+	// ClientID is the app registration's client (application) ID: the
+	// audience of the callers' tokens.
+	ClientID string
+	// ManagedIdentityClientID is the client ID of the user-assigned managed
+	// identity (OBOModeManagedIdentity).
+	ManagedIdentityClientID string
+	// TokenExchangeAudience is the audience of the managed-identity token
+	// (OBOModeManagedIdentity); empty means DefaultTokenExchangeAudience.
+	TokenExchangeAudience string
+	// ClientSecret is the app registration's secret (OBOModeClientSecret).
+	ClientSecret string
+	// CertificatePath is a PEM or PKCS#12 file holding the certificate and
+	// its RSA private key (OBOModeClientCertificate).
+	CertificatePath string
+	// CertificatePassword decrypts CertificatePath, if it is encrypted.
+	CertificatePassword string
+	// AuthorityHost is the Entra authority host; empty means
+	// DefaultAuthorityHost.
+	AuthorityHost string
+	// PublicHostname is the app's public host name (WEBSITE_HOSTNAME), used
+	// to build the consent link. Empty or loopback: no link.
+	PublicHostname string
+}
+
+// String describes c without secrets.
+func (c OBOConfig) String() string {
+	s := fmt.Sprintf("mode=%s tenant=%s client_id=%s", c.Mode, c.TenantID, c.ClientID)
+	switch c.Mode {
+	case OBOModeManagedIdentity:
+		s += fmt.Sprintf(" managed_identity_client_id=%s token_exchange_audience=%s", c.ManagedIdentityClientID, c.audience())
+	case OBOModeClientSecret:
+		s += " client_secret=[redacted]"
+	case OBOModeClientCertificate:
+		s += " certificate_path=" + c.CertificatePath
+	}
+	return s + " authority=" + c.authorityHost()
+}
+
+// LogValue describes c for log/slog without secrets.
+func (c OBOConfig) LogValue() slog.Value {
+	return slog.StringValue(c.String())
+}
+
+// GoString describes c for %#v without secrets.
+func (c OBOConfig) GoString() string { return "auth.OBOConfig{" + c.String() + "}" }
+
+func (c OBOConfig) audience() string {
+	if c.TokenExchangeAudience == "" {
+		return DefaultTokenExchangeAudience
+	}
+	return c.TokenExchangeAudience
+}
+
+// knownAuthority reports whether authority (an https URL) is one of the
+// Microsoft Entra hosts of the public and national clouds, which MSAL's
+// instance discovery knows.
+func knownAuthority(authority string) bool {
+	u, err := url.Parse(authority)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(u.Hostname()) {
+	case "login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net",
+		"login.microsoftonline.us", "login.usgovcloudapi.net",
+		"login.chinacloudapi.cn", "login.partner.microsoftonline.cn":
+		return true
+	}
+	return false
+}
+
+func (c OBOConfig) authorityHost() string {
+	if c.AuthorityHost == "" {
+		return DefaultAuthorityHost
+	}
+	return strings.TrimRight(c.AuthorityHost, "/")
+}
+
+// consentURL returns the Easy Auth login link that lets a user consent, or
+// "" when the app has no usable public host name.
+func (c OBOConfig) consentURL() string {
+	h := strings.TrimSpace(c.PublicHostname)
+	if h == "" || isLoopbackHost(h) {
+		return ""
+	}
+	return "https://" + h + "/.auth/login/aad?post_login_redirect_uri=/authcomplete"
+}
+
+func isLoopbackHost(hostport string) bool {
+	h := hostport
+	if u, err := url.Parse("//" + hostport); err == nil && u.Hostname() != "" {
+		h = u.Hostname()
+	}
+	h = strings.ToLower(h)
+	return h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1" || h == "[::1]"
+}
+
+// validate checks the fields NewOBO needs for c.Mode.
+func (c OBOConfig) validate() error {
+	var missing []string
+	need := func(v, name string) {
+		if strings.TrimSpace(v) == "" {
+			missing = append(missing, name)
+		}
+	}
+	need(c.TenantID, "TenantID")
+	need(c.ClientID, "ClientID")
+	switch c.Mode {
+	case OBOModeManagedIdentity:
+		need(c.ManagedIdentityClientID, "ManagedIdentityClientID")
+	case OBOModeClientSecret:
+		need(c.ClientSecret, "ClientSecret")
+	case OBOModeClientCertificate:
+		need(c.CertificatePath, "CertificatePath")
+	default:
+		return fmt.Errorf("auth: unknown on-behalf-of mode %q", c.Mode)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("auth: on-behalf-of config (%s) lacks %s", c.Mode, strings.Join(missing, ", "))
+	}
+	if !validTenant(c.TenantID) {
+		return fmt.Errorf("auth: tenant %q is not a tenant ID or domain name", c.TenantID)
+	}
+	if _, err := parseAuthorityHost(c.AuthorityHost); err != nil {
+		return err
+	}
+	return nil
+}
+
+// validTenant accepts tenant IDs and domain names, nothing with a path.
+func validTenant(t string) bool {
+	if t == "" || len(t) > 256 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseAuthorityHost validates an authority host ("" means the default):
+// an https URL without query or fragment. It returns it without a trailing
+// slash.
+func parseAuthorityHost(s string) (string, error) {
+	if s == "" {
+		return DefaultAuthorityHost, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("auth: authority host %q must be an https URL such as %s", s, DefaultAuthorityHost)
+	}
+	return strings.TrimRight(s, "/"), nil
+}
+
+// NotConfiguredError is returned by [OBOConfigFromEnv] when neither the
+// Azure nor the local on-behalf-of settings are complete. Missing names the
+// variables to set for the mode the environment seems to attempt.
+type NotConfiguredError struct {
+	// Azure is true when the Azure (managed identity) mode was inferred,
+	// false for the local (secret or certificate) mode.
+	Azure bool
+	// Missing lists the variables to set; an entry such as
+	// "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH" means either.
+	Missing []string
+}
+
+// Error names the missing variables.
+func (e *NotConfiguredError) Error() string {
+	mode := "local (app registration secret or certificate)"
+	if e.Azure {
+		mode = "Azure (Easy Auth with a managed identity federated credential)"
+	}
+	return fmt.Sprintf("auth: on-behalf-of is not configured for %s mode: set %s", mode, strings.Join(e.Missing, ", "))
+}
+
+// Help returns a multi-line text for a startup message: what is missing and
+// what to set for on-behalf-of locally and on Azure.
+func (e *NotConfiguredError) Help() string {
+	var b strings.Builder
+	b.WriteString("On-behalf-of (OBO) token exchange is not configured, so tools that call APIs as the signed-in user will fail.\n")
+	fmt.Fprintf(&b, "Missing: %s.\n\n", strings.Join(e.Missing, ", "))
+	b.WriteString("To use OBO locally, set these in local.settings.json \"Values\" or in the environment:\n")
+	b.WriteString("  " + EnvTenantID + "      tenant ID of the app registration\n")
+	b.WriteString("  " + EnvClientID + "      client (application) ID of the app registration the MCP client gets tokens for\n")
+	b.WriteString("  " + EnvClientSecret + "  a client secret of that app registration\n")
+	b.WriteString("  or " + EnvClientCertPath + " (+ " + EnvClientCertPassword + " if encrypted): a PEM or PKCS#12 file with its certificate and RSA private key\n")
+	b.WriteString("The app registration needs the delegated permissions the tools use (for example Microsoft Graph User.Read), and the caller's token must be issued for it.\n\n")
+	b.WriteString("On Azure, OBO uses Easy Auth's app registration and a user-assigned managed identity as its federated credential:\n")
+	b.WriteString("  " + EnvMIClientID + " (client ID of the managed identity), " + EnvAuthClientID + ", " + EnvAuthAllowedTenants + ".\n")
+	return b.String()
+}
+
+// OBOConfigFromEnv reads the on-behalf-of settings through getenv
+// (os.Getenv in production).
+//
+// Azure mode is chosen when OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID is set,
+// and needs WEBSITE_AUTH_CLIENT_ID and WEBSITE_AUTH_AAD_ALLOWED_TENANTS. If
+// WEBSITE_AUTH_AAD_ALLOWED_TENANTS lists several tenants separated by
+// commas, the first one is used: the app registration lives there.
+// TokenExchangeAudience defaults to api://AzureADTokenExchange.
+//
+// Otherwise local mode is chosen and needs AZURE_TENANT_ID, AZURE_CLIENT_ID
+// and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (the secret wins
+// if both are set). AZURE_CLIENT_ID alone is not taken as a sign of local
+// mode on Azure, where it often selects a managed identity for other SDKs.
+//
+// When the settings are incomplete the error is a [*NotConfiguredError]
+// naming the missing variables of the mode that seems intended: Azure mode
+// if any Azure-mode variable or WEBSITE_SITE_NAME is set and no local
+// secret or certificate is, local mode otherwise.
+func OBOConfigFromEnv(getenv func(string) string) (OBOConfig, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	common := OBOConfig{
+		AuthorityHost:  get(EnvAuthorityHost),
+		PublicHostname: get(EnvWebsiteHostname),
+	}
+	if _, err := parseAuthorityHost(common.AuthorityHost); err != nil {
+		return OBOConfig{}, fmt.Errorf("%s: %w", EnvAuthorityHost, err)
+	}
+
+	mi := get(EnvMIClientID)
+	secret, certPath := get(EnvClientSecret), get(EnvClientCertPath)
+	azureHints := mi != "" || get(EnvAuthClientID) != "" || get(EnvAuthAllowedTenants) != "" || get(EnvWebsiteSiteName) != ""
+	if mi != "" || (azureHints && secret == "" && certPath == "") {
+		c := common
+		c.Mode = OBOModeManagedIdentity
+		c.ManagedIdentityClientID = mi
+		c.ClientID = get(EnvAuthClientID)
+		c.TenantID = firstTenant(get(EnvAuthAllowedTenants))
+		c.TokenExchangeAudience = get(EnvTokenExchangeAudience)
+		if c.TokenExchangeAudience == "" {
+			c.TokenExchangeAudience = DefaultTokenExchangeAudience
+		}
+		var missing []string
+		for _, kv := range [][2]string{{mi, EnvMIClientID}, {c.ClientID, EnvAuthClientID}, {c.TenantID, EnvAuthAllowedTenants}} {
+			if kv[0] == "" {
+				missing = append(missing, kv[1])
+			}
+		}
+		if len(missing) > 0 {
+			return OBOConfig{}, &NotConfiguredError{Azure: true, Missing: missing}
+		}
+		if !validTenant(c.TenantID) {
+			return OBOConfig{}, fmt.Errorf("auth: %s=%q: the first entry is not a tenant ID", EnvAuthAllowedTenants, getenv(EnvAuthAllowedTenants))
+		}
+		return c, nil
+	}
+
+	c := common
+	c.TenantID = get(EnvTenantID)
+	c.ClientID = get(EnvClientID)
+	var missing []string
+	if c.TenantID == "" {
+		missing = append(missing, EnvTenantID)
+	}
+	if c.ClientID == "" {
+		missing = append(missing, EnvClientID)
+	}
+	switch {
+	case secret != "":
+		c.Mode = OBOModeClientSecret
+		c.ClientSecret = secret
+	case certPath != "":
+		c.Mode = OBOModeClientCertificate
+		c.CertificatePath = certPath
+		c.CertificatePassword = getenv(EnvClientCertPassword)
+	default:
+		missing = append(missing, EnvClientSecret+" or "+EnvClientCertPath)
+	}
+	if len(missing) > 0 {
+		return OBOConfig{}, &NotConfiguredError{Missing: missing}
+	}
+	if !validTenant(c.TenantID) {
+		return OBOConfig{}, fmt.Errorf("auth: %s=%q is not a tenant ID", EnvTenantID, c.TenantID)
+	}
+	return c, nil
+}
+
+// firstTenant returns the first entry of a comma-separated tenant list.
+func firstTenant(s string) string {
+	first, _, _ := strings.Cut(s, ",")
+	return strings.TrimSpace(first)
+}

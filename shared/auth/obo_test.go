@@ -1,0 +1,717 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+)
+
+var miSeq atomic.Int64
+
+// uniqueMIClientID avoids MSAL's process-global managed identity cache.
+func uniqueMIClientID(t *testing.T) string {
+	return fmt.Sprintf("mi-%d-%s", miSeq.Add(1), strings.ReplaceAll(t.Name(), "/", "-"))
+}
+
+// userToken returns a fake caller token (opaque to OBO; a JWT in real life).
+func userToken(name string) string {
+	return "user-token." + name + "." + strings.Repeat("u", 24)
+}
+
+type oboEnv struct {
+	fe  *fakeEntra
+	mi  *fakeMI
+	obo *OBO
+}
+
+// newMIOBO wires an OBO in managed-identity mode to fresh fakes.
+func newMIOBO(t *testing.T, opts OBOOptions, cfgEdit ...func(*OBOConfig)) *oboEnv {
+	t.Helper()
+	fe := newFakeEntra(t)
+	mi := newFakeMI(t, uniqueMIClientID(t))
+	fe.wantClientAssertion = mi.token
+	cfg := OBOConfig{
+		Mode:                    OBOModeManagedIdentity,
+		TenantID:                testTenant,
+		ClientID:                testClientID,
+		ManagedIdentityClientID: mi.clientID,
+		AuthorityHost:           fe.srv.URL,
+		PublicHostname:          "app.azurewebsites.net",
+	}
+	for _, e := range cfgEdit {
+		e(&cfg)
+	}
+	opts.HTTPClient = fe.srv.Client()
+	opts.DisableInstanceDiscovery = true
+	o, err := NewOBO(cfg, &opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &oboEnv{fe: fe, mi: mi, obo: o}
+}
+
+func TestOBOSuccessAndCache(t *testing.T) {
+	env := newMIOBO(t, OBOOptions{})
+	ctx := context.Background()
+	alice := userToken("alice")
+
+	tok, err := env.obo.Token(ctx, alice, graphScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := env.fe.issuedTokens()
+	if len(issued) != 1 || tok.Token != issued[0] {
+		t.Fatalf("got token %q, fake issued %q", tok.Token, issued)
+	}
+	if env.fe.issued[tok.Token] != alice {
+		t.Fatalf("token issued for the wrong assertion")
+	}
+	if d := time.Until(tok.ExpiresOn); d < 59*time.Minute || d > 61*time.Minute {
+		t.Fatalf("ExpiresOn in %v", d)
+	}
+	if got := [3]int64{env.fe.metadataGets.Load(), env.fe.tokenPosts.Load(), env.mi.requests.Load()}; got != [3]int64{1, 1, 1} {
+		t.Fatalf("metadata, token, MI requests = %v, want [1 1 1]", got)
+	}
+
+	// Same caller: served from the cache, zero requests to Entra.
+	before := env.fe.metadataGets.Load() + env.fe.tokenPosts.Load()
+	for range 3 {
+		again, err := env.obo.Token(ctx, alice, graphScope)
+		if err != nil || again.Token != tok.Token {
+			t.Fatalf("cached: %q %v", again.Token, err)
+		}
+	}
+	// Through the azcore.TokenCredential view too.
+	viaCred, err := env.obo.Credential(alice).GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}})
+	if err != nil || viaCred.Token != tok.Token {
+		t.Fatalf("credential: %q %v", viaCred.Token, err)
+	}
+	if after := env.fe.metadataGets.Load() + env.fe.tokenPosts.Load(); after != before {
+		t.Fatalf("cached calls made %d Entra requests", after-before)
+	}
+
+	// Another caller: one new token request; metadata is not fetched again.
+	bob, err := env.obo.Token(ctx, userToken("bob"), graphScope)
+	if err != nil || bob.Token == tok.Token {
+		t.Fatalf("bob: %q %v", bob.Token, err)
+	}
+	if env.fe.tokenPosts.Load() != 2 || env.fe.metadataGets.Load() != 1 {
+		t.Fatalf("token posts %d (want 2), metadata gets %d (want 1)", env.fe.tokenPosts.Load(), env.fe.metadataGets.Load())
+	}
+	// Other scopes for the same caller: a separate exchange.
+	if _, err := env.obo.Token(ctx, alice, "api://other/.default"); err != nil {
+		t.Fatal(err)
+	}
+	// (the fake checks the scope contains Graph's; ignore that complaint)
+	env.fe.mu.Lock()
+	env.fe.problems = nil
+	env.fe.mu.Unlock()
+	if env.fe.tokenPosts.Load() != 3 {
+		t.Fatalf("token posts %d, want 3", env.fe.tokenPosts.Load())
+	}
+}
+
+func TestOBOArgs(t *testing.T) {
+	env := newMIOBO(t, OBOOptions{})
+	if _, err := env.obo.Token(context.Background(), "", graphScope); err == nil {
+		t.Error("empty token accepted")
+	}
+	if _, err := env.obo.Token(context.Background(), userToken("a")); err == nil {
+		t.Error("no scopes accepted")
+	}
+	if _, err := env.obo.Token(context.Background(), userToken("a"), ""); err == nil {
+		t.Error("empty scope accepted")
+	}
+	if n := env.fe.tokenPosts.Load(); n != 0 {
+		t.Errorf("%d requests", n)
+	}
+}
+
+func TestOBOConcurrentSingleExchange(t *testing.T) {
+	env := newMIOBO(t, OBOOptions{})
+	env.fe.set(func(fe *fakeEntra) { fe.delay = 100 * time.Millisecond })
+	tok := userToken("concurrent")
+	var wg sync.WaitGroup
+	results := make([]string, 100)
+	errs := make([]error, 100)
+	for i := range 100 {
+		wg.Go(func() {
+			at, err := env.obo.Token(context.Background(), tok, graphScope)
+			results[i], errs[i] = at.Token, err
+		})
+	}
+	wg.Wait()
+	for i := range 100 {
+		if errs[i] != nil || results[i] != results[0] || results[i] == "" {
+			t.Fatalf("call %d: %q %v", i, results[i], errs[i])
+		}
+	}
+	if n := env.fe.tokenPosts.Load(); n != 1 {
+		t.Fatalf("%d token exchanges, want 1", n)
+	}
+	if n := env.mi.requests.Load(); n != 1 {
+		t.Fatalf("%d MI requests, want 1", n)
+	}
+}
+
+func TestOBOCallerGivesUp(t *testing.T) {
+	env := newMIOBO(t, OBOOptions{})
+	env.fe.set(func(fe *fakeEntra) { fe.delay = 300 * time.Millisecond })
+	tok := userToken("impatient")
+
+	impatient, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	var patientTok string
+	var patientErr error
+	wg.Go(func() {
+		time.Sleep(5 * time.Millisecond) // join the impatient caller's exchange
+		at, err := env.obo.Token(context.Background(), tok, graphScope)
+		patientTok, patientErr = at.Token, err
+	})
+	start := time.Now()
+	_, err := env.obo.Token(impatient, tok, graphScope)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("impatient caller: %v", err)
+	}
+	if el := time.Since(start); el > 250*time.Millisecond {
+		t.Fatalf("impatient caller waited %v for the shared exchange", el)
+	}
+	wg.Wait()
+	if patientErr != nil || patientTok == "" {
+		t.Fatalf("patient caller: %q %v", patientTok, patientErr)
+	}
+	if n := env.fe.tokenPosts.Load(); n != 1 {
+		t.Fatalf("%d exchanges, want 1", n)
+	}
+	// The abandoned exchange still filled the cache.
+	if _, err := env.obo.Token(context.Background(), tok, graphScope); err != nil || env.fe.tokenPosts.Load() != 1 {
+		t.Fatalf("after: %v, %d exchanges", err, env.fe.tokenPosts.Load())
+	}
+}
+
+func TestOBOCacheBound(t *testing.T) {
+	env := newMIOBO(t, OBOOptions{CacheSize: 2})
+	ctx := context.Background()
+	for i, name := range []string{"a", "b", "c", "a", "c"} {
+		if _, err := env.obo.Token(ctx, userToken(name), graphScope); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	// a, b, c: 3 exchanges; a was evicted by c: 4th; c still cached.
+	if n := env.obo.exchanges.Load(); n != 4 {
+		t.Fatalf("%d exchanges, want 4", n)
+	}
+	// With CacheSize 2 the MSAL client holding a was replaced too, so a
+	// really went back to Entra.
+	if n := env.fe.tokenPosts.Load(); n != 4 {
+		t.Fatalf("%d token requests, want 4", n)
+	}
+	if n := env.obo.cache.Len(); n != 2 {
+		t.Fatalf("cache holds %d, want 2", n)
+	}
+}
+
+func TestOBOExpiry(t *testing.T) {
+	env := newMIOBO(t, OBOOptions{ExpiryMargin: 5 * time.Minute})
+	// MSAL's own cache runs on the real clock; a fresh MSAL client per
+	// exchange makes the fake see every exchange.
+	env.obo.genLimit = 1
+	var clock atomic.Int64
+	start := time.Now()
+	env.obo.now = func() time.Time { return start.Add(time.Duration(clock.Load())) }
+	ctx := context.Background()
+	tok := userToken("expiry")
+
+	first, err := env.obo.Token(ctx, tok, graphScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// expires_in is 3600 s: served until 55 min, not after.
+	clock.Store(int64(54 * time.Minute))
+	if again, err := env.obo.Token(ctx, tok, graphScope); err != nil || again.Token != first.Token || env.fe.tokenPosts.Load() != 1 {
+		t.Fatalf("at 54 min: %v, %d exchanges", err, env.fe.tokenPosts.Load())
+	}
+	clock.Store(int64(56 * time.Minute))
+	fresh, err := env.obo.Token(ctx, tok, graphScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Token == first.Token || env.fe.tokenPosts.Load() != 2 {
+		t.Fatalf("at 56 min: served the old token (%d exchanges)", env.fe.tokenPosts.Load())
+	}
+}
+
+func TestOBOClaimsBypassCache(t *testing.T) {
+	env := newMIOBO(t, OBOOptions{})
+	ctx := context.Background()
+	cred := env.obo.Credential(userToken("cae"))
+	claims := `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`
+	for range 2 {
+		if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}, Claims: claims}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := env.fe.tokenPosts.Load(); n != 2 {
+		t.Fatalf("%d exchanges, want 2", n)
+	}
+	env.fe.mu.Lock()
+	got := env.fe.lastForm.Get("claims")
+	env.fe.mu.Unlock()
+	if !strings.Contains(got, "acrs") {
+		t.Fatalf("claims not sent: %q", got)
+	}
+	if s := fmt.Sprintf("%v %+v %#v", cred, cred, cred); strings.Contains(s, userToken("cae")) {
+		t.Fatalf("credential prints the token: %s", s)
+	}
+}
+
+// observingCache is an MSAL cache accessor that only counts the access
+// tokens MSAL holds (it cannot load: MSAL Go issue #455).
+type observingCache struct {
+	mu  sync.Mutex
+	max int
+	n   int
+}
+
+func (c *observingCache) Replace(_ context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
+	if m, ok := u.(cache.Marshaler); ok {
+		if data, err := m.Marshal(); err == nil {
+			c.mu.Lock()
+			c.n++
+			c.max = max(c.max, strings.Count(string(data), `"secret":"graph-at-`))
+			c.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+func (c *observingCache) Export(context.Context, cache.Marshaler, cache.ExportHints) error {
+	return nil
+}
+
+// TestOBOMSALClientRecycled checks MSAL's internal cache stays bounded:
+// the client is replaced every CacheSize exchanges, and the authority
+// metadata is fetched once per client, not per call.
+func TestOBOMSALClientRecycled(t *testing.T) {
+	env := newMIOBO(t, OBOOptions{CacheSize: 5})
+	obs := &observingCache{}
+	env.obo.testMSALOptions = []confidential.Option{confidential.WithCache(obs)}
+	env.obo.gen.Store(must(env.obo.newGen()))
+	for i := range 23 {
+		if _, err := env.obo.Token(context.Background(), userToken(fmt.Sprint("user", i)), graphScope); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := env.fe.tokenPosts.Load(); n != 23 {
+		t.Fatalf("%d token requests, want 23", n)
+	}
+	if n := env.fe.metadataGets.Load(); n != 5 {
+		t.Fatalf("%d metadata requests, want 5 (one per client of 5 exchanges)", n)
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.n == 0 {
+		t.Fatal("cache never observed")
+	}
+	if obs.max == 0 || obs.max > 5 {
+		t.Fatalf("MSAL held up to %d access tokens, want 1..5", obs.max)
+	}
+}
+
+func TestOBOLocalSecret(t *testing.T) {
+	fe := newFakeEntra(t)
+	fe.wantSecret = "local-client-secret-value"
+	o, err := NewOBO(OBOConfig{Mode: OBOModeClientSecret, TenantID: testTenant, ClientID: testClientID, ClientSecret: fe.wantSecret, AuthorityHost: fe.srv.URL},
+		&OBOOptions{HTTPClient: fe.srv.Client(), DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := o.Token(context.Background(), userToken("local"), graphScope)
+	if err != nil || !strings.HasPrefix(tok.Token, "graph-at-") {
+		t.Fatalf("%q %v", tok.Token, err)
+	}
+}
+
+func TestOBOLocalCertificate(t *testing.T) {
+	fe := newFakeEntra(t)
+	fe.wantJWTAssertion = true
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "obo-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cert.pem")
+	pemData := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: must(x509.MarshalPKCS8PrivateKey(key))})...)
+	if err := os.WriteFile(path, pemData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := NewOBO(OBOConfig{Mode: OBOModeClientCertificate, TenantID: testTenant, ClientID: testClientID, CertificatePath: path, AuthorityHost: fe.srv.URL},
+		&OBOOptions{HTTPClient: fe.srv.Client(), DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Token(context.Background(), userToken("cert"), graphScope); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := NewOBO(OBOConfig{Mode: OBOModeClientCertificate, TenantID: testTenant, ClientID: testClientID, CertificatePath: filepath.Join(t.TempDir(), "none.pem")}, nil); err == nil ||
+		!strings.Contains(err.Error(), EnvClientCertPath) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestNewOBOValidates(t *testing.T) {
+	for _, cfg := range []OBOConfig{
+		{},
+		{Mode: OBOModeManagedIdentity, TenantID: testTenant, ClientID: testClientID},
+		{Mode: OBOModeClientSecret, TenantID: testTenant, ClientID: testClientID},
+		{Mode: OBOModeClientSecret, TenantID: "a/b", ClientID: testClientID, ClientSecret: "x"},
+		{Mode: OBOModeClientSecret, TenantID: testTenant, ClientID: testClientID, ClientSecret: "x", AuthorityHost: "http://insecure"},
+	} {
+		if _, err := NewOBO(cfg, nil); err == nil {
+			t.Errorf("NewOBO(%v) accepted", cfg)
+		}
+	}
+}
+
+// errorCase is one failing exchange.
+type errorCase struct {
+	name     string
+	setup    func(t *testing.T, env *oboEnv)
+	opts     OBOOptions
+	cfgEdit  func(*OBOConfig)
+	wantKind OBOErrorKind
+	wantMsg  []string // substrings of UserMessage
+	maxTime  time.Duration
+	wantCode int
+	check    func(t *testing.T, env *oboEnv)
+}
+
+func oboErrorCases() []errorCase {
+	consent := entraErrorResponse(400, "invalid_grant", "consent_required", 65001, "")
+	return []errorCase{
+		{
+			name:     "consent required",
+			setup:    func(t *testing.T, env *oboEnv) { env.fe.set(func(fe *fakeEntra) { fe.respond = consent }) },
+			wantKind: OBOConsentRequired, wantCode: 65001,
+			wantMsg: []string{"https://app.azurewebsites.net/.auth/login/aad?post_login_redirect_uri=/authcomplete", "consent"},
+		},
+		{
+			name:     "consent required without WEBSITE_HOSTNAME",
+			setup:    func(t *testing.T, env *oboEnv) { env.fe.set(func(fe *fakeEntra) { fe.respond = consent }) },
+			cfgEdit:  func(c *OBOConfig) { c.PublicHostname = "" },
+			wantKind: OBOConsentRequired, wantCode: 65001,
+			wantMsg: []string{"Grant admin consent", testClientID, "Sign in to the app"},
+		},
+		{
+			name: "consent declined (65004)",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_grant", "", 65004, "") })
+			},
+			wantKind: OBOConsentRequired, wantCode: 65004,
+		},
+		{
+			name: "MFA required with claims challenge",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) {
+					fe.respond = entraErrorResponse(400, "invalid_grant", "basic_action", 50076, `{"access_token":{"capolids":{"essential":true,"values":["x"]}}}`)
+				})
+			},
+			wantKind: OBOInteractionRequired, wantCode: 50076,
+			wantMsg: []string{"multi-factor authentication", "sign in again"},
+		},
+		{
+			name: "conditional access (53003)",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_grant", "", 53003, "") })
+			},
+			wantKind: OBOInteractionRequired, wantCode: 53003,
+		},
+		{
+			name: "unknown code with a claims challenge",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) {
+					fe.respond = entraErrorResponse(400, "invalid_grant", "", 99999, `{"id_token":{}}`)
+				})
+			},
+			wantKind: OBOInteractionRequired, wantCode: 99999,
+		},
+		{
+			name: "expired user assertion",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_grant", "", 500133, "") })
+			},
+			wantKind: OBOInvalidUserToken, wantCode: 500133,
+			wantMsg: []string{"expired", "Sign in again"},
+		},
+		{
+			name: "invalid user assertion (50013)",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_grant", "", 50013, "") })
+			},
+			wantKind: OBOInvalidUserToken, wantCode: 50013,
+		},
+		{
+			name: "federated credential mismatch (70021)",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_request", "", 70021, "") })
+			},
+			wantKind: OBOAppMisconfigured, wantCode: 70021,
+			wantMsg: []string{"administrator"},
+		},
+		{
+			name: "client assertion expired (700024) is the app's problem",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_client", "", 700024, "") })
+			},
+			wantKind: OBOAppMisconfigured, wantCode: 700024,
+		},
+		{
+			name: "other 400",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_request", "", 90014, "") })
+			},
+			wantKind: OBOOther, wantCode: 90014,
+		},
+		{
+			name: "AADSTS code only in the description",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) {
+					fe.respond = func(w http.ResponseWriter, r *http.Request, form url.Values) bool {
+						writeJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": "AADSTS65001: no consent for " + form.Get("assertion")})
+						return true
+					}
+				})
+			},
+			wantKind: OBOConsentRequired, wantCode: 65001,
+		},
+		{
+			name: "Entra 503",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(503, "temporarily_unavailable", "", 90033, "") })
+			},
+			wantKind: OBOEntraUnavailable, maxTime: 2 * time.Second,
+			wantMsg: []string{"unavailable", "Try again"},
+		},
+		{
+			name: "Entra 500 without a body",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) {
+					fe.respond = func(w http.ResponseWriter, _ *http.Request, _ url.Values) bool { w.WriteHeader(500); return true }
+				})
+			},
+			wantKind: OBOEntraUnavailable, maxTime: 2 * time.Second,
+		},
+		{
+			name: "Entra 429",
+			setup: func(t *testing.T, env *oboEnv) {
+				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(429, "temporarily_unavailable", "", 50196, "") })
+			},
+			wantKind: OBOEntraUnavailable,
+		},
+		{
+			name:     "Entra hangs: bounded by the exchange timeout",
+			opts:     OBOOptions{Timeout: time.Second},
+			setup:    func(t *testing.T, env *oboEnv) { env.fe.set(func(fe *fakeEntra) { fe.delay = time.Minute }) },
+			wantKind: OBOEntraUnavailable, maxTime: time.Second + 2*time.Second,
+			wantMsg: []string{"did not answer in time"},
+		},
+		{
+			name:     "managed identity answers 500",
+			opts:     OBOOptions{Timeout: 5 * time.Second},
+			setup:    func(t *testing.T, env *oboEnv) { env.mi.mu.Lock(); env.mi.status = 500; env.mi.mu.Unlock() },
+			wantKind: OBOManagedIdentityUnavailable, maxTime: 5*time.Second + 2*time.Second,
+			wantMsg: []string{EnvMIClientID},
+			check: func(t *testing.T, env *oboEnv) {
+				// The reduced retry policy: 3 attempts, then no token request.
+				if n := env.mi.requests.Load(); n != 3 {
+					t.Errorf("%d managed identity requests, want 3", n)
+				}
+				if n := env.fe.tokenPosts.Load(); n != 0 {
+					t.Errorf("%d token requests without an assertion", n)
+				}
+			},
+		},
+		{
+			name:     "managed identity answers 400",
+			setup:    func(t *testing.T, env *oboEnv) { env.mi.mu.Lock(); env.mi.status = 400; env.mi.mu.Unlock() },
+			wantKind: OBOManagedIdentityUnavailable, maxTime: 3 * time.Second,
+		},
+		{
+			name: "managed identity endpoint down",
+			opts: OBOOptions{Timeout: 5 * time.Second},
+			setup: func(t *testing.T, env *oboEnv) {
+				t.Setenv("IDENTITY_ENDPOINT", "http://"+closedAddr(t)+"/msi/token")
+			},
+			wantKind: OBOManagedIdentityUnavailable, maxTime: 5*time.Second + 2*time.Second,
+			wantMsg: []string{EnvMIClientID},
+		},
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestOBOErrors(t *testing.T) {
+	for _, tc := range oboErrorCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			var edits []func(*OBOConfig)
+			if tc.cfgEdit != nil {
+				edits = append(edits, tc.cfgEdit)
+			}
+			env := newMIOBO(t, tc.opts, edits...)
+			tc.setup(t, env)
+			user := userToken("err-" + shortHash(tc.name))
+			start := time.Now()
+			_, err := env.obo.Token(context.Background(), user, graphScope)
+			elapsed := time.Since(start)
+			var oe *OBOError
+			if !errors.As(err, &oe) {
+				t.Fatalf("err = %v (%T), want *OBOError", err, err)
+			}
+			if oe.Kind != tc.wantKind {
+				t.Fatalf("Kind = %v, want %v (%v)", oe.Kind, tc.wantKind, err)
+			}
+			if tc.wantCode != 0 && (len(oe.Codes) == 0 || oe.Codes[0] != tc.wantCode) {
+				t.Errorf("Codes = %v, want %d", oe.Codes, tc.wantCode)
+			}
+			for _, w := range tc.wantMsg {
+				if !strings.Contains(oe.UserMessage(), w) && !strings.Contains(oe.Error(), w) {
+					t.Errorf("message lacks %q:\n%s\n%s", w, oe.UserMessage(), oe.Error())
+				}
+			}
+			if tc.maxTime > 0 && elapsed > tc.maxTime {
+				t.Errorf("took %v, want at most %v", elapsed, tc.maxTime)
+			}
+			if tc.check != nil {
+				tc.check(t, env)
+			}
+			if tc.name == "Entra hangs: bounded by the exchange timeout" && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("timeout does not unwrap to DeadlineExceeded")
+			}
+			secrets := append([]string{user, env.mi.token}, env.fe.issuedTokens()...)
+			for _, s := range []string{err.Error(), oe.UserMessage(), fmt.Sprintf("%v|%+v|%#v", err, err, oe), oe.Detail} {
+				if containsAny(s, secrets...) {
+					t.Fatalf("token material in error text: %s", s)
+				}
+			}
+			t.Logf("Error(): %s\nUserMessage(): %s", err, oe.UserMessage())
+		})
+	}
+}
+
+// TestOBOErrorsCarryNoTokenMaterial runs every failure and scans every
+// error text for the test tokens.
+func TestOBOErrorsCarryNoTokenMaterial(t *testing.T) {
+	var texts []string
+	var secrets []string
+	for _, tc := range oboErrorCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			var edits []func(*OBOConfig)
+			if tc.cfgEdit != nil {
+				edits = append(edits, tc.cfgEdit)
+			}
+			env := newMIOBO(t, tc.opts, edits...)
+			// A successful exchange first, so an access token exists; not
+			// for managed identity failures, which a cached managed identity
+			// token would hide.
+			var good azcore.AccessToken
+			if !strings.HasPrefix(tc.name, "managed identity") {
+				var err error
+				if good, err = env.obo.Token(context.Background(), userToken("good-"+shortHash(tc.name)), graphScope); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tc.setup(t, env)
+			user := userToken("bad-" + shortHash(tc.name))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := env.obo.Token(ctx, user, graphScope)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var oe *OBOError
+			errors.As(err, &oe)
+			texts = append(texts, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
+			if oe != nil {
+				texts = append(texts, oe.UserMessage(), oe.Detail)
+			}
+			secrets = append(secrets, user, userToken("good-"+shortHash(tc.name)), env.mi.token)
+			if good.Token != "" {
+				secrets = append(secrets, good.Token)
+			}
+			secrets = append(secrets, env.fe.issuedTokens()...)
+		})
+	}
+	if len(texts) == 0 {
+		t.Fatal("no errors collected")
+	}
+	for _, s := range texts {
+		for _, sec := range secrets {
+			if strings.Contains(s, sec) {
+				t.Fatalf("error text contains token %q:\n%s", sec, s)
+			}
+		}
+		// Also no fragment long enough to be a token.
+		if strings.Contains(s, strings.Repeat("u", 24)) || strings.Contains(s, strings.Repeat("m", 20)) {
+			t.Fatalf("error text contains token material:\n%s", s)
+		}
+	}
+}
+
+func TestOBOErrorKindString(t *testing.T) {
+	for k := OBOOther; k <= OBOEntraUnavailable; k++ {
+		if k.String() == "" || strings.HasPrefix(k.String(), "OBOErrorKind(") {
+			t.Errorf("kind %d has no name", k)
+		}
+		if (&OBOError{Kind: k}).UserMessage() == "" {
+			t.Errorf("kind %v has no message", k)
+		}
+	}
+	if OBOErrorKind(99).String() != "OBOErrorKind(99)" {
+		t.Error(OBOErrorKind(99).String())
+	}
+}
