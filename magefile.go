@@ -79,6 +79,16 @@ func Dev(ctx context.Context) error {
 			cmd = exec.CommandContext(gctx, "./app", "-port", strconv.Itoa(s.DevPort))
 		}
 		cmd.Dir = s.Dir
+		if !useFunc {
+			// Give the binary the environment func start would: the
+			// Values of local.settings.json, unless already set.
+			cmd.Env = os.Environ()
+			for k, v := range s.Settings {
+				if _, ok := os.LookupEnv(k); !ok {
+					cmd.Env = append(cmd.Env, k+"="+v)
+				}
+			}
+		}
 		cmd.Stdout = newPrefixWriter(os.Stdout, prefix)
 		cmd.Stderr = newPrefixWriter(os.Stderr, prefix)
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }

@@ -29,6 +29,10 @@ type Server struct {
 	// HandlerPort is customHandler.port in host.json, the port the Functions
 	// host tells the Go process to listen on.
 	HandlerPort int
+	// Settings are the Values of local.settings.json: the environment
+	// `func start` gives the server (a variable already set in the
+	// environment wins).
+	Settings map[string]string
 }
 
 // MCPURL is the server's local MCP endpoint.
@@ -125,6 +129,7 @@ func ReadServer(dir string) (Server, error) {
 		return s, fmt.Errorf("%s: Host.LocalHttpPort must be set to the server's local port (7071, 7072, …)", filepath.Join(dir, "local.settings.json"))
 	}
 	s.DevPort = ls.Host.LocalHTTPPort
+	s.Settings = ls.Values
 	return s, nil
 }
 

@@ -1,0 +1,303 @@
+// Package authtest provides fakes of the identity services shared/auth
+// talks to, for tests only: a Microsoft Entra ID authority (OpenID metadata
+// and an On-Behalf-Of token endpoint that checks what it receives) and an
+// App Service managed-identity endpoint. They are built from the documented
+// behaviour (../shared/docs/go-stack-notes.md §6) and serve on loopback.
+package authtest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Audience is the managed identity token's default audience for the token
+// exchange.
+const Audience = "api://AzureADTokenExchange"
+
+// IdentityHeader is the secret the fake managed-identity endpoint expects
+// in X-IDENTITY-HEADER (IDENTITY_HEADER in the app's environment).
+const IdentityHeader = "identity-header-value"
+
+// Responder writes a token endpoint answer for the form it received and
+// reports whether it did; returning false falls back to success.
+type Responder func(w http.ResponseWriter, r *http.Request, form url.Values) bool
+
+// Entra is a fake https Entra authority for one tenant and app.
+type Entra struct {
+	// URL is the authority host, for AZURE_AUTHORITY_HOST.
+	URL string
+	// Client trusts the fake's TLS certificate.
+	Client *http.Client
+
+	tenant, clientID string
+
+	metadataGets atomic.Int64
+	tokenPosts   atomic.Int64
+
+	mu                  sync.Mutex
+	wantClientAssertion string
+	delay               time.Duration
+	respond             Responder
+	issued              map[string]string // access token -> user assertion
+	problems            []string
+}
+
+// NewEntra starts a fake authority for tenant whose token endpoint accepts
+// On-Behalf-Of requests from clientID. Problems with requests (a wrong
+// grant type, say) fail t when the test ends.
+func NewEntra(t testing.TB, tenant, clientID string) *Entra {
+	t.Helper()
+	e := &Entra{tenant: tenant, clientID: clientID, issued: map[string]string{}}
+	mux := http.NewServeMux()
+	var srv *httptest.Server
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		e.metadataGets.Add(1)
+		base := srv.URL + "/" + r.PathValue("tenant")
+		WriteJSON(w, http.StatusOK, map[string]any{
+			"issuer":                 base + "/v2.0",
+			"authorization_endpoint": base + "/oauth2/v2.0/authorize",
+			"token_endpoint":         base + "/oauth2/v2.0/token",
+		})
+	})
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.token)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		e.problem("unexpected request %s %s", r.Method, r.URL.Path)
+		http.NotFound(w, r)
+	})
+	srv = httptest.NewTLSServer(mux)
+	e.URL, e.Client = srv.URL, srv.Client()
+	t.Cleanup(func() {
+		srv.Close()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, p := range e.problems {
+			t.Errorf("fake Entra: %s", p)
+		}
+	})
+	return e
+}
+
+// ExpectClientAssertion makes the token endpoint require this
+// client_assertion (the managed identity's token).
+func (e *Entra) ExpectClientAssertion(a string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.wantClientAssertion = a
+}
+
+// SetDelay holds every token answer for d.
+func (e *Entra) SetDelay(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.delay = d
+}
+
+// SetResponder replaces the success answer where r says so (nil: always
+// succeed).
+func (e *Entra) SetResponder(r Responder) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.respond = r
+}
+
+// TokenRequests counts token endpoint requests.
+func (e *Entra) TokenRequests() int64 { return e.tokenPosts.Load() }
+
+// MetadataRequests counts OpenID metadata requests.
+func (e *Entra) MetadataRequests() int64 { return e.metadataGets.Load() }
+
+// AssertionFor returns the user assertion an access token was issued for.
+func (e *Entra) AssertionFor(accessToken string) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ok := e.issued[accessToken]
+	return a, ok
+}
+
+// IssuedTokens lists every access token issued.
+func (e *Entra) IssuedTokens() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]string, 0, len(e.issued))
+	for k := range e.issued {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (e *Entra) problem(format string, args ...any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.problems = append(e.problems, fmt.Sprintf(format, args...))
+}
+
+func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
+	n := e.tokenPosts.Add(1)
+	if err := r.ParseForm(); err != nil {
+		e.problem("parse form: %v", err)
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	form := r.PostForm
+	e.mu.Lock()
+	wantCA, delay, respond := e.wantClientAssertion, e.delay, e.respond
+	e.mu.Unlock()
+	if r.PathValue("tenant") != e.tenant {
+		e.problem("tenant %q, want %q", r.PathValue("tenant"), e.tenant)
+	}
+	check := func(field, want string) {
+		if got := form.Get(field); got != want {
+			e.problem("%s = %q, want %q", field, got, want)
+		}
+	}
+	check("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+	check("requested_token_use", "on_behalf_of")
+	check("client_id", e.clientID)
+	if form.Get("assertion") == "" {
+		e.problem("no assertion")
+	}
+	if wantCA != "" {
+		check("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		check("client_assertion", wantCA)
+	}
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if respond != nil && respond(w, r, form) {
+		return
+	}
+	at := fmt.Sprintf("graph-at-%s-%d", ShortHash(form.Get("assertion")), n)
+	e.mu.Lock()
+	e.issued[at] = form.Get("assertion")
+	e.mu.Unlock()
+	WriteJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": at})
+}
+
+// EntraError answers like Entra does when a request fails: error,
+// error_description (which, like Entra's, echoes the assertions, so tests
+// can prove they never reach an error message), error_codes, trace and
+// correlation ids, and optionally suberror and a claims challenge.
+func EntraError(status int, errCode, suberror string, code int, claims string) Responder {
+	return func(w http.ResponseWriter, r *http.Request, form url.Values) bool {
+		body := map[string]any{
+			"error":             errCode,
+			"error_description": fmt.Sprintf("AADSTS%d: something about assertion %s and client assertion %s. Trace ID: 0000", code, form.Get("assertion"), form.Get("client_assertion")),
+			"error_codes":       []int{code},
+			"timestamp":         "2026-11-24 10:00:00Z",
+			"trace_id":          "4e5b1a3c-0000-4000-8000-000000000001",
+			"correlation_id":    "9d1c2b3a-0000-4000-8000-000000000002",
+		}
+		if suberror != "" {
+			body["suberror"] = suberror
+		}
+		if claims != "" {
+			body["claims"] = claims
+		}
+		WriteJSON(w, status, body)
+		return true
+	}
+}
+
+// ManagedIdentity is a fake App Service managed-identity endpoint
+// (IDENTITY_ENDPOINT, IDENTITY_HEADER).
+type ManagedIdentity struct {
+	// URL is the endpoint, for IDENTITY_ENDPOINT.
+	URL string
+	// Token is the access token it issues: the client assertion Entra
+	// should receive.
+	Token string
+
+	clientID string
+	requests atomic.Int64
+	mu       sync.Mutex
+	status   int
+	problems []string
+}
+
+// NewManagedIdentity starts the endpoint for a user-assigned identity and
+// points IDENTITY_ENDPOINT and IDENTITY_HEADER at it (so call it before
+// creating a credential, and never in a parallel test). MSAL caches managed
+// identity tokens process-wide: use a client id unique to the test.
+func NewManagedIdentity(t *testing.T, clientID string) *ManagedIdentity {
+	t.Helper()
+	m := &ManagedIdentity{clientID: clientID, Token: "mi-assertion-" + ShortHash(clientID) + "-" + strings.Repeat("m", 20)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.requests.Add(1)
+		q := r.URL.Query()
+		m.mu.Lock()
+		status := m.status
+		if got := r.Header.Get("X-IDENTITY-HEADER"); got != IdentityHeader {
+			m.problems = append(m.problems, "X-IDENTITY-HEADER "+got)
+		}
+		if q.Get("resource") != Audience {
+			m.problems = append(m.problems, "resource "+q.Get("resource"))
+		}
+		if q.Get("client_id") != m.clientID {
+			m.problems = append(m.problems, "client_id "+q.Get("client_id"))
+		}
+		if q.Get("api-version") == "" {
+			m.problems = append(m.problems, "no api-version")
+		}
+		m.mu.Unlock()
+		if status != 0 {
+			WriteJSON(w, status, map[string]any{"error": "unavailable", "message": "identity endpoint failing"})
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]any{
+			"access_token": m.Token,
+			"expires_on":   fmt.Sprint(time.Now().Add(24 * time.Hour).Unix()),
+			"resource":     q.Get("resource"),
+			"token_type":   "Bearer",
+			"client_id":    q.Get("client_id"),
+		})
+	}))
+	m.URL = srv.URL + "/msi/token"
+	t.Cleanup(func() {
+		srv.Close()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, p := range m.problems {
+			t.Errorf("fake managed identity: %s", p)
+		}
+	})
+	t.Setenv("IDENTITY_ENDPOINT", m.URL)
+	t.Setenv("IDENTITY_HEADER", IdentityHeader)
+	return m
+}
+
+// SetStatus makes the endpoint fail with status (0: succeed).
+func (m *ManagedIdentity) SetStatus(status int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status = status
+}
+
+// Requests counts requests to the endpoint.
+func (m *ManagedIdentity) Requests() int64 { return m.requests.Load() }
+
+// WriteJSON writes v as a JSON answer with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// ShortHash is a short, stable stand-in for s in generated names.
+func ShortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:4])
+}
