@@ -1,0 +1,119 @@
+// Command bench measures the weather MCP server (servers/weather, served by
+// shared/hosting) against two floors on this machine:
+//
+//   - sdkfloor (bench/baselines/sdkfloor): the same tools served by the
+//     go-sdk's own stateless handler on net/http, with no hosting layer;
+//   - nethttp (bench/baselines/nethttp): a bare net/http handler returning a
+//     canned tools/call answer of the same size, the floor of HTTP itself.
+//
+// It builds the three binaries, starts a fake NWS API on loopback, and for
+// each binary measures cold start, then tools/call get_alerts load at a few
+// concurrency levels: throughput, latency, server CPU per request and peak
+// RSS. Run it from the repository root with `go tool mage bench`, or
+// `go run ./bench -h` for the flags. Linux only: it reads /proc.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	repo     string
+	duration time.Duration
+	warmup   time.Duration
+	levels   []int
+	coldRuns int
+	rounds   int
+	profile  string
+	timeout  time.Duration
+}
+
+func main() {
+	var o options
+	var levels string
+	flag.StringVar(&o.repo, "repo", ".", "repository root")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured load `duration` per server and concurrency level")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each measurement")
+	flag.StringVar(&levels, "levels", "1,16,64", "comma-separated numbers of concurrent clients")
+	flag.IntVar(&o.coldRuns, "coldruns", 10, "cold starts per binary")
+	flag.IntVar(&o.rounds, "rounds", 1, "load runs per server and level; the report shows the one with the median CPU/request")
+	flag.StringVar(&o.profile, "profile", "", "also write CPU and allocation profiles of one weather run to `DIR` and print their top functions")
+	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
+	flag.Parse()
+
+	if err := o.check(levels); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	err := run(ctx, o)
+	cancel()
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func (o *options) check(levels string) error {
+	for f := range strings.SplitSeq(levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 256 {
+			return fmt.Errorf("-levels: %q is not a number of clients between 1 and 256", f)
+		}
+		o.levels = append(o.levels, n)
+	}
+	switch {
+	case o.duration < 100*time.Millisecond || o.duration > 5*time.Minute:
+		return errors.New("-duration must be between 100ms and 5m")
+	case o.warmup < 0 || o.warmup > time.Minute:
+		return errors.New("-warmup must be between 0 and 1m")
+	case o.coldRuns < 1 || o.coldRuns > 100:
+		return errors.New("-coldruns must be between 1 and 100")
+	case o.rounds < 1 || o.rounds > 20:
+		return errors.New("-rounds must be between 1 and 20")
+	case o.timeout <= 0:
+		return errors.New("-timeout must be positive")
+	}
+	return nil
+}
+
+func run(ctx context.Context, o options) error {
+	if runtime.GOOS != "linux" {
+		return errors.New("the benchmark reads /proc and runs only on Linux")
+	}
+	b, err := newBench(ctx, o)
+	if b != nil {
+		defer b.close()
+	}
+	if err != nil {
+		return err
+	}
+	if err := b.probe(ctx); err != nil {
+		return err
+	}
+	if err := b.coldStarts(ctx); err != nil {
+		return err
+	}
+	if err := b.loads(ctx); err != nil {
+		return err
+	}
+	b.report(os.Stdout)
+	if o.profile != "" {
+		if err := b.profileRun(ctx); err != nil {
+			return err
+		}
+	}
+	return b.failures()
+}

@@ -1,0 +1,50 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Bench measures weather against the go-sdk floor and bare net/http: cold start, req/s, latency, CPU/request, RSS.
+func Bench(ctx context.Context,
+	// measured load per server and concurrency level (default 5s)
+	duration *time.Duration,
+	// folder to write CPU and allocation profiles of one weather run to
+	profile *string,
+	// load runs per server and level, reporting the median (default 1)
+	rounds *int,
+) error {
+	tmp, err := os.MkdirTemp("", "mcpfunc-benchcmd-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "bench")
+	if err := run(ctx, ".", nil, "go", "build", "-o", bin, "./bench"); err != nil {
+		return err
+	}
+	var args []string
+	if duration != nil {
+		args = append(args, "-duration", duration.String())
+	}
+	if profile != nil {
+		args = append(args, "-profile", *profile)
+	}
+	if rounds != nil {
+		args = append(args, "-rounds", strconv.Itoa(*rounds))
+	}
+	// The bench program cleans up after itself (stops its servers, removes
+	// its temp files) on SIGINT, so Ctrl-C is passed on rather than killing it.
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.WaitDelay = 4 * time.Second // mage allows 5 s for cleanup after Ctrl-C
+	return cmd.Run()
+}
