@@ -113,7 +113,9 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var method, tool string
-		if r.URL.Path == MCPPath {
+		// The MCP method and tool name only serve the info-level request
+		// line; skip reading the body for them when that line is off.
+		if r.URL.Path == MCPPath && logger.Enabled(r.Context(), slog.LevelInfo) {
 			method, tool = peekRPC(r)
 		}
 		sw := &statusWriter{ResponseWriter: w}
