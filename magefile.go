@@ -180,7 +180,13 @@ func Test(ctx context.Context) error {
 		{"unit tests (every workspace module, -race)", []string{"test", "-race", "-count=1", "-json", "work"}},
 		{"end-to-end tests (-race)", []string{"test", "-race", "-count=1", "-json", "-tags", "e2e", "-timeout", "15m", "./e2e/..."}},
 	}
-	for _, st := range steps {
+	for i, st := range steps {
+		if i == 1 {
+			// The end-to-end tests include the MCP clients in clients/
+			// (e2e/clients_test.go): install them first, so a missing
+			// Node fails early and clearly.
+			mg.CtxDeps(ctx, ClientsSetup)
+		}
 		fmt.Printf("==> %s\n", st.title)
 		s, err := goTestJSON(ctx, st.args...)
 		total.Add(s)
