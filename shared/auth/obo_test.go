@@ -25,6 +25,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 )
 
 var miSeq atomic.Int64
@@ -40,8 +42,8 @@ func userToken(name string) string {
 }
 
 type oboEnv struct {
-	fe  *fakeEntra
-	mi  *fakeMI
+	fe  *authtest.Entra
+	mi  *authtest.ManagedIdentity
 	obo *OBO
 }
 
@@ -49,20 +51,21 @@ type oboEnv struct {
 func newMIOBO(t *testing.T, opts OBOOptions, cfgEdit ...func(*OBOConfig)) *oboEnv {
 	t.Helper()
 	fe := newFakeEntra(t)
-	mi := newFakeMI(t, uniqueMIClientID(t))
-	fe.wantClientAssertion = mi.token
+	miClientID := uniqueMIClientID(t)
+	mi := authtest.NewManagedIdentity(t, miClientID)
+	fe.ExpectClientAssertion(mi.Token)
 	cfg := OBOConfig{
 		Mode:                    OBOModeManagedIdentity,
 		TenantID:                testTenant,
 		ClientID:                testClientID,
-		ManagedIdentityClientID: mi.clientID,
-		AuthorityHost:           fe.srv.URL,
+		ManagedIdentityClientID: miClientID,
+		AuthorityHost:           fe.URL,
 		PublicHostname:          "app.azurewebsites.net",
 	}
 	for _, e := range cfgEdit {
 		e(&cfg)
 	}
-	opts.HTTPClient = fe.srv.Client()
+	opts.HTTPClient = fe.Client
 	opts.DisableInstanceDiscovery = true
 	o, err := NewOBO(cfg, &opts)
 	if err != nil {
@@ -80,22 +83,22 @@ func TestOBOSuccessAndCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issued := env.fe.issuedTokens()
+	issued := env.fe.IssuedTokens()
 	if len(issued) != 1 || tok.Token != issued[0] {
 		t.Fatalf("got token %q, fake issued %q", tok.Token, issued)
 	}
-	if env.fe.issued[tok.Token] != alice {
+	if a, _ := env.fe.AssertionFor(tok.Token); a != alice {
 		t.Fatalf("token issued for the wrong assertion")
 	}
 	if d := time.Until(tok.ExpiresOn); d < 59*time.Minute || d > 61*time.Minute {
 		t.Fatalf("ExpiresOn in %v", d)
 	}
-	if got := [3]int64{env.fe.metadataGets.Load(), env.fe.tokenPosts.Load(), env.mi.requests.Load()}; got != [3]int64{1, 1, 1} {
+	if got := [3]int64{env.fe.MetadataRequests(), env.fe.TokenRequests(), env.mi.Requests()}; got != [3]int64{1, 1, 1} {
 		t.Fatalf("metadata, token, MI requests = %v, want [1 1 1]", got)
 	}
 
 	// Same caller: served from the cache, zero requests to Entra.
-	before := env.fe.metadataGets.Load() + env.fe.tokenPosts.Load()
+	before := env.fe.MetadataRequests() + env.fe.TokenRequests()
 	for range 3 {
 		again, err := env.obo.Token(ctx, alice, graphScope)
 		if err != nil || again.Token != tok.Token {
@@ -107,7 +110,7 @@ func TestOBOSuccessAndCache(t *testing.T) {
 	if err != nil || viaCred.Token != tok.Token {
 		t.Fatalf("credential: %q %v", viaCred.Token, err)
 	}
-	if after := env.fe.metadataGets.Load() + env.fe.tokenPosts.Load(); after != before {
+	if after := env.fe.MetadataRequests() + env.fe.TokenRequests(); after != before {
 		t.Fatalf("cached calls made %d Entra requests", after-before)
 	}
 
@@ -116,19 +119,16 @@ func TestOBOSuccessAndCache(t *testing.T) {
 	if err != nil || bob.Token == tok.Token {
 		t.Fatalf("bob: %q %v", bob.Token, err)
 	}
-	if env.fe.tokenPosts.Load() != 2 || env.fe.metadataGets.Load() != 1 {
-		t.Fatalf("token posts %d (want 2), metadata gets %d (want 1)", env.fe.tokenPosts.Load(), env.fe.metadataGets.Load())
+	if env.fe.TokenRequests() != 2 || env.fe.MetadataRequests() != 1 {
+		t.Fatalf("token posts %d (want 2), metadata gets %d (want 1)", env.fe.TokenRequests(), env.fe.MetadataRequests())
 	}
 	// Other scopes for the same caller: a separate exchange.
+	env.fe.ExpectScope("api://other/.default")
 	if _, err := env.obo.Token(ctx, alice, "api://other/.default"); err != nil {
 		t.Fatal(err)
 	}
-	// (the fake checks the scope contains Graph's; ignore that complaint)
-	env.fe.mu.Lock()
-	env.fe.problems = nil
-	env.fe.mu.Unlock()
-	if env.fe.tokenPosts.Load() != 3 {
-		t.Fatalf("token posts %d, want 3", env.fe.tokenPosts.Load())
+	if env.fe.TokenRequests() != 3 {
+		t.Fatalf("token posts %d, want 3", env.fe.TokenRequests())
 	}
 }
 
@@ -143,14 +143,14 @@ func TestOBOArgs(t *testing.T) {
 	if _, err := env.obo.Token(context.Background(), userToken("a"), ""); err == nil {
 		t.Error("empty scope accepted")
 	}
-	if n := env.fe.tokenPosts.Load(); n != 0 {
+	if n := env.fe.TokenRequests(); n != 0 {
 		t.Errorf("%d requests", n)
 	}
 }
 
 func TestOBOConcurrentSingleExchange(t *testing.T) {
 	env := newMIOBO(t, OBOOptions{})
-	env.fe.set(func(fe *fakeEntra) { fe.delay = 100 * time.Millisecond })
+	env.fe.SetDelay(100 * time.Millisecond)
 	tok := userToken("concurrent")
 	var wg sync.WaitGroup
 	results := make([]string, 100)
@@ -167,17 +167,17 @@ func TestOBOConcurrentSingleExchange(t *testing.T) {
 			t.Fatalf("call %d: %q %v", i, results[i], errs[i])
 		}
 	}
-	if n := env.fe.tokenPosts.Load(); n != 1 {
+	if n := env.fe.TokenRequests(); n != 1 {
 		t.Fatalf("%d token exchanges, want 1", n)
 	}
-	if n := env.mi.requests.Load(); n != 1 {
+	if n := env.mi.Requests(); n != 1 {
 		t.Fatalf("%d MI requests, want 1", n)
 	}
 }
 
 func TestOBOCallerGivesUp(t *testing.T) {
 	env := newMIOBO(t, OBOOptions{})
-	env.fe.set(func(fe *fakeEntra) { fe.delay = 300 * time.Millisecond })
+	env.fe.SetDelay(300 * time.Millisecond)
 	tok := userToken("impatient")
 
 	impatient, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
@@ -202,12 +202,12 @@ func TestOBOCallerGivesUp(t *testing.T) {
 	if patientErr != nil || patientTok == "" {
 		t.Fatalf("patient caller: %q %v", patientTok, patientErr)
 	}
-	if n := env.fe.tokenPosts.Load(); n != 1 {
+	if n := env.fe.TokenRequests(); n != 1 {
 		t.Fatalf("%d exchanges, want 1", n)
 	}
 	// The abandoned exchange still filled the cache.
-	if _, err := env.obo.Token(context.Background(), tok, graphScope); err != nil || env.fe.tokenPosts.Load() != 1 {
-		t.Fatalf("after: %v, %d exchanges", err, env.fe.tokenPosts.Load())
+	if _, err := env.obo.Token(context.Background(), tok, graphScope); err != nil || env.fe.TokenRequests() != 1 {
+		t.Fatalf("after: %v, %d exchanges", err, env.fe.TokenRequests())
 	}
 }
 
@@ -225,7 +225,7 @@ func TestOBOCacheBound(t *testing.T) {
 	}
 	// With CacheSize 2 the MSAL client holding a was replaced too, so a
 	// really went back to Entra.
-	if n := env.fe.tokenPosts.Load(); n != 4 {
+	if n := env.fe.TokenRequests(); n != 4 {
 		t.Fatalf("%d token requests, want 4", n)
 	}
 	if n := env.obo.cache.Len(); n != 2 {
@@ -250,16 +250,16 @@ func TestOBOExpiry(t *testing.T) {
 	}
 	// expires_in is 3600 s: served until 55 min, not after.
 	clock.Store(int64(54 * time.Minute))
-	if again, err := env.obo.Token(ctx, tok, graphScope); err != nil || again.Token != first.Token || env.fe.tokenPosts.Load() != 1 {
-		t.Fatalf("at 54 min: %v, %d exchanges", err, env.fe.tokenPosts.Load())
+	if again, err := env.obo.Token(ctx, tok, graphScope); err != nil || again.Token != first.Token || env.fe.TokenRequests() != 1 {
+		t.Fatalf("at 54 min: %v, %d exchanges", err, env.fe.TokenRequests())
 	}
 	clock.Store(int64(56 * time.Minute))
 	fresh, err := env.obo.Token(ctx, tok, graphScope)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fresh.Token == first.Token || env.fe.tokenPosts.Load() != 2 {
-		t.Fatalf("at 56 min: served the old token (%d exchanges)", env.fe.tokenPosts.Load())
+	if fresh.Token == first.Token || env.fe.TokenRequests() != 2 {
+		t.Fatalf("at 56 min: served the old token (%d exchanges)", env.fe.TokenRequests())
 	}
 }
 
@@ -273,12 +273,10 @@ func TestOBOClaimsBypassCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := env.fe.tokenPosts.Load(); n != 2 {
+	if n := env.fe.TokenRequests(); n != 2 {
 		t.Fatalf("%d exchanges, want 2", n)
 	}
-	env.fe.mu.Lock()
-	got := env.fe.lastForm.Get("claims")
-	env.fe.mu.Unlock()
+	got := env.fe.LastTokenForm().Get("claims")
 	if !strings.Contains(got, "acrs") {
 		t.Fatalf("claims not sent: %q", got)
 	}
@@ -324,10 +322,10 @@ func TestOBOMSALClientRecycled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := env.fe.tokenPosts.Load(); n != 23 {
+	if n := env.fe.TokenRequests(); n != 23 {
 		t.Fatalf("%d token requests, want 23", n)
 	}
-	if n := env.fe.metadataGets.Load(); n != 5 {
+	if n := env.fe.MetadataRequests(); n != 5 {
 		t.Fatalf("%d metadata requests, want 5 (one per client of 5 exchanges)", n)
 	}
 	obs.mu.Lock()
@@ -341,10 +339,11 @@ func TestOBOMSALClientRecycled(t *testing.T) {
 }
 
 func TestOBOLocalSecret(t *testing.T) {
+	const secret = "local-client-secret-value"
 	fe := newFakeEntra(t)
-	fe.wantSecret = "local-client-secret-value"
-	o, err := NewOBO(OBOConfig{Mode: OBOModeClientSecret, TenantID: testTenant, ClientID: testClientID, ClientSecret: fe.wantSecret, AuthorityHost: fe.srv.URL},
-		&OBOOptions{HTTPClient: fe.srv.Client(), DisableInstanceDiscovery: true})
+	fe.ExpectClientSecret(secret)
+	o, err := NewOBO(OBOConfig{Mode: OBOModeClientSecret, TenantID: testTenant, ClientID: testClientID, ClientSecret: secret, AuthorityHost: fe.URL},
+		&OBOOptions{HTTPClient: fe.Client, DisableInstanceDiscovery: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +355,7 @@ func TestOBOLocalSecret(t *testing.T) {
 
 func TestOBOLocalCertificate(t *testing.T) {
 	fe := newFakeEntra(t)
-	fe.wantJWTAssertion = true
+	fe.ExpectJWTClientAssertion()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -373,8 +372,8 @@ func TestOBOLocalCertificate(t *testing.T) {
 	if err := os.WriteFile(path, pemData, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o, err := NewOBO(OBOConfig{Mode: OBOModeClientCertificate, TenantID: testTenant, ClientID: testClientID, CertificatePath: path, AuthorityHost: fe.srv.URL},
-		&OBOOptions{HTTPClient: fe.srv.Client(), DisableInstanceDiscovery: true})
+	o, err := NewOBO(OBOConfig{Mode: OBOModeClientCertificate, TenantID: testTenant, ClientID: testClientID, CertificatePath: path, AuthorityHost: fe.URL},
+		&OBOOptions{HTTPClient: fe.Client, DisableInstanceDiscovery: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,153 +422,119 @@ type errorCase struct {
 }
 
 func oboErrorCases() []errorCase {
-	consent := entraErrorResponse(400, "invalid_grant", "consent_required", 65001, "")
+	consent := authtest.EntraError(400, "invalid_grant", "consent_required", 65001, "")
 	return []errorCase{
 		{
 			name:     "consent required",
-			setup:    func(t *testing.T, env *oboEnv) { env.fe.set(func(fe *fakeEntra) { fe.respond = consent }) },
+			setup:    entraAnswers(consent),
 			wantKind: OBOConsentRequired, wantCode: 65001,
 			wantMsg: []string{"https://app.azurewebsites.net/.auth/login/aad?post_login_redirect_uri=/authcomplete", "consent"},
 		},
 		{
 			name:     "consent required without WEBSITE_HOSTNAME",
-			setup:    func(t *testing.T, env *oboEnv) { env.fe.set(func(fe *fakeEntra) { fe.respond = consent }) },
+			setup:    entraAnswers(consent),
 			cfgEdit:  func(c *OBOConfig) { c.PublicHostname = "" },
 			wantKind: OBOConsentRequired, wantCode: 65001,
 			wantMsg: []string{"Grant admin consent", testClientID, "Sign in to the app"},
 		},
 		{
-			name: "consent declined (65004)",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_grant", "", 65004, "") })
-			},
+			name:     "consent declined (65004)",
+			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 65004, "")),
 			wantKind: OBOConsentRequired, wantCode: 65004,
 		},
 		{
-			name: "MFA required with claims challenge",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) {
-					fe.respond = entraErrorResponse(400, "invalid_grant", "basic_action", 50076, `{"access_token":{"capolids":{"essential":true,"values":["x"]}}}`)
-				})
-			},
+			name:     "MFA required with claims challenge",
+			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "basic_action", 50076, `{"access_token":{"capolids":{"essential":true,"values":["x"]}}}`)),
 			wantKind: OBOInteractionRequired, wantCode: 50076,
 			wantMsg: []string{"multi-factor authentication", "sign in again"},
 		},
 		{
-			name: "conditional access (53003)",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_grant", "", 53003, "") })
-			},
+			name:     "conditional access (53003)",
+			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 53003, "")),
 			wantKind: OBOInteractionRequired, wantCode: 53003,
 		},
 		{
-			name: "unknown code with a claims challenge",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) {
-					fe.respond = entraErrorResponse(400, "invalid_grant", "", 99999, `{"id_token":{}}`)
-				})
-			},
+			name:     "unknown code with a claims challenge",
+			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 99999, `{"id_token":{}}`)),
 			wantKind: OBOInteractionRequired, wantCode: 99999,
 		},
 		{
-			name: "expired user assertion",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_grant", "", 500133, "") })
-			},
+			name:     "expired user assertion",
+			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 500133, "")),
 			wantKind: OBOInvalidUserToken, wantCode: 500133,
 			wantMsg: []string{"expired", "Sign in again"},
 		},
 		{
-			name: "invalid user assertion (50013)",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_grant", "", 50013, "") })
-			},
+			name:     "invalid user assertion (50013)",
+			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 50013, "")),
 			wantKind: OBOInvalidUserToken, wantCode: 50013,
 		},
 		{
-			name: "federated credential mismatch (70021)",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_request", "", 70021, "") })
-			},
+			name:     "federated credential mismatch (70021)",
+			setup:    entraAnswers(authtest.EntraError(400, "invalid_request", "", 70021, "")),
 			wantKind: OBOAppMisconfigured, wantCode: 70021,
 			wantMsg: []string{"administrator"},
 		},
 		{
-			name: "client assertion expired (700024) is the app's problem",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_client", "", 700024, "") })
-			},
+			name:     "client assertion expired (700024) is the app's problem",
+			setup:    entraAnswers(authtest.EntraError(400, "invalid_client", "", 700024, "")),
 			wantKind: OBOAppMisconfigured, wantCode: 700024,
 		},
 		{
-			name: "other 400",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(400, "invalid_request", "", 90014, "") })
-			},
+			name:     "other 400",
+			setup:    entraAnswers(authtest.EntraError(400, "invalid_request", "", 90014, "")),
 			wantKind: OBOOther, wantCode: 90014,
 		},
 		{
 			name: "AADSTS code only in the description",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) {
-					fe.respond = func(w http.ResponseWriter, r *http.Request, form url.Values) bool {
-						writeJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": "AADSTS65001: no consent for " + form.Get("assertion")})
-						return true
-					}
-				})
-			},
+			setup: entraAnswers(func(w http.ResponseWriter, r *http.Request, form url.Values) bool {
+				authtest.WriteJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": "AADSTS65001: no consent for " + form.Get("assertion")})
+				return true
+			}),
 			wantKind: OBOConsentRequired, wantCode: 65001,
 		},
 		{
-			name: "Entra 503",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(503, "temporarily_unavailable", "", 90033, "") })
-			},
+			name:     "Entra 503",
+			setup:    entraAnswers(authtest.EntraError(503, "temporarily_unavailable", "", 90033, "")),
 			wantKind: OBOEntraUnavailable, maxTime: 2 * time.Second,
 			wantMsg: []string{"unavailable", "Try again"},
 		},
 		{
-			name: "Entra 500 without a body",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) {
-					fe.respond = func(w http.ResponseWriter, _ *http.Request, _ url.Values) bool { w.WriteHeader(500); return true }
-				})
-			},
+			name:     "Entra 500 without a body",
+			setup:    entraAnswers(func(w http.ResponseWriter, _ *http.Request, _ url.Values) bool { w.WriteHeader(500); return true }),
 			wantKind: OBOEntraUnavailable, maxTime: 2 * time.Second,
 		},
 		{
-			name: "Entra 429",
-			setup: func(t *testing.T, env *oboEnv) {
-				env.fe.set(func(fe *fakeEntra) { fe.respond = entraErrorResponse(429, "temporarily_unavailable", "", 50196, "") })
-			},
+			name:     "Entra 429",
+			setup:    entraAnswers(authtest.EntraError(429, "temporarily_unavailable", "", 50196, "")),
 			wantKind: OBOEntraUnavailable,
 		},
 		{
 			name:     "Entra hangs: bounded by the exchange timeout",
 			opts:     OBOOptions{Timeout: time.Second},
-			setup:    func(t *testing.T, env *oboEnv) { env.fe.set(func(fe *fakeEntra) { fe.delay = time.Minute }) },
+			setup:    func(t *testing.T, env *oboEnv) { env.fe.SetDelay(time.Minute) },
 			wantKind: OBOEntraUnavailable, maxTime: time.Second + 2*time.Second,
 			wantMsg: []string{"did not answer in time"},
 		},
 		{
 			name:     "managed identity answers 500",
 			opts:     OBOOptions{Timeout: 5 * time.Second},
-			setup:    func(t *testing.T, env *oboEnv) { env.mi.mu.Lock(); env.mi.status = 500; env.mi.mu.Unlock() },
+			setup:    func(t *testing.T, env *oboEnv) { env.mi.SetStatus(500) },
 			wantKind: OBOManagedIdentityUnavailable, maxTime: 5*time.Second + 2*time.Second,
 			wantMsg: []string{EnvMIClientID},
 			check: func(t *testing.T, env *oboEnv) {
 				// The reduced retry policy: 3 attempts, then no token request.
-				if n := env.mi.requests.Load(); n != 3 {
+				if n := env.mi.Requests(); n != 3 {
 					t.Errorf("%d managed identity requests, want 3", n)
 				}
-				if n := env.fe.tokenPosts.Load(); n != 0 {
+				if n := env.fe.TokenRequests(); n != 0 {
 					t.Errorf("%d token requests without an assertion", n)
 				}
 			},
 		},
 		{
 			name:     "managed identity answers 400",
-			setup:    func(t *testing.T, env *oboEnv) { env.mi.mu.Lock(); env.mi.status = 400; env.mi.mu.Unlock() },
+			setup:    func(t *testing.T, env *oboEnv) { env.mi.SetStatus(400) },
 			wantKind: OBOManagedIdentityUnavailable, maxTime: 3 * time.Second,
 		},
 		{
@@ -582,6 +547,11 @@ func oboErrorCases() []errorCase {
 			wantMsg: []string{EnvMIClientID},
 		},
 	}
+}
+
+// entraAnswers is a setup that makes the fake Entra answer with r.
+func entraAnswers(r authtest.Responder) func(*testing.T, *oboEnv) {
+	return func(_ *testing.T, env *oboEnv) { env.fe.SetResponder(r) }
 }
 
 // closedAddr returns a loopback address nothing listens on.
@@ -604,7 +574,7 @@ func TestOBOErrors(t *testing.T) {
 			}
 			env := newMIOBO(t, tc.opts, edits...)
 			tc.setup(t, env)
-			user := userToken("err-" + shortHash(tc.name))
+			user := userToken("err-" + authtest.ShortHash(tc.name))
 			start := time.Now()
 			_, err := env.obo.Token(context.Background(), user, graphScope)
 			elapsed := time.Since(start)
@@ -632,7 +602,7 @@ func TestOBOErrors(t *testing.T) {
 			if tc.name == "Entra hangs: bounded by the exchange timeout" && !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("timeout does not unwrap to DeadlineExceeded")
 			}
-			secrets := append([]string{user, env.mi.token}, env.fe.issuedTokens()...)
+			secrets := append([]string{user, env.mi.Token}, env.fe.IssuedTokens()...)
 			for _, s := range []string{err.Error(), oe.UserMessage(), fmt.Sprintf("%v|%+v|%#v", err, err, oe), oe.Detail} {
 				if containsAny(s, secrets...) {
 					t.Fatalf("token material in error text: %s", s)
@@ -661,12 +631,12 @@ func TestOBOErrorsCarryNoTokenMaterial(t *testing.T) {
 			var good azcore.AccessToken
 			if !strings.HasPrefix(tc.name, "managed identity") {
 				var err error
-				if good, err = env.obo.Token(context.Background(), userToken("good-"+shortHash(tc.name)), graphScope); err != nil {
+				if good, err = env.obo.Token(context.Background(), userToken("good-"+authtest.ShortHash(tc.name)), graphScope); err != nil {
 					t.Fatal(err)
 				}
 			}
 			tc.setup(t, env)
-			user := userToken("bad-" + shortHash(tc.name))
+			user := userToken("bad-" + authtest.ShortHash(tc.name))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_, err := env.obo.Token(ctx, user, graphScope)
@@ -679,11 +649,11 @@ func TestOBOErrorsCarryNoTokenMaterial(t *testing.T) {
 			if oe != nil {
 				texts = append(texts, oe.UserMessage(), oe.Detail)
 			}
-			secrets = append(secrets, user, userToken("good-"+shortHash(tc.name)), env.mi.token)
+			secrets = append(secrets, user, userToken("good-"+authtest.ShortHash(tc.name)), env.mi.Token)
 			if good.Token != "" {
 				secrets = append(secrets, good.Token)
 			}
-			secrets = append(secrets, env.fe.issuedTokens()...)
+			secrets = append(secrets, env.fe.IssuedTokens()...)
 		})
 	}
 	if len(texts) == 0 {

@@ -25,6 +25,8 @@ import (
 
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 )
 
 const (
@@ -83,7 +85,7 @@ func newFakeIssuer(t *testing.T, keys ...testKey) *fakeIssuer {
 			return
 		}
 		base := fi.srv.URL + "/" + r.PathValue("tenant")
-		writeJSON(w, 200, map[string]any{
+		authtest.WriteJSON(w, 200, map[string]any{
 			"issuer":                                base + "/v2.0",
 			"jwks_uri":                              base + "/discovery/v2.0/keys",
 			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
@@ -101,7 +103,7 @@ func newFakeIssuer(t *testing.T, keys ...testKey) *fakeIssuer {
 			keys = append(keys, k.jwk())
 		}
 		fi.mu.Unlock()
-		writeJSON(w, 200, map[string]any{"keys": keys})
+		authtest.WriteJSON(w, 200, map[string]any{"keys": keys})
 	})
 	fi.srv = httptest.NewServer(mux)
 	t.Cleanup(fi.srv.Close)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,8 +47,12 @@ type Entra struct {
 
 	mu                  sync.Mutex
 	wantClientAssertion string
+	wantClientSecret    string
+	wantJWTAssertion    bool
+	wantScope           string
 	delay               time.Duration
 	respond             Responder
+	lastForm            url.Values
 	issued              map[string]string // access token -> user assertion
 	problems            []string
 }
@@ -95,6 +100,33 @@ func (e *Entra) ExpectClientAssertion(a string) {
 	e.wantClientAssertion = a
 }
 
+// ExpectClientSecret makes the token endpoint require this client_secret
+// (an app authenticating with a client secret).
+func (e *Entra) ExpectClientSecret(secret string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.wantClientSecret = secret
+}
+
+// ExpectJWTClientAssertion makes the token endpoint require a JWT bearer
+// client_assertion shaped like a compact JWT (three non-empty dot-separated
+// parts), as an app authenticating with a certificate sends. Its signature
+// is not checked.
+func (e *Entra) ExpectJWTClientAssertion() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.wantJWTAssertion = true
+}
+
+// ExpectScope makes the token endpoint require scope among the
+// space-separated scopes of every later token request ("": any scopes).
+// Call it again to expect another scope from then on.
+func (e *Entra) ExpectScope(scope string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.wantScope = scope
+}
+
 // SetDelay holds every token answer for d.
 func (e *Entra) SetDelay(d time.Duration) {
 	e.mu.Lock()
@@ -108,6 +140,21 @@ func (e *Entra) SetResponder(r Responder) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.respond = r
+}
+
+// LastTokenForm returns a copy of the form of the latest token request
+// (nil before the first).
+func (e *Entra) LastTokenForm() url.Values {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lastForm == nil {
+		return nil
+	}
+	out := make(url.Values, len(e.lastForm))
+	for k, v := range e.lastForm {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 // TokenRequests counts token endpoint requests.
@@ -150,7 +197,9 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 	}
 	form := r.PostForm
 	e.mu.Lock()
-	wantCA, delay, respond := e.wantClientAssertion, e.delay, e.respond
+	e.lastForm = form
+	wantCA, wantSecret, wantJWT, wantScope := e.wantClientAssertion, e.wantClientSecret, e.wantJWTAssertion, e.wantScope
+	delay, respond := e.delay, e.respond
 	e.mu.Unlock()
 	if r.PathValue("tenant") != e.tenant {
 		e.problem("tenant %q, want %q", r.PathValue("tenant"), e.tenant)
@@ -166,9 +215,21 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 	if form.Get("assertion") == "" {
 		e.problem("no assertion")
 	}
+	if wantScope != "" && !slices.Contains(strings.Fields(form.Get("scope")), wantScope) {
+		e.problem("scope %q, want it to include %q", form.Get("scope"), wantScope)
+	}
 	if wantCA != "" {
 		check("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
 		check("client_assertion", wantCA)
+	}
+	if wantSecret != "" {
+		check("client_secret", wantSecret)
+	}
+	if wantJWT {
+		check("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		if parts := strings.Split(form.Get("client_assertion"), "."); len(parts) != 3 || slices.Contains(parts, "") {
+			e.problem("client_assertion is not a JWT")
+		}
 	}
 	if delay > 0 {
 		select {
