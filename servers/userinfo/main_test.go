@@ -119,7 +119,7 @@ func newChain(t *testing.T, miClientID string) *chain {
 		"WEBSITE_HOSTNAME":                       hostname,
 		"AZURE_AUTHORITY_HOST":                   entra.URL,
 		"GRAPH_BASE_URL":                         g.URL + "/v1.0",
-		"GRAPH_TIMEOUT":                          "500ms",
+		"GRAPH_TIMEOUT":                          "2s", // short for the slow-Graph case, roomy for 100 concurrent calls under -race
 	}
 	logs := &strings.Builder{}
 	var mu sync.Mutex
@@ -330,8 +330,13 @@ func TestChainCache(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			res, err := cs2.CallTool(ctx, &mcp.CallToolParams{Name: "get_user_info", Arguments: map[string]any{}})
-			if err != nil || res.IsError {
+			switch {
+			case err != nil:
 				failed.Add(1)
+				t.Errorf("concurrent call: %v", err)
+			case res.IsError:
+				failed.Add(1)
+				t.Errorf("concurrent call: tool error %q", res.Content[0].(*mcp.TextContent).Text)
 			}
 		}()
 	}

@@ -160,7 +160,12 @@ func message(err error) string {
 	case graph.KindBadResponse:
 		return "Microsoft Graph returned an answer this server could not read"
 	default:
-		return "reading your profile failed: " + ge.Error()
+		if ge.Status == 0 {
+			// A network failure: its text names internal addresses, which
+			// are for the log, not for the user.
+			return "could not reach Microsoft Graph (the connection failed); try again shortly"
+		}
+		return fmt.Sprintf("Microsoft Graph answered HTTP %d%s; reading your profile failed", ge.Status, code(ge))
 	}
 }
 

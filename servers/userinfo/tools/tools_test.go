@@ -30,7 +30,8 @@ func TestMessage(t *testing.T) {
 		{"graph timeout", &graph.Error{Kind: graph.KindTimeout, Err: context.DeadlineExceeded}, "did not answer in time"},
 		{"graph canceled", &graph.Error{Kind: graph.KindCanceled}, "canceled"},
 		{"graph bad response", &graph.Error{Kind: graph.KindBadResponse}, "could not read"},
-		{"graph other", &graph.Error{Kind: graph.KindOther, Message: "connection refused"}, "connection refused"},
+		{"graph network error", &graph.Error{Kind: graph.KindOther, Message: "dial tcp 10.0.0.1:443: connection refused"}, "could not reach Microsoft Graph"},
+		{"graph other status", &graph.Error{Kind: graph.KindOther, Status: 400, Code: "BadRequest"}, "HTTP 400, BadRequest"},
 		{"anything else", errors.New("weird"), "reading your profile failed: weird"},
 	}
 	for _, tt := range tests {
