@@ -241,7 +241,8 @@ func run(ctx context.Context, s *mcp.Server, cfg *config) error {
 	if s == nil {
 		return errors.New("hosting: nil *mcp.Server")
 	}
-	h, err := newHandler(s, cfg)
+	stopping := make(chan struct{})
+	h, err := newHandler(s, cfg, stopping)
 	if err != nil {
 		return err
 	}
@@ -271,6 +272,7 @@ func run(ctx context.Context, s *mcp.Server, cfg *config) error {
 		"name", cfg.name(), "version", cfg.version(),
 		"url", "http://"+ln.Addr().String()+MCPPath, "functions_host", underHost)
 
+	srv.RegisterOnShutdown(func() { close(stopping) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -294,8 +296,9 @@ func run(ctx context.Context, s *mcp.Server, cfg *config) error {
 }
 
 // newHandler builds the whole HTTP handler: /, /mcp and the extra routes,
-// behind request logging, panic recovery and the body limit.
-func newHandler(s *mcp.Server, cfg *config) (http.Handler, error) {
+// behind the body limit, request logging and panic recovery. Closing
+// stopping ends open subscriptions/listen streams.
+func newHandler(s *mcp.Server, cfg *config, stopping <-chan struct{}) (http.Handler, error) {
 	protect, err := cfg.localhostProtection()
 	if err != nil {
 		return nil, err
@@ -327,7 +330,7 @@ func newHandler(s *mcp.Server, cfg *config) (http.Handler, error) {
 	for _, rt := range cfg.routes {
 		mux.Handle(rt.pattern, rt.handler)
 	}
-	return logRequests(cfg.logger, recoverHTTP(cfg.logger, limitBody(cfg.maxRequestBytes, mux))), nil
+	return serveLogged(cfg.logger, cfg.maxRequestBytes, stopping, recoverHTTP(cfg.logger, mux)), nil
 }
 
 func (c *config) name() string {

@@ -69,7 +69,7 @@ type rpcSummary struct {
 	} `json:"params"`
 }
 
-// peekRPC reads the request body (already bounded by limitBody), puts it back
+// peekRPC reads the request body (bounded by limitBody), puts it back
 // for the next handler, and returns the JSON-RPC method and tool name.
 func peekRPC(r *http.Request) (method, tool string) {
 	if v := r.Header.Get(headerMCPMethod); v != "" {
@@ -107,70 +107,115 @@ func (e errReader) Read([]byte) (int, error) {
 	return 0, io.EOF
 }
 
-// logRequests logs one line per request. It never logs headers, so tokens
-// and Authorization values stay out of the logs.
-func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+// serveLogged bounds the request body, serves the request, and logs one
+// line for it. The body limit comes first, so that reading the body for the
+// log line is bounded too. Headers are never logged, so tokens and
+// Authorization values stay out of the logs. A subscriptions/listen stream,
+// which stays open for a client's whole session, is ended when stopping is
+// closed (shutdown has begun), so that it cannot hold shutdown up.
+func serveLogged(logger *slog.Logger, maxBytes int64, stopping <-chan struct{}, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		var method, tool string
-		// The MCP method and tool name only serve the info-level request
-		// line; skip reading the body for them when that line is off.
-		if r.URL.Path == MCPPath && logger.Enabled(r.Context(), slog.LevelInfo) {
-			method, tool = peekRPC(r)
-		}
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-
-		level := slog.LevelInfo
-		switch {
-		case sw.status >= 500:
-			level = slog.LevelError
-		case r.URL.Path == "/" && r.Method == http.MethodGet:
-			level = slog.LevelDebug // the host's readiness ping
-		}
-		if !logger.Enabled(r.Context(), level) {
+		if limitBody(sw, r, maxBytes) {
+			var method, tool string
+			// The MCP method and tool name only serve the info-level request
+			// line; skip reading the body for them when that line is off.
+			if r.URL.Path == MCPPath && logger.Enabled(r.Context(), slog.LevelInfo) {
+				method, tool = peekRPC(r)
+			}
+			if r.Header.Get(headerMCPMethod) == methodListen || method == methodListen {
+				ctx, cancel := context.WithCancel(r.Context())
+				defer cancel()
+				go func() {
+					select {
+					case <-stopping:
+						cancel()
+					case <-ctx.Done():
+					}
+				}()
+				r = r.WithContext(ctx)
+			}
+			next.ServeHTTP(sw, r)
+			logRequest(logger, r, sw, start, method, tool)
 			return
 		}
-		attrs := make([]slog.Attr, 0, 9)
-		attrs = append(attrs,
-			slog.String("http_method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.Int64("bytes", sw.bytes))
-		if method != "" {
-			attrs = append(attrs, slog.String("mcp_method", method))
-		}
-		if tool != "" {
-			attrs = append(attrs, slog.String("tool", tool))
-		}
-		id := r.Header.Get(headerInvocationID)
-		if id == "" {
-			id = r.Header.Get(headerProxyInvocationID)
-		}
-		if id != "" {
-			attrs = append(attrs, slog.String("invocation_id", id))
-		}
-		logger.LogAttrs(r.Context(), level, "request", attrs...)
+		logRequest(logger, r, sw, start, "", "")
 	})
 }
 
-// limitBody bounds every request body; reading past the limit fails with
-// *http.MaxBytesError, which the MCP handler answers with 413.
-func limitBody(max int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if max > 0 && r.Body != nil && r.Body != http.NoBody {
-			if r.ContentLength > max {
-				http.Error(w, fmt.Sprintf("request body exceeds %d bytes", max), http.StatusRequestEntityTooLarge)
-				return
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, max)
-		}
-		next.ServeHTTP(w, r)
-	})
+// How much of an oversized request body is read and dropped after the 413,
+// so that the client can read the answer.
+const (
+	drainBytes = 8 << 20
+	drainTime  = 2 * time.Second
+)
+
+// methodListen is the long-lived stream of protocol 2026-07-28 clients that
+// subscribe to list changes.
+const methodListen = "subscriptions/listen"
+
+// logRequest writes the request line.
+func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start time.Time, method, tool string) {
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+
+	level := slog.LevelInfo
+	switch {
+	case sw.status >= 500:
+		level = slog.LevelError
+	case r.URL.Path == "/" && r.Method == http.MethodGet:
+		level = slog.LevelDebug // the host's readiness ping
+	}
+	if !logger.Enabled(r.Context(), level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 9)
+	attrs = append(attrs,
+		slog.String("http_method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", sw.status),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.Int64("bytes", sw.bytes))
+	if method != "" {
+		attrs = append(attrs, slog.String("mcp_method", method))
+	}
+	if tool != "" {
+		attrs = append(attrs, slog.String("tool", tool))
+	}
+	id := r.Header.Get(headerInvocationID)
+	if id == "" {
+		id = r.Header.Get(headerProxyInvocationID)
+	}
+	if id != "" {
+		attrs = append(attrs, slog.String("invocation_id", id))
+	}
+	logger.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// limitBody bounds r's body: a declared length over max is answered with
+// 413 at once (and limitBody reports false); otherwise reading past max
+// fails with *http.MaxBytesError, which the MCP handler answers with 413.
+func limitBody(w http.ResponseWriter, r *http.Request, max int64) bool {
+	if max <= 0 || r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	if r.ContentLength > max {
+		w.Header().Set("Connection", "close")
+		http.Error(w, fmt.Sprintf("request body exceeds %d bytes", max), http.StatusRequestEntityTooLarge)
+		// Closing the connection while the client is still sending makes
+		// its kernel see a reset before the client reads the answer. So
+		// send the answer now, then read and drop what the client is still
+		// sending, bounded in size and time, before the connection closes.
+		rc := http.NewResponseController(w)
+		rc.Flush()
+		rc.SetReadDeadline(time.Now().Add(drainTime))
+		io.CopyN(io.Discard, r.Body, min(r.ContentLength, drainBytes))
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	return true
 }
 
 // recoverHTTP turns a panic in an HTTP handler into a 500 with a generic
