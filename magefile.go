@@ -28,6 +28,7 @@ import (
 	"github.com/magefile/mage/mg"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mcpfunc/mcpfunc/internal/scaffold"
 	"github.com/mcpfunc/mcpfunc/internal/testreport"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
@@ -76,13 +77,18 @@ func Dev(ctx context.Context) error {
 		if useFunc {
 			cmd = exec.CommandContext(gctx, "func", "start", "--port", strconv.Itoa(s.DevPort))
 		} else {
-			cmd = exec.CommandContext(gctx, "./app", "-port", strconv.Itoa(s.DevPort))
+			// The port comes the way the Functions host gives it, so a
+			// server adopted as it is (mage adopt) listens where it should.
+			cmd = exec.CommandContext(gctx, "./app")
 		}
 		cmd.Dir = s.Dir
 		if !useFunc {
 			// Give the binary the environment func start would: the
 			// Values of local.settings.json, unless already set.
-			cmd.Env = os.Environ()
+			cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", "FUNCTIONS_CUSTOMHANDLER_PORT", s.DevPort))
+			if _, ok := os.LookupEnv("LOG_FORMAT"); !ok {
+				cmd.Env = append(cmd.Env, "LOG_FORMAT=text") // a terminal, not the host's log stream
+			}
 			for k, v := range s.Settings {
 				if _, ok := os.LookupEnv(k); !ok {
 					cmd.Env = append(cmd.Env, k+"="+v)
@@ -146,12 +152,7 @@ func Build(ctx context.Context) error {
 			return err
 		}
 		fmt.Printf("==> building %s for linux/amd64 -> %s\n", s.Name, filepath.Join(out, "app"))
-		abs, err := filepath.Abs(filepath.Join(out, "app"))
-		if err != nil {
-			return err
-		}
-		env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}
-		if err := run(ctx, s.Dir, env, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", abs, "."); err != nil {
+		if err := scaffold.BuildDeployable(ctx, s.Dir, filepath.Join(out, "app"), false); err != nil {
 			return fmt.Errorf("build %s: %w", s.Name, err)
 		}
 		hj, err := os.ReadFile(filepath.Join(s.Dir, "host.json"))

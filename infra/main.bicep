@@ -72,7 +72,9 @@ var tags = {
 var useEasyAuth = toLower(anonymousServerAuth) != 'true'
 var preAuthorizedClientIdsArray = empty(preAuthorizedClientIds) ? [] : map(split(preAuthorizedClientIds, ','), id => trim(id))
 var appNames = [for s in servers: 'func-${s.name}-${resourceToken}']
-var containerNames = [for (s, i) in servers: 'app-package-${take(appNames[i], 32)}-${take(uniqueString(appNames[i], resourceToken), 7)}']
+// Blob container names allow no '--': take() can end on the hyphen before
+// the token (a 26-character server name), so collapse it.
+var containerNames = [for (s, i) in servers: replace('app-package-${take(appNames[i], 32)}-${take(uniqueString(appNames[i], resourceToken), 7)}', '--', '-')]
 
 resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {
   name: 'rg-${environmentName}'

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Server is one MCP server of the workspace.
@@ -68,11 +69,16 @@ type LocalSettings struct {
 var validName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
 
 // ValidName reports whether name can name a server: lower-case letters,
-// digits and inner hyphens, 2 to 32 characters, starting with a letter
-// (it becomes a folder, a Go module path element and an azd service name).
-func ValidName(name string) bool { return validName.MatchString(name) }
+// digits and inner hyphens (never two in a row), 2 to 32 characters,
+// starting with a letter (it becomes a folder, a Go module path element,
+// an azd service name and part of Azure resource names, such as blob
+// container names, that forbid "--").
+func ValidName(name string) bool {
+	return validName.MatchString(name) && !strings.Contains(name, "--")
+}
 
-// Servers lists the servers under root/servers, sorted by name.
+// Servers lists the servers under root/servers, sorted by name. Folders
+// whose name starts with "." or "_" are skipped, as the go command does.
 func Servers(root string) ([]Server, error) {
 	dir := filepath.Join(root, "servers")
 	entries, err := os.ReadDir(dir)
@@ -81,7 +87,9 @@ func Servers(root string) ([]Server, error) {
 	}
 	var out []Server
 	for _, e := range entries {
-		if !e.IsDir() {
+		// Like the go command, skip folders starting with "." or "_"
+		// (`mage new` builds a server in servers/.new-<name>-* first).
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
 			continue
 		}
 		sdir := filepath.Join(dir, e.Name())

@@ -1,0 +1,638 @@
+// Package scaffold adds servers to the repository and prepares them for
+// Azure: `mage new` (a new server on shared/hosting), `mage adopt` (an
+// existing Go MCP server, unchanged), `mage package` (the zip azd deploys,
+// and its verification), the azd preflight of `mage deploy` and `mage up`,
+// and `mage doctor`. The magefile only calls it, so all of it is tested here.
+//
+// New and Adopt register a server everywhere it must be known: go.work
+// (`go work use`), azure.yaml (a service appended to the services block,
+// the rest of the file untouched), infra/servers.json (kept sorted),
+// .vscode/mcp.json (<name>-local, <name>-remote and a <name>-host input)
+// and .vscode/launch.json (a Delve configuration). The JSON files are
+// edited in place, so their formatting stays as it was. Nothing is left
+// half-written: every change is planned before the first write, files are
+// replaced atomically, and a failure restores every file and removes the
+// server folder it created.
+package scaffold
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/build"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/mcpfunc/mcpfunc/internal/workspace"
+)
+
+// Options configures New and Adopt.
+type Options struct {
+	// Out receives progress lines; nil discards them.
+	Out io.Writer
+	// HandlerPort, for Adopt, is the customHandler.port to write to
+	// host.json, for a server that listens on a fixed port. Zero picks the
+	// next free port from 8081.
+	HandlerPort int
+}
+
+func (o Options) out() io.Writer {
+	if o.Out == nil {
+		return io.Discard
+	}
+	return o.Out
+}
+
+// Result describes the server New or Adopt added.
+type Result struct {
+	Name string
+	// Dir is the server's folder, relative to the repository root
+	// (servers/<name>).
+	Dir string
+	// DevPort is the local port (Host.LocalHttpPort), HandlerPort the
+	// customHandler.port of host.json.
+	DevPort, HandlerPort int
+	// Created lists the files written in Dir; Registered the registry files
+	// changed. Both are slash paths relative to the repository root.
+	Created, Registered []string
+	// Warning, if not empty, holds what workspace.CheckRegistry found wrong
+	// after the server was added: problems the repository already had.
+	Warning string
+}
+
+// nameRule explains valid server names.
+const nameRule = "use 2 to 32 lower-case letters, digits and single inner hyphens, starting with a letter, e.g. \"my-tools\" (the name becomes the folder servers/<name>, the Go module path and the azd service name)"
+
+// New scaffolds servers/<name> under root: go.mod (shared/hosting through a
+// replace directive, the Go MCP SDK), main.go calling hosting.Start, a
+// tools package with an example tool `hello` and its table-driven test,
+// host.json on the next free handler port, local.settings.json on the next
+// free local port, and .funcignore. It runs `go mod tidy` and `go vet` in
+// the new module on its own (GOWORK=off, as azd builds it) before the
+// folder appears, then registers the server.
+func New(ctx context.Context, root, name string, opts Options) (*Result, error) {
+	out := opts.out()
+	if !workspace.ValidName(name) {
+		return nil, fmt.Errorf("%q is not a valid server name: %s; nothing was changed", name, nameRule)
+	}
+	rel := "servers/" + name
+	dir := filepath.Join(root, "servers", name)
+	if _, err := os.Lstat(dir); err == nil {
+		return nil, fmt.Errorf("%s already exists: choose another name, or host the server in it with `go tool mage adopt %s`; nothing was changed", rel, rel)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("check %s: %w", rel, err)
+	}
+	servers, err := otherServers(root, name)
+	if err != nil {
+		return nil, fmt.Errorf("read the existing servers (fix this first; nothing was changed): %w", err)
+	}
+	devPort, handlerPort := workspace.NextFreePorts(servers)
+	edits, err := planRegistration(root, name, devPort, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w; nothing was changed", err)
+	}
+	goVersion, sdkVersion := versions(root)
+	data := serverData{Name: name, Module: modulePrefix + name, GoVersion: goVersion, SDKVersion: sdkVersion, DevPort: devPort, HandlerPort: handlerPort}
+
+	// Build the folder next to its final place (so ../../shared/hosting
+	// resolves), under a name the go command and workspace.Servers skip.
+	tmp, err := os.MkdirTemp(filepath.Join(root, "servers"), ".new-"+name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("create a temporary folder in servers/: %w", err)
+	}
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.RemoveAll(tmp)
+		}
+	}()
+	fmt.Fprintf(out, "==> writing %s (local port %d, handler port %d)\n", rel, devPort, handlerPort)
+	files := map[string][]byte{
+		"host.json":           hostJSON(handlerPort),
+		"local.settings.json": localSettingsJSON(devPort),
+	}
+	for fname, tpl := range serverTemplates() {
+		var b bytes.Buffer
+		if err := tpl.Execute(&b, data); err != nil {
+			return nil, fmt.Errorf("render %s: %w", fname, err)
+		}
+		files[fname] = b.Bytes()
+	}
+	var created []string
+	for _, fname := range slices.Sorted(maps.Keys(files)) {
+		p := filepath.Join(tmp, filepath.FromSlash(fname))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(p, files[fname], 0o644); err != nil {
+			return nil, fmt.Errorf("write %s: %w", fname, err)
+		}
+		created = append(created, rel+"/"+fname)
+	}
+	fmt.Fprintf(out, "==> go mod tidy in %s (GOWORK=off)\n", rel)
+	if err := goCmd(ctx, tmp, []string{"GOWORK=off"}, "mod", "tidy"); err != nil {
+		return nil, fmt.Errorf("go mod tidy in the new server failed (it needs the Go module proxy, or the modules in the module cache; check GOPROXY and your network), nothing was changed: %w", err)
+	}
+	created = append(created, rel+"/go.sum")
+	slices.Sort(created)
+	fmt.Fprintf(out, "==> go vet ./... in %s (GOWORK=off)\n", rel)
+	if err := goCmd(ctx, tmp, []string{"GOWORK=off"}, "vet", "./..."); err != nil {
+		return nil, fmt.Errorf("the new server does not pass go vet (if shared/hosting was changed, check that it builds); nothing was changed: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, fmt.Errorf("move the new server into %s: %w; nothing was changed", rel, err)
+	}
+	renamed = true
+
+	registered, err := register(ctx, root, name, edits, out)
+	if err != nil {
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("remove %s: %w", rel, rerr))
+		}
+		return nil, err
+	}
+	res := &Result{Name: name, Dir: rel, DevPort: devPort, HandlerPort: handlerPort, Created: created, Registered: registered}
+	if err := workspace.CheckRegistry(root); err != nil {
+		res.Warning = err.Error()
+	}
+	return res, nil
+}
+
+// Adopt registers an existing Go MCP server module in dir (relative to
+// root or absolute) without changing its code. dir must be servers/<name>
+// with a valid name (copy or move the module there first: Adopt moves
+// and links nothing), hold a go.mod and a main package in its root
+// folder, build the way azd builds it (GOWORK=off CGO_ENABLED=0 GOOS=linux
+// GOARCH=amd64 go build .), and not have a host.json or
+// local.settings.json yet. Adopt writes those two files (executable "app",
+// the next free handler port unless opts.HandlerPort says otherwise, the
+// next free local port) and registers the server like New does.
+//
+// The server must listen on FUNCTIONS_CUSTOMHANDLER_PORT (or on the port in
+// host.json), serve stateless streamable HTTP, answer GET / (any status),
+// and log information to stdout: Adopt cannot check this.
+func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error) {
+	out := opts.out()
+	rel, err := adoptPath(root, dir)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimPrefix(rel, "servers/")
+	abs := filepath.Join(root, filepath.FromSlash(rel))
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder: adopt takes the folder of an existing Go module with a main package (copy it to %s first); nothing was changed", rel, rel)
+	}
+	if _, err := os.Stat(filepath.Join(abs, "go.mod")); err != nil {
+		return nil, fmt.Errorf("%s has no go.mod: adopt takes a Go module whose root folder is the server's main package (run `go mod init` there first); nothing was changed", rel)
+	}
+	for _, f := range []string{"host.json", "local.settings.json"} {
+		if _, err := os.Stat(filepath.Join(abs, f)); err == nil {
+			return nil, fmt.Errorf("%s/%s already exists: adopt writes it and will not overwrite yours; remove it (or register the server by hand); nothing was changed", rel, f)
+		}
+	}
+	// Look at the files azd compiles: linux/amd64 without cgo.
+	bctx := build.Default
+	bctx.GOOS, bctx.GOARCH, bctx.CgoEnabled = "linux", "amd64", false
+	pkg, err := bctx.ImportDir(abs, 0)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s has no Go package to build for linux/amd64 without cgo in its root folder (%w): azd runs `CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build .` there, so the server's main package must be in %s; nothing was changed", rel, err, rel)
+	case pkg.Name != "main":
+		return nil, fmt.Errorf("%s holds package %s, not package main: azd builds `go build .` in the server's folder, so its root must be the main package; nothing was changed", rel, pkg.Name)
+	}
+	servers, err := otherServers(root, name)
+	if err != nil {
+		return nil, fmt.Errorf("read the existing servers (fix this first; nothing was changed): %w", err)
+	}
+	devPort, handlerPort := workspace.NextFreePorts(servers)
+	if opts.HandlerPort != 0 {
+		handlerPort = opts.HandlerPort
+		if handlerPort < 1024 || handlerPort > 65535 {
+			return nil, fmt.Errorf("handler port %d: use a port from 1024 to 65535; nothing was changed", handlerPort)
+		}
+		for _, s := range servers {
+			if s.HandlerPort == handlerPort || s.DevPort == handlerPort {
+				return nil, fmt.Errorf("handler port %d is already used by servers/%s: every server needs its own; nothing was changed", handlerPort, s.Name)
+			}
+		}
+		if handlerPort == devPort {
+			devPort, _ = workspace.NextFreePorts(append(servers, workspace.Server{DevPort: devPort}))
+		}
+	}
+	edits, err := planRegistration(root, name, devPort, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w; nothing was changed", err)
+	}
+
+	fmt.Fprintf(out, "==> checking that %s builds the way azd builds it (GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build .)\n", rel)
+	bin, err := os.MkdirTemp("", "mcpfunc-adopt-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(bin)
+	if err := BuildDeployable(ctx, abs, filepath.Join(bin, "app"), true); err != nil {
+		return nil, fmt.Errorf("%s does not build on its own for linux/amd64 without cgo, as azd builds it; fix the build first (adopt changes no code; nothing was changed): %w", rel, err)
+	}
+
+	fmt.Fprintf(out, "==> writing %s/host.json (handler port %d) and %s/local.settings.json (local port %d)\n", rel, handlerPort, rel, devPort)
+	written := []string{}
+	undo := func() {
+		for _, f := range written {
+			os.Remove(filepath.Join(root, filepath.FromSlash(f)))
+		}
+	}
+	for f, b := range map[string][]byte{"host.json": hostJSON(handlerPort), "local.settings.json": localSettingsJSON(devPort)} {
+		if err := writeFileAtomic(filepath.Join(abs, f), b, 0o644); err != nil {
+			undo()
+			return nil, fmt.Errorf("write %s/%s: %w; nothing was changed", rel, f, err)
+		}
+		written = append(written, rel+"/"+f)
+	}
+	slices.Sort(written)
+	registered, err := register(ctx, root, name, edits, out)
+	if err != nil {
+		undo()
+		return nil, err
+	}
+	res := &Result{Name: name, Dir: rel, DevPort: devPort, HandlerPort: handlerPort, Created: written, Registered: registered}
+	if err := workspace.CheckRegistry(root); err != nil {
+		res.Warning = err.Error()
+	}
+	return res, nil
+}
+
+// adoptPath checks that dir is servers/<name> under root and returns it as
+// a slash path relative to root.
+func adoptPath(root, dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("adopt needs the server's folder, e.g. `go tool mage adopt servers/my-server`; nothing was changed")
+	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	absDir := dir
+	if !filepath.IsAbs(dir) {
+		absDir = filepath.Join(absRoot, dir)
+	}
+	rel, err := filepath.Rel(absRoot, filepath.Clean(absDir))
+	if err != nil {
+		return "", err
+	}
+	rel = filepath.ToSlash(rel)
+	parent, name, _ := strings.Cut(rel, "/")
+	if parent != "servers" || name == "" || strings.Contains(name, "/") {
+		return "", fmt.Errorf("%s is not a folder directly under servers/: adopt registers servers/<name> only (one folder, azd service and Function app per server) and moves or links nothing itself; copy or move your module to servers/<name> first, e.g. `cp -r %s servers/my-server`, then run `go tool mage adopt servers/my-server`; nothing was changed", dir, dir)
+	}
+	if !workspace.ValidName(name) {
+		return "", fmt.Errorf("%q is not a valid server name: %s; rename the folder; nothing was changed", name, nameRule)
+	}
+	return rel, nil
+}
+
+// otherServers lists the servers under root/servers except skip, for
+// picking free ports. Unlike workspace.Servers it skips folders that are
+// not set up as servers yet (no host.json), such as a module copied there
+// to be adopted.
+func otherServers(root, skip string) ([]workspace.Server, error) {
+	entries, err := os.ReadDir(filepath.Join(root, "servers"))
+	if err != nil {
+		return nil, fmt.Errorf("list servers: %w", err)
+	}
+	var out []workspace.Server
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() || n == skip || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_") {
+			continue
+		}
+		d := filepath.Join(root, "servers", n)
+		if _, err := os.Stat(filepath.Join(d, "host.json")); err != nil {
+			continue
+		}
+		s, err := workspace.ReadServer(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// fileEdit is a planned change of one registry file.
+type fileEdit struct {
+	rel      string // slash path relative to the root
+	old, new []byte // old is nil if the file does not exist yet
+	existed  bool
+	mode     fs.FileMode
+}
+
+// planRegistration computes the new contents of azure.yaml,
+// infra/servers.json, .vscode/mcp.json and .vscode/launch.json for the
+// server, without writing anything. It refuses a name any of them (or
+// go.work) already registers.
+func planRegistration(root, name string, devPort int, adopted bool) ([]fileEdit, error) {
+	read := func(rel string, skeleton string) (fileEdit, error) {
+		e := fileEdit{rel: rel, mode: 0o644}
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		b, err := os.ReadFile(p)
+		switch {
+		case err == nil:
+			e.old, e.existed = b, true
+			if fi, err := os.Stat(p); err == nil {
+				e.mode = fi.Mode().Perm()
+			}
+		case errors.Is(err, fs.ErrNotExist) && skeleton != "":
+			b = []byte(skeleton)
+		default:
+			return e, fmt.Errorf("read %s: %w", rel, err)
+		}
+		e.new = b
+		return e, nil
+	}
+	taken := func(file, what string) error {
+		return fmt.Errorf("%s already has %s (a leftover of a removed server?): remove it first", file, what)
+	}
+
+	// go.work is changed by `go work use` later; only check it here.
+	gw, err := os.ReadFile(filepath.Join(root, workspace.GoWorkFile))
+	if err != nil {
+		return nil, fmt.Errorf("read %s (run this from the repository root): %w", workspace.GoWorkFile, err)
+	}
+	w, err := workspace.ParseGoWork(gw)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range w.Use {
+		if filepath.ToSlash(filepath.Clean(u)) == "servers/"+name {
+			return nil, taken(workspace.GoWorkFile, "use ./servers/"+name)
+		}
+	}
+
+	yml, err := read(workspace.AzureYAMLFile, "")
+	if err != nil {
+		return nil, err
+	}
+	if yml.new, err = appendService(yml.new, name); err != nil {
+		return nil, err
+	}
+
+	list, err := read(workspace.ServerListFile, "[]\n")
+	if err != nil {
+		return nil, err
+	}
+	if list.new, err = addServerEntry(list.new, name); err != nil {
+		return nil, err
+	}
+
+	mcpj, err := read(workspace.MCPJSONFile, "{\n  \"inputs\": [],\n  \"servers\": {}\n}\n")
+	if err != nil {
+		return nil, err
+	}
+	m, err := workspace.ParseMCPJSON(mcpj.new)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{workspace.MCPLocalName(name), workspace.MCPRemoteName(name)} {
+		if _, ok := m.Servers[k]; ok {
+			return nil, taken(workspace.MCPJSONFile, "the entry "+k)
+		}
+	}
+	for _, in := range m.Inputs {
+		if in.ID == workspace.MCPHostInput(name) {
+			return nil, taken(workspace.MCPJSONFile, "the input "+in.ID)
+		}
+	}
+	// Same key order as the existing inputs: id, type, description.
+	input := fmt.Sprintf("{\n  \"id\": %s,\n  \"type\": \"promptString\",\n  \"description\": %s\n}",
+		quote(workspace.MCPHostInput(name)),
+		quote(fmt.Sprintf("Host name of the %s Function app (azd env get-values: SERVERS[].hostname), e.g. func-%s-abc123.azurewebsites.net", name, name)))
+	if mcpj.new, err = jsonAppendTo(mcpj.new, nil, "inputs", "[]", "", input); err != nil {
+		return nil, fmt.Errorf("%s: %w", workspace.MCPJSONFile, err)
+	}
+	entry := func(url string) string {
+		return fmt.Sprintf("{\n  \"type\": \"http\",\n  \"url\": %s\n}", quote(url))
+	}
+	if mcpj.new, err = jsonAppendTo(mcpj.new, nil, "servers", "{}", workspace.MCPLocalName(name), entry(fmt.Sprintf("http://localhost:%d/mcp", devPort))); err != nil {
+		return nil, fmt.Errorf("%s: %w", workspace.MCPJSONFile, err)
+	}
+	if mcpj.new, err = jsonAppendTo(mcpj.new, nil, "servers", "{}", workspace.MCPRemoteName(name), entry(workspace.MCPRemoteURL(name))); err != nil {
+		return nil, fmt.Errorf("%s: %w", workspace.MCPJSONFile, err)
+	}
+
+	launch, err := read(workspace.LaunchJSONFile, "{\n  \"version\": \"0.2.0\",\n  \"configurations\": []\n}\n")
+	if err != nil {
+		return nil, err
+	}
+	l, err := workspace.ParseLaunchJSON(launch.new)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range l.Configurations {
+		if strings.TrimSuffix(c.Program, "/") == "${workspaceFolder}/servers/"+name {
+			return nil, taken(workspace.LaunchJSONFile, fmt.Sprintf("a configuration for servers/%s (%q)", name, c.Name))
+		}
+	}
+	if launch.new, err = jsonAppendTo(launch.new, nil, "configurations", "[]", "", launchConfig(name, devPort, adopted)); err != nil {
+		return nil, fmt.Errorf("%s: %w", workspace.LaunchJSONFile, err)
+	}
+	return []fileEdit{yml, list, mcpj, launch}, nil
+}
+
+// quote returns s as a JSON string.
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// jsonRaw is an entry of infra/servers.json kept as written.
+type jsonRaw struct {
+	Name string
+	Raw  json.RawMessage
+}
+
+func (r jsonRaw) MarshalJSON() ([]byte, error) { return r.Raw, nil }
+
+func (r *jsonRaw) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	r.Name, r.Raw = v.Name, append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// appendService appends the server's service to the services block of
+// azure.yaml (adding the block if there is none), keeping every other line.
+func appendService(src []byte, name string) ([]byte, error) {
+	a, err := workspace.ParseAzureYAML(src)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := a.Service(name); ok {
+		return nil, fmt.Errorf("%s:%d already has a service %s (a leftover of a removed server?): remove it first", workspace.AzureYAMLFile, s.Line, name)
+	}
+	svcIndent := "  "
+	if len(a.Services) > 0 {
+		line := strings.Split(string(src), "\n")[a.Services[0].Line-1]
+		svcIndent = line[:len(line)-len(strings.TrimLeft(line, " "))]
+	}
+	fieldIndent := svcIndent + svcIndent
+	block := fmt.Sprintf("%s%s:\n%sproject: %s\n%slanguage: go\n%shost: function\n", svcIndent, name, fieldIndent, workspace.ProjectPath(name), fieldIndent, fieldIndent)
+	at := a.ServicesEnd
+	head := string(src[:at])
+	if len(a.Services) == 0 && !hasServicesKey(src) {
+		if head != "" && !strings.HasSuffix(head, "\n") {
+			head += "\n"
+		}
+		head += "services:\n"
+	} else if head != "" && !strings.HasSuffix(head, "\n") {
+		head += "\n"
+	}
+	return []byte(head + block + string(src[at:])), nil
+}
+
+var servicesKeyRE = regexp.MustCompile(`(?m)^services:`)
+
+func hasServicesKey(src []byte) bool { return servicesKeyRE.Match(src) }
+
+// addServerEntry adds {"name": name, "graph": false} to infra/servers.json,
+// keeping the entries sorted by name and each entry's fields as they are.
+func addServerEntry(src []byte, name string) ([]byte, error) {
+	if _, err := workspace.ParseServerList(src); err != nil {
+		return nil, err
+	}
+	var raw []jsonRaw
+	if err := json.Unmarshal(src, &raw); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", workspace.ServerListFile, err)
+	}
+	for _, r := range raw {
+		if r.Name == name {
+			return nil, fmt.Errorf("%s already lists %q (a leftover of a removed server?): remove that entry first", workspace.ServerListFile, name)
+		}
+	}
+	raw = append(raw, jsonRaw{Name: name, Raw: []byte(fmt.Sprintf(`{"name": %s, "graph": false}`, quote(name)))})
+	slices.SortStableFunc(raw, func(a, b jsonRaw) int { return strings.Compare(a.Name, b.Name) })
+	return []byte(marshalIndent(raw) + "\n"), nil
+}
+
+// register applies the planned edits and `go work use`, restoring every
+// file if any step fails. It returns the files changed.
+func register(ctx context.Context, root, name string, edits []fileEdit, out io.Writer) ([]string, error) {
+	gwPath := filepath.Join(root, workspace.GoWorkFile)
+	gwOld, err := os.ReadFile(gwPath)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", workspace.GoWorkFile, err)
+	}
+	gwMode := fs.FileMode(0o644)
+	if fi, err := os.Stat(gwPath); err == nil {
+		gwMode = fi.Mode().Perm()
+	}
+	var applied []fileEdit
+	rollback := func(cause error) error {
+		errs := []error{cause}
+		if err := writeFileAtomic(gwPath, gwOld, gwMode); err != nil {
+			errs = append(errs, fmt.Errorf("restore %s: %w", workspace.GoWorkFile, err))
+		}
+		for _, e := range applied {
+			p := filepath.Join(root, filepath.FromSlash(e.rel))
+			var err error
+			if e.existed {
+				err = writeFileAtomic(p, e.old, e.mode)
+			} else {
+				err = os.Remove(p)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("restore %s: %w", e.rel, err))
+			}
+		}
+		return fmt.Errorf("registering servers/%s failed, so every change was undone: %w", name, errors.Join(errs...))
+	}
+	var changed []string
+	for _, e := range edits {
+		fmt.Fprintf(out, "==> registering %s in %s\n", name, e.rel)
+		p := filepath.Join(root, filepath.FromSlash(e.rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, rollback(err)
+		}
+		if err := writeFileAtomic(p, e.new, e.mode); err != nil {
+			return nil, rollback(fmt.Errorf("write %s: %w", e.rel, err))
+		}
+		applied = append(applied, e)
+		changed = append(changed, e.rel)
+	}
+	fmt.Fprintf(out, "==> go work use ./servers/%s\n", name)
+	absGW, err := filepath.Abs(gwPath)
+	if err != nil {
+		return nil, rollback(err)
+	}
+	if err := goCmd(ctx, root, []string{"GOWORK=" + absGW}, "work", "use", "./servers/"+name); err != nil {
+		return nil, rollback(err)
+	}
+	changed = append(changed, workspace.GoWorkFile)
+	slices.Sort(changed)
+	return changed, nil
+}
+
+// writeFileAtomic replaces path with data: readers see the old or the new
+// file, never a part.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp, perm)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// goCmd runs the go command in dir with extra environment variables; its
+// output is returned in the error if it fails.
+func goCmd(ctx context.Context, dir string, env []string, args ...string) error {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+var requireRE = regexp.MustCompile(`(?m)^\s*(?:require\s+)?` + regexp.QuoteMeta(sdkModule) + `\s+(v\S+)`)
+
+// versions returns the go version of go.work and the Go MCP SDK version
+// shared/hosting requires, so a new server starts in step with them.
+func versions(root string) (goVersion, sdkVersion string) {
+	goVersion, sdkVersion = defaultGoVersion, defaultSDKVersion
+	if b, err := os.ReadFile(filepath.Join(root, workspace.GoWorkFile)); err == nil {
+		if w, err := workspace.ParseGoWork(b); err == nil && w.Go != "" {
+			goVersion = w.Go
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "shared", "hosting", "go.mod")); err == nil {
+		if m := requireRE.FindSubmatch(b); m != nil {
+			sdkVersion = string(m[1])
+		}
+	}
+	return goVersion, sdkVersion
+}

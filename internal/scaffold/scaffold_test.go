@@ -1,0 +1,555 @@
+package scaffold
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"go/format"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mcpfunc/mcpfunc/internal/workspace"
+)
+
+const repoRoot = "../.."
+
+// fixture copies from this repository what New and Adopt read and change:
+// go.work, the root go.mod, the registry files, shared/hosting (a new
+// server builds against it), the other modules' go.mod, and each server's
+// go.mod and Functions files. Modules other than shared/hosting are not
+// built, so their sources are left out.
+func fixture(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	var files []string
+	for _, f := range []string{workspace.GoWorkFile, "go.mod", "go.sum", workspace.AzureYAMLFile, workspace.ServerListFile, workspace.MCPJSONFile, workspace.LaunchJSONFile} {
+		files = append(files, f)
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, workspace.GoWorkFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := workspace.ParseGoWork(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range w.Use {
+		if u == "." {
+			continue
+		}
+		for _, f := range []string{"go.mod", "go.sum", "host.json", "local.settings.json"} {
+			if _, err := os.Stat(filepath.Join(repoRoot, u, f)); err == nil {
+				files = append(files, filepath.ToSlash(filepath.Join(u, f)))
+			}
+		}
+	}
+	err = filepath.WalkDir(filepath.Join(repoRoot, "shared", "hosting"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(repoRoot, p)
+		files = append(files, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dst, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The fixture keeps only the servers' go.mod and Functions files; a
+	// server without sources is still a server to workspace.Servers.
+	if err := workspace.CheckRegistry(dst); err != nil {
+		t.Fatalf("fixture is not consistent: %v", err)
+	}
+	return dst
+}
+
+// snapshot returns the SHA-256 of every file under root, by slash path.
+func snapshot(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			out[filepath.ToSlash(rel)+"/"] = "dir"
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sameFiles fails the test if root changed since before.
+func sameFiles(t *testing.T, root string, before map[string]string) {
+	t.Helper()
+	after := snapshot(t, root)
+	for f, h := range before {
+		if after[f] != h {
+			t.Errorf("%s changed or disappeared", f)
+		}
+	}
+	for f := range after {
+		if _, ok := before[f]; !ok {
+			t.Errorf("%s was created", f)
+		}
+	}
+}
+
+func readFile(t *testing.T, root, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestNewRefuses(t *testing.T) {
+	root := fixture(t)
+	tests := []struct {
+		name    string
+		server  string
+		setup   func(t *testing.T, root string)
+		wantErr string
+	}{
+		{name: "upper case", server: "Demo", wantErr: `"Demo" is not a valid server name: use 2 to 32 lower-case letters`},
+		{name: "underscore", server: "my_server", wantErr: "is not a valid server name"},
+		{name: "path", server: "../evil", wantErr: "is not a valid server name"},
+		{name: "empty", server: "", wantErr: "is not a valid server name"},
+		{name: "too long", server: strings.Repeat("a", 33), wantErr: "is not a valid server name"},
+		{name: "existing server", server: "weather", wantErr: "servers/weather already exists: choose another name"},
+		{name: "existing plain folder", server: "notes", setup: func(t *testing.T, root string) {
+			os.MkdirAll(filepath.Join(root, "servers", "notes"), 0o755)
+		}, wantErr: "servers/notes already exists"},
+		{name: "leftover in azure.yaml", server: "ghost", setup: func(t *testing.T, root string) {
+			appendTo(t, root, workspace.AzureYAMLFile, "  ghost:\n    project: ./servers/ghost\n    language: go\n    host: function\n")
+		}, wantErr: "already has a service ghost"},
+		{name: "leftover in servers.json", server: "ghost", setup: func(t *testing.T, root string) {
+			os.WriteFile(filepath.Join(root, "infra", "servers.json"), []byte(`[{"name": "ghost", "graph": false}]`), 0o644)
+		}, wantErr: `infra/servers.json already lists "ghost"`},
+		{name: "leftover in mcp.json", server: "ghost", setup: func(t *testing.T, root string) {
+			os.WriteFile(filepath.Join(root, ".vscode", "mcp.json"), []byte(`{"servers": {"ghost-remote": {"type": "http", "url": "x"}}}`), 0o644)
+		}, wantErr: ".vscode/mcp.json already has the entry ghost-remote"},
+		{name: "leftover in launch.json", server: "ghost", setup: func(t *testing.T, root string) {
+			os.WriteFile(filepath.Join(root, ".vscode", "launch.json"), []byte(`{"configurations": [{"name": "g", "program": "${workspaceFolder}/servers/ghost"}]}`), 0o644)
+		}, wantErr: `.vscode/launch.json already has a configuration for servers/ghost ("g")`},
+		{name: "leftover in go.work", server: "ghost", setup: func(t *testing.T, root string) {
+			appendTo(t, root, workspace.GoWorkFile, "use ./servers/ghost\n")
+		}, wantErr: "go.work already has use ./servers/ghost"},
+		{name: "mcp.json with comments", server: "ghost", setup: func(t *testing.T, root string) {
+			os.WriteFile(filepath.Join(root, ".vscode", "mcp.json"), []byte("{\n  // mine\n  \"servers\": {}\n}\n"), 0o644)
+		}, wantErr: "parse .vscode/mcp.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := root
+			if tt.setup != nil {
+				root = fixture(t)
+				tt.setup(t, root)
+			}
+			before := snapshot(t, root)
+			_, err := New(context.Background(), root, tt.server, Options{})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("New(%q) = %v, want %q", tt.server, err, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), "nothing was changed") {
+				t.Errorf("error does not say that nothing was changed: %v", err)
+			}
+			sameFiles(t, root, before)
+		})
+	}
+}
+
+func appendTo(t *testing.T, root, rel, text string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, append(b, text...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNew scaffolds a server into a copy of the repository and checks every
+// file it writes and changes. It runs go mod tidy and go vet (module cache
+// or proxy needed).
+func TestNew(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go mod tidy and go vet")
+	}
+	root := fixture(t)
+	existing, err := workspace.Servers(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, hdl := workspace.NextFreePorts(existing) // 7073 and 8083 next to weather and userinfo
+	devs := strconv.Itoa(dev)
+	before := snapshot(t, root)
+	var progress bytes.Buffer
+	res, err := New(context.Background(), root, "demo", Options{Out: &progress})
+	if err != nil {
+		t.Fatalf("New: %v\n%s", err, progress.String())
+	}
+	if res.Warning != "" {
+		t.Errorf("warning: %s", res.Warning)
+	}
+	if res.Dir != "servers/demo" || res.DevPort != dev || res.HandlerPort != hdl {
+		t.Errorf("result = %+v", res)
+	}
+	wantCreated := []string{"servers/demo/.funcignore", "servers/demo/go.mod", "servers/demo/go.sum", "servers/demo/host.json", "servers/demo/local.settings.json", "servers/demo/main.go", "servers/demo/tools/tools.go", "servers/demo/tools/tools_test.go"}
+	if !slices.Equal(res.Created, wantCreated) {
+		t.Errorf("Created = %v, want %v", res.Created, wantCreated)
+	}
+	wantRegistered := []string{".vscode/launch.json", ".vscode/mcp.json", "azure.yaml", "go.work", "infra/servers.json"}
+	if !slices.Equal(res.Registered, wantRegistered) {
+		t.Errorf("Registered = %v, want %v", res.Registered, wantRegistered)
+	}
+	for _, want := range []string{"==> go mod tidy in servers/demo", "==> registering demo in azure.yaml", "==> go work use ./servers/demo"} {
+		if !strings.Contains(progress.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress.String())
+		}
+	}
+
+	// Exactly the reported files changed or appeared.
+	after := snapshot(t, root)
+	for f, h := range after {
+		if strings.HasSuffix(f, "/") {
+			continue // folders
+		}
+		changed := before[f] != h
+		if changed != (slices.Contains(res.Created, f) || slices.Contains(res.Registered, f)) {
+			t.Errorf("%s: changed = %v, but the result says otherwise", f, changed)
+		}
+	}
+
+	// The new server's files.
+	s, err := workspace.ReadServer(filepath.Join(root, "servers", "demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.DevPort != dev || s.HandlerPort != hdl || s.Settings["FUNCTIONS_WORKER_RUNTIME"] != "custom" || s.Settings["AzureWebJobsFeatureFlags"] != "EnableMcpCustomHandlerPreview" {
+		t.Errorf("server = %+v", s)
+	}
+	gomod := readFile(t, root, "servers/demo/go.mod")
+	for _, want := range []string{
+		"module github.com/mcpfunc/mcpfunc/servers/demo\n", "\ngo 1.26.0\n",
+		"github.com/modelcontextprotocol/go-sdk v1.8.0", "github.com/mcpfunc/mcpfunc/shared/hosting v0.0.0",
+		"replace github.com/mcpfunc/mcpfunc/shared/hosting => ../../shared/hosting",
+	} {
+		if !strings.Contains(gomod, want) {
+			t.Errorf("go.mod lacks %q:\n%s", want, gomod)
+		}
+	}
+	for _, f := range []string{"main.go", "tools/tools.go", "tools/tools_test.go"} {
+		src := readFile(t, root, "servers/demo/"+f)
+		if formatted, err := format.Source([]byte(src)); err != nil || string(formatted) != src {
+			t.Errorf("%s is not gofmt-formatted (%v)", f, err)
+		}
+	}
+	if main := readFile(t, root, "servers/demo/main.go"); !strings.Contains(main, "hosting.Start(") || !strings.Contains(main, `Name: "demo"`) || !strings.Contains(main, "hosting.WithPort("+devs+")") {
+		t.Errorf("main.go:\n%s", main)
+	}
+
+	// Registrations, each file's other bytes untouched.
+	yml := readFile(t, root, workspace.AzureYAMLFile)
+	origYML := readFile(t, repoRoot, workspace.AzureYAMLFile)
+	if yml != origYML+"  demo:\n    project: ./servers/demo\n    language: go\n    host: function\n" {
+		t.Errorf("azure.yaml:\n%s", yml)
+	}
+	var list []workspace.ServerEntry
+	json.Unmarshal([]byte(readFile(t, root, workspace.ServerListFile)), &list)
+	sorted := slices.IsSortedFunc(list, func(a, b workspace.ServerEntry) int { return strings.Compare(a.Name, b.Name) })
+	i := slices.IndexFunc(list, func(e workspace.ServerEntry) bool { return e.Name == "demo" })
+	if len(list) != len(existing)+1 || i < 0 || list[i].Graph || !sorted || !strings.HasSuffix(readFile(t, root, workspace.ServerListFile), "]\n") {
+		t.Errorf("servers.json = %+v", list)
+	}
+	mcpj := readFile(t, root, workspace.MCPJSONFile)
+	for _, want := range []string{
+		"\"demo-local\": {\n      \"type\": \"http\",\n      \"url\": \"http://localhost:" + devs + "/mcp\"\n    }",
+		"\"demo-remote\": {\n      \"type\": \"http\",\n      \"url\": \"https://${input:demo-host}/mcp\"\n    }\n  }\n}\n",
+		"{\n      \"id\": \"demo-host\",\n      \"type\": \"promptString\",",
+	} {
+		if !strings.Contains(mcpj, want) {
+			t.Errorf("mcp.json lacks %q:\n%s", want, mcpj)
+		}
+	}
+	launch := readFile(t, root, workspace.LaunchJSONFile)
+	if !strings.Contains(launch, `"args": ["-port", "`+devs+`"],`) || !strings.Contains(launch, `"program": "${workspaceFolder}/servers/demo",`) {
+		t.Errorf("launch.json:\n%s", launch)
+	}
+	if !strings.Contains(launch, `"env": { "LOG_LEVEL": "debug", "MCP_AUTH": "none" }`) {
+		t.Errorf("launch.json's existing entries were reformatted:\n%s", launch)
+	}
+	gw, _ := workspace.ParseGoWork([]byte(readFile(t, root, workspace.GoWorkFile)))
+	if !slices.Contains(gw.Use, "./servers/demo") {
+		t.Errorf("go.work uses %v", gw.Use)
+	}
+	if err := workspace.CheckRegistry(root); err != nil {
+		t.Errorf("CheckRegistry after New: %v", err)
+	}
+
+	// A second server gets the next ports; the same name is refused.
+	if _, err := New(context.Background(), root, "demo", Options{}); err == nil || !strings.Contains(err.Error(), "servers/demo already exists") {
+		t.Errorf("second New(demo) = %v", err)
+	}
+}
+
+// legacyMain is a minimal go-sdk-free server: enough for Adopt's checks,
+// which build but do not run it.
+const legacyMain = `package main
+
+import (
+	"net/http"
+	"os"
+)
+
+func main() {
+	http.ListenAndServe("127.0.0.1:"+os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"), nil)
+}
+`
+
+func writeLegacy(t *testing.T, root, name string, files map[string]string) {
+	t.Helper()
+	for f, c := range files {
+		p := filepath.Join(root, "servers", name, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func legacyFiles() map[string]string {
+	return map[string]string{"go.mod": "module example.com/legacy\n\ngo 1.26.0\n", "main.go": legacyMain}
+}
+
+func TestAdopt(t *testing.T) {
+	root := fixture(t)
+	existing, err := workspace.Servers(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, hdl := workspace.NextFreePorts(existing)
+	devs := strconv.Itoa(dev)
+	writeLegacy(t, root, "legacy", legacyFiles())
+	before := snapshot(t, root)
+	var progress bytes.Buffer
+	res, err := Adopt(context.Background(), root, filepath.Join("servers", "legacy"), Options{Out: &progress})
+	if err != nil {
+		t.Fatalf("Adopt: %v\n%s", err, progress.String())
+	}
+	if res.Warning != "" {
+		t.Errorf("warning: %s", res.Warning)
+	}
+	if res.Name != "legacy" || res.DevPort != dev || res.HandlerPort != hdl {
+		t.Errorf("result = %+v", res)
+	}
+	if want := []string{"servers/legacy/host.json", "servers/legacy/local.settings.json"}; !slices.Equal(res.Created, want) {
+		t.Errorf("Created = %v, want %v", res.Created, want)
+	}
+	after := snapshot(t, root)
+	for f, h := range before {
+		if strings.HasPrefix(f, "servers/legacy/") && after[f] != h {
+			t.Errorf("adopt changed the server's own file %s", f)
+		}
+	}
+	if err := workspace.CheckHostJSON(filepath.Join(root, "servers", "legacy")); err != nil {
+		t.Error(err)
+	}
+	launch := readFile(t, root, workspace.LaunchJSONFile)
+	if !strings.Contains(launch, `"env": { "FUNCTIONS_CUSTOMHANDLER_PORT": "`+devs+`" }`) || strings.Contains(launch, `"args": ["-port", "`+devs+`"]`) {
+		t.Errorf("launch.json for an adopted server:\n%s", launch)
+	}
+	if err := workspace.CheckRegistry(root); err != nil {
+		t.Errorf("CheckRegistry after Adopt: %v", err)
+	}
+
+	// A fixed port the server listens on becomes customHandler.port.
+	writeLegacy(t, root, "fixed", legacyFiles())
+	res, err = Adopt(context.Background(), root, "servers/fixed", Options{HandlerPort: 9090})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := workspace.ReadServer(filepath.Join(root, "servers", "fixed"))
+	if err != nil || s.HandlerPort != 9090 || s.DevPort != dev+1 {
+		t.Errorf("fixed port server = %+v, %v", s, err)
+	}
+}
+
+func TestAdoptRefuses(t *testing.T) {
+	root := fixture(t)
+	writeLegacy(t, root, "legacy", legacyFiles())
+	writeLegacy(t, root, "lib", map[string]string{"go.mod": "module example.com/lib\n\ngo 1.26.0\n", "lib.go": "package lib\n"})
+	writeLegacy(t, root, "nomod", map[string]string{"main.go": legacyMain})
+	writeLegacy(t, root, "nested", map[string]string{"cmd/server/main.go": legacyMain, "go.mod": "module example.com/nested\n"})
+	writeLegacy(t, root, "broken", map[string]string{"go.mod": "module example.com/broken\n\ngo 1.26.0\n", "main.go": "package main\n\nfunc main() { undefined() }\n"})
+	writeLegacy(t, root, "cgo", map[string]string{"go.mod": "module example.com/cgo\n\ngo 1.26.0\n", "main.go": "package main\n\n// int one() { return 1; }\nimport \"C\"\n\nfunc main() { _ = C.one() }\n"})
+	writeLegacy(t, root, "hosted", legacyFiles())
+	writeLegacy(t, root, "hosted", map[string]string{"host.json": string(hostJSON(8090)), "local.settings.json": string(localSettingsJSON(7090))})
+	writeLegacy(t, root, "Bad_Name", legacyFiles())
+	outside := t.TempDir()
+	tests := []struct {
+		dir     string
+		port    int
+		wantErr string
+	}{
+		{dir: outside, wantErr: "is not a folder directly under servers/: adopt registers servers/<name> only"},
+		{dir: "shared/hosting", wantErr: "is not a folder directly under servers/"},
+		{dir: "servers", wantErr: "is not a folder directly under servers/"},
+		{dir: "servers/legacy/sub", wantErr: "is not a folder directly under servers/"},
+		{dir: "", wantErr: "adopt needs the server's folder"},
+		{dir: "servers/Bad_Name", wantErr: `"Bad_Name" is not a valid server name`},
+		{dir: "servers/missing", wantErr: "servers/missing is not a folder"},
+		{dir: "servers/nomod", wantErr: "servers/nomod has no go.mod: adopt takes a Go module"},
+		{dir: "servers/lib", wantErr: "servers/lib holds package lib, not package main"},
+		{dir: "servers/nested", wantErr: "servers/nested has no Go package to build for linux/amd64 without cgo in its root folder"},
+		{dir: "servers/broken", wantErr: "servers/broken does not build on its own for linux/amd64 without cgo"},
+		{dir: "servers/cgo", wantErr: "servers/cgo has no Go package to build for linux/amd64 without cgo"},
+		{dir: "servers/hosted", wantErr: "servers/hosted/host.json already exists: adopt writes it and will not overwrite yours"},
+		{dir: "servers/weather", wantErr: "servers/weather/host.json already exists"},
+		{dir: "servers/legacy", port: 8081, wantErr: "handler port 8081 is already used by servers/weather"},
+		{dir: "servers/legacy", port: 80, wantErr: "handler port 80: use a port from 1024 to 65535"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			before := snapshot(t, root)
+			_, err := Adopt(context.Background(), root, tt.dir, Options{HandlerPort: tt.port})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Adopt(%q) = %v, want %q", tt.dir, err, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), "nothing was changed") {
+				t.Errorf("error does not say that nothing was changed: %v", err)
+			}
+			if after := snapshot(t, root); !mapsEqual(before, after) {
+				t.Errorf("files changed")
+			}
+		})
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRollback makes the last step (`go work use`) fail and checks that
+// every registry file is restored and nothing the command wrote is left.
+func TestRollback(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		slow bool // runs go mod tidy
+		run  func(root string) error
+	}{
+		{"adopt", false, func(root string) error {
+			_, err := Adopt(context.Background(), root, "servers/legacy", Options{})
+			return err
+		}},
+		{"new", true, func(root string) error {
+			_, err := New(context.Background(), root, "demo", Options{})
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.slow && testing.Short() {
+				t.Skip("runs go mod tidy, which needs the module proxy or a warm module cache")
+			}
+			root := fixture(t)
+			writeLegacy(t, root, "legacy", legacyFiles())
+			// A directive the go command rejects; ParseGoWork skips it.
+			appendTo(t, root, workspace.GoWorkFile, "\nfrobnicate ./x\n")
+			before := snapshot(t, root)
+			err := tt.run(root)
+			if err == nil || !strings.Contains(err.Error(), "so every change was undone") || !strings.Contains(err.Error(), "go work use") {
+				t.Fatalf("err = %v, want a go work use failure that was rolled back", err)
+			}
+			sameFiles(t, root, before)
+		})
+	}
+}
+
+func TestAppendService(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"after the last service", "name: x\nservices:\n  a:\n    project: ./servers/a\n", "name: x\nservices:\n  a:\n    project: ./servers/a\n  demo:\n    project: ./servers/demo\n    language: go\n    host: function\n"},
+		{"before a later top-level key", "services:\n  a:\n    project: ./servers/a\n\n# hooks\nhooks:\n  x: y\n", "services:\n  a:\n    project: ./servers/a\n  demo:\n    project: ./servers/demo\n    language: go\n    host: function\n\n# hooks\nhooks:\n  x: y\n"},
+		{"four-space indentation", "services:\n    a:\n        project: ./servers/a", "services:\n    a:\n        project: ./servers/a\n    demo:\n        project: ./servers/demo\n        language: go\n        host: function\n"},
+		{"no services block", "name: x", "name: x\nservices:\n  demo:\n    project: ./servers/demo\n    language: go\n    host: function\n"},
+		{"empty services block", "name: x\nservices:\nhooks:\n  a: b\n", "name: x\nservices:\n  demo:\n    project: ./servers/demo\n    language: go\n    host: function\nhooks:\n  a: b\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := appendService([]byte(tt.src), "demo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("got\n%s\nwant\n%s", got, tt.want)
+			}
+			a, err := workspace.ParseAzureYAML(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, ok := a.Service("demo"); !ok || s.Project != "./servers/demo" || s.Language != "go" || s.Host != "function" {
+				t.Fatalf("parsed back: %+v", a.Services)
+			}
+		})
+	}
+}
+
+func TestAddServerEntry(t *testing.T) {
+	src := "[\n  {\n    \"name\": \"userinfo\",\n    \"graph\": true\n  },\n  {\n    \"name\": \"weather\",\n    \"graph\": false\n  }\n]\n"
+	got, err := addServerEntry([]byte(src), "tools")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[\n  {\n    \"name\": \"tools\",\n    \"graph\": false\n  },\n  {\n    \"name\": \"userinfo\",\n    \"graph\": true\n  },\n  {\n    \"name\": \"weather\",\n    \"graph\": false\n  }\n]\n"
+	if string(got) != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if _, err := addServerEntry(got, "tools"); err == nil {
+		t.Error("duplicate entry accepted")
+	}
+	if _, err := addServerEntry([]byte("[]"), "a1"); err != nil {
+		t.Error(err)
+	}
+}

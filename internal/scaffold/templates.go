@@ -1,0 +1,294 @@
+package scaffold
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/template"
+)
+
+// modulePrefix is the module path of every server: <prefix>/<name>.
+const modulePrefix = "github.com/mcpfunc/mcpfunc/servers/"
+
+// hostingModule is the shared custom-handler bootstrap every new server uses.
+const hostingModule = "github.com/mcpfunc/mcpfunc/shared/hosting"
+
+// sdkModule is the official Go MCP SDK.
+const sdkModule = "github.com/modelcontextprotocol/go-sdk"
+
+// defaultSDKVersion is used when shared/hosting/go.mod does not say which
+// SDK version it uses; defaultGoVersion when go.work has no go line.
+const (
+	defaultSDKVersion = "v1.8.0"
+	defaultGoVersion  = "1.26.0"
+)
+
+// serverData fills the templates of a new server.
+type serverData struct {
+	Name        string
+	Module      string
+	GoVersion   string
+	SDKVersion  string
+	DevPort     int
+	HandlerPort int
+}
+
+// serverTemplates returns the templates of a new server's Go files and
+// .funcignore, by path in the server's folder.
+func serverTemplates() map[string]*template.Template {
+	return map[string]*template.Template{
+		"go.mod":              template.Must(template.New("go.mod").Parse(goModTemplate)),
+		"main.go":             template.Must(template.New("main.go").Parse(mainTemplate)),
+		"tools/tools.go":      template.Must(template.New("tools.go").Parse(toolsTemplate)),
+		"tools/tools_test.go": template.Must(template.New("tools_test.go").Parse(toolsTestTemplate)),
+		".funcignore":         template.Must(template.New(".funcignore").Parse(funcignoreTemplate)),
+	}
+}
+
+const goModTemplate = `module {{.Module}}
+
+go {{.GoVersion}}
+
+require (
+	` + sdkModule + ` {{.SDKVersion}}
+	` + hostingModule + ` v0.0.0
+)
+
+// azd builds this server from its own folder, outside the workspace.
+replace ` + hostingModule + ` => ../../shared/hosting
+`
+
+const mainTemplate = `// Command {{.Name}} is an MCP server with one example tool, hello. It runs as
+// an Azure Functions custom handler (see shared/hosting) or on its own:
+//
+//	go run . -port {{.DevPort}}
+//
+// Add tools in package tools.
+package main
+
+import (
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"{{.Module}}/tools"
+	"` + hostingModule + `"
+)
+
+func main() {
+	logger := hosting.NewLogger()
+	impl := &mcp.Implementation{Name: "{{.Name}}", Version: hosting.Version()}
+	hosting.Start(tools.NewServer(impl), hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort({{.DevPort}}))
+}
+`
+
+const toolsTemplate = `// Package tools holds the {{.Name}} server's MCP tools. To add a tool, write
+// a handler like hello and register it in NewServer with mcp.AddTool: the
+// SDK derives the input and output schemas from the Go types, validates
+// the arguments, and turns a returned error into a tool error.
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// maxNameLen bounds hello's name argument, in characters.
+const maxNameLen = 100
+
+// HelloInput is the input of the hello tool.
+type HelloInput struct {
+	Name string ` + "`" + `json:"name" jsonschema:"who to greet"` + "`" + `
+}
+
+// HelloOutput is the structured result of the hello tool.
+type HelloOutput struct {
+	Greeting string ` + "`" + `json:"greeting" jsonschema:"the greeting"` + "`" + `
+}
+
+// NewServer creates the MCP server for impl with its tools registered.
+func NewServer(impl *mcp.Implementation) *mcp.Server {
+	s := mcp.NewServer(impl, nil)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "hello",
+		Title:       "Hello",
+		Description: "Greet someone by name.",
+		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true},
+	}, hello)
+	return s
+}
+
+func hello(_ context.Context, _ *mcp.CallToolRequest, in HelloInput) (*mcp.CallToolResult, HelloOutput, error) {
+	name := strings.TrimSpace(in.Name)
+	switch {
+	case name == "":
+		return nil, HelloOutput{}, errors.New("name is empty: say who to greet")
+	case utf8.RuneCountInString(name) > maxNameLen:
+		return nil, HelloOutput{}, fmt.Errorf("name is longer than %d characters", maxNameLen)
+	}
+	out := HelloOutput{Greeting: "Hello, " + name + "!"}
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: out.Greeting}}}, out, nil
+}
+`
+
+const toolsTestTemplate = `package tools
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// connect returns a client session with the server over in-memory
+// transports.
+func connect(t *testing.T) *mcp.ClientSession {
+	t.Helper()
+	ctx := t.Context()
+	ct, st := mcp.NewInMemoryTransports()
+	ss, err := NewServer(&mcp.Implementation{Name: "{{.Name}}", Version: "test"}).Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ss.Close() })
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "test"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.Close() })
+	return cs
+}
+
+func TestHello(t *testing.T) {
+	cs := connect(t)
+	tests := []struct {
+		name      string
+		args      map[string]any
+		wantError bool
+		wantText  string
+	}{
+		{name: "greets", args: map[string]any{"name": "Ada"}, wantText: "Hello, Ada!"},
+		{name: "trims spaces", args: map[string]any{"name": "  Grace "}, wantText: "Hello, Grace!"},
+		{name: "unicode", args: map[string]any{"name": "Zoë"}, wantText: "Hello, Zoë!"},
+		{name: "empty name", args: map[string]any{"name": " "}, wantError: true, wantText: "name is empty"},
+		{name: "too long", args: map[string]any{"name": strings.Repeat("a", maxNameLen+1)}, wantError: true, wantText: "longer than"},
+		{name: "missing name", args: map[string]any{}, wantError: true, wantText: "name"},
+		{name: "wrong type", args: map[string]any{"name": 42}, wantError: true, wantText: "name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "hello", Arguments: tt.args})
+			if err != nil {
+				t.Fatalf("protocol error: %v", err)
+			}
+			var text strings.Builder
+			for _, c := range res.Content {
+				if tc, ok := c.(*mcp.TextContent); ok {
+					text.WriteString(tc.Text)
+				}
+			}
+			if res.IsError != tt.wantError || !strings.Contains(text.String(), tt.wantText) {
+				t.Fatalf("hello(%v) = error %v %q; want error %v containing %q", tt.args, res.IsError, text.String(), tt.wantError, tt.wantText)
+			}
+			if tt.wantError {
+				return
+			}
+			var out HelloOutput
+			b, _ := json.Marshal(res.StructuredContent)
+			if err := json.Unmarshal(b, &out); err != nil || out.Greeting != tt.wantText {
+				t.Errorf("structured content = %s, want greeting %q", b, tt.wantText)
+			}
+		})
+	}
+}
+
+func TestToolList(t *testing.T) {
+	res, err := connect(t).ListTools(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tools) != 1 || res.Tools[0].Name != "hello" {
+		t.Fatalf("tools = %+v, want only hello", res.Tools)
+	}
+	if res.Tools[0].InputSchema == nil || res.Tools[0].OutputSchema == nil {
+		t.Error("hello has no input or output schema")
+	}
+}
+`
+
+const funcignoreTemplate = `*.go
+go.mod
+go.sum
+tools/
+local.settings.json
+`
+
+// hostJSON is a server's host.json, following the custom-handler contract.
+func hostJSON(handlerPort int) []byte {
+	return []byte(fmt.Sprintf(`{
+  "version": "2.0",
+  "configurationProfile": "mcp-custom-handler",
+  "customHandler": {
+    "description": {
+      "defaultExecutablePath": "app"
+    },
+    "http": {
+      "DefaultAuthorizationLevel": "anonymous"
+    },
+    "port": "%d"
+  }
+}
+`, handlerPort))
+}
+
+// localSettingsJSON is a server's local.settings.json.
+func localSettingsJSON(devPort int) []byte {
+	return []byte(fmt.Sprintf(`{
+  "IsEncrypted": false,
+  "Values": {
+    "FUNCTIONS_WORKER_RUNTIME": "custom",
+    "AzureWebJobsFeatureFlags": "EnableMcpCustomHandlerPreview"
+  },
+  "Host": {
+    "LocalHttpPort": %d
+  }
+}
+`, devPort))
+}
+
+// launchConfig is a server's Delve configuration in .vscode/launch.json, in
+// the style of the file's existing entries. A new server takes -port (from
+// shared/hosting); an adopted one gets FUNCTIONS_CUSTOMHANDLER_PORT, which
+// it must read.
+func launchConfig(name string, devPort int, adopted bool) string {
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	lines := []string{
+		"{",
+		`  "name": ` + q(fmt.Sprintf("Debug %s (port %d)", name, devPort)) + ",",
+		`  "type": "go",`,
+		`  "request": "launch",`,
+		`  "mode": "debug",`,
+		`  "program": ` + q("${workspaceFolder}/servers/"+name) + ",",
+		`  "cwd": ` + q("${workspaceFolder}/servers/"+name) + ",",
+	}
+	if adopted {
+		lines = append(lines, fmt.Sprintf(`  "env": { "FUNCTIONS_CUSTOMHANDLER_PORT": "%d" }`, devPort))
+	} else {
+		lines = append(lines,
+			fmt.Sprintf(`  "args": ["-port", "%d"],`, devPort),
+			`  "env": { "LOG_LEVEL": "debug" }`)
+	}
+	return strings.Join(append(lines, "}"), "\n")
+}
+
+func marshalIndent(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		panic(err) // only fixed types are marshalled
+	}
+	return string(b)
+}

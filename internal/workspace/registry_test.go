@@ -1,0 +1,387 @@
+package workspace
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// repoRoot is this repository, seen from this package's folder.
+const repoRoot = "../.."
+
+// copyRepo copies what the registry and infra checks read from this
+// repository (the registry files, infra/, and the sources and Functions
+// files of shared/ and servers/, without binaries or test data) to a
+// temporary folder, so each test case can break its own copy.
+func copyRepo(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	for _, f := range []string{GoWorkFile, "go.mod", AzureYAMLFile, ".vscode", "infra", "shared", "servers"} {
+		src := filepath.Join(repoRoot, f)
+		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(repoRoot, p)
+			if d.IsDir() {
+				if d.Name() == "testdata" {
+					return filepath.SkipDir
+				}
+				return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+			}
+			if !d.Type().IsRegular() || d.Name() == "app" || d.Name() == "app.exe" {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+		})
+		if err != nil {
+			t.Fatalf("copy %s: %v", f, err)
+		}
+	}
+	return dst
+}
+
+// edit replaces old with new in root/rel, failing if old is absent.
+func edit(t *testing.T, root, rel, old, new string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s does not contain %q", rel, old)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func write(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRepositoryRegistry checks that this repository's servers are
+// registered everywhere and nothing else is.
+func TestRepositoryRegistry(t *testing.T) {
+	if err := CheckRegistry(repoRoot); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckRegistryBrokenCopies(t *testing.T) {
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T, root string)
+		want    []string
+	}{
+		{
+			name: "go.work lacks a server",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, GoWorkFile, "\t./servers/weather\n", "")
+			},
+			want: []string{"go.work: servers/weather is missing: run `go work use ./servers/weather`"},
+		},
+		{
+			name: "go.work uses a server that does not exist",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, GoWorkFile, "\t./servers/weather\n", "\t./servers/weather\n\t./servers/ghost\n")
+			},
+			want: []string{"go.work: use ./servers/ghost, but there is no server servers/ghost"},
+		},
+		{
+			name: "azure.yaml lacks a service",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, AzureYAMLFile, "  weather:\n    project: ./servers/weather\n    language: go\n    host: function\n", "")
+			},
+			want: []string{"azure.yaml: servers/weather has no service"},
+		},
+		{
+			name: "azure.yaml service with the wrong language, project and host",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, AzureYAMLFile, "  weather:\n    project: ./servers/weather\n    language: go\n    host: function\n",
+					"  weather:\n    project: ./servers/userinfo\n    language: python\n    host: containerapp\n")
+			},
+			want: []string{"service weather: project must be ./servers/weather", `language must be go, not "python"`, `host must be function, not "containerapp"`},
+		},
+		{
+			name: "azure.yaml custom language without dist",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, AzureYAMLFile, "    project: ./servers/weather\n    language: go\n", "    project: ./servers/weather\n    language: custom\n")
+			},
+			want: []string{"language custom needs dist:"},
+		},
+		{
+			name: "azure.yaml service without a server",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, AzureYAMLFile, "services:\n", "services:\n  ghost:\n    project: ./servers/ghost\n    language: go\n    host: function\n")
+			},
+			want: []string{"azure.yaml:11: service ghost: there is no server servers/ghost"},
+		},
+		{
+			name: "azure.yaml in flow style",
+			breakIt: func(t *testing.T, root string) {
+				write(t, root, AzureYAMLFile, "name: x\nservices: {weather: {project: ./servers/weather}}\n")
+			},
+			want: []string{"azure.yaml:2: write services as an indented block"},
+		},
+		{
+			name: "servers.json lacks a server",
+			breakIt: func(t *testing.T, root string) {
+				write(t, root, ServerListFile, `[{"name": "userinfo", "graph": true}]`)
+			},
+			want: []string{`infra/servers.json: servers/weather is missing: add {"name": "weather", "graph": false}`},
+		},
+		{
+			name: "servers.json unsorted, duplicated, stale and with unknown fields",
+			breakIt: func(t *testing.T, root string) {
+				write(t, root, ServerListFile, `[{"name": "weather"}, {"name": "userinfo", "graph": true}, {"name": "weather"}, {"name": "zzz"}]`)
+			},
+			want: []string{`entries must be sorted by name ("userinfo" comes after "weather")`, `"weather" appears twice`, `"zzz" is not a server under servers/`},
+		},
+		{
+			name: "servers.json malformed",
+			breakIt: func(t *testing.T, root string) {
+				write(t, root, ServerListFile, `[{"nam": "weather"}]`)
+			},
+			want: []string{"parse infra/servers.json"},
+		},
+		{
+			name: "mcp.json local entry on the wrong port",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, MCPJSONFile, "http://localhost:7071/mcp", "http://localhost:7079/mcp")
+			},
+			want: []string{`.vscode/mcp.json: servers.weather-local must be {"type": "http", "url": "http://localhost:7071/mcp"}`},
+		},
+		{
+			name: "mcp.json without a remote entry and its input",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, MCPJSONFile, `"weather-remote"`, `"weather-cloud"`)
+				edit(t, root, MCPJSONFile, `"id": "weather-host"`, `"id": "weather-hostname"`)
+			},
+			want: []string{".vscode/mcp.json: servers.weather-remote is missing", `.vscode/mcp.json: inputs lacks "weather-host"`},
+		},
+		{
+			name: "mcp.json entries for a server that does not exist",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, MCPJSONFile, `"servers": {`, `"servers": {
+    "ghost-local": {"type": "http", "url": "http://localhost:7099/mcp"},
+    "ghost-remote": {"type": "http", "url": "https://${input:ghost-host}/mcp"},
+    "github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/"},`)
+			},
+			want: []string{`.vscode/mcp.json: "ghost-local" is for a server that does not exist`, `.vscode/mcp.json: "ghost-remote" is for a server that does not exist`},
+		},
+		{
+			name: "launch.json debugs a server that does not exist",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, LaunchJSONFile, "${workspaceFolder}/servers/weather\"", "${workspaceFolder}/servers/wether\"")
+			},
+			want: []string{`.vscode/launch.json: configuration "Debug weather (port 7071)" debugs servers/wether`, ".vscode/launch.json: no configuration debugs servers/weather"},
+		},
+		{
+			name: "duplicate local port",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, "servers/weather/local.settings.json", `"LocalHttpPort": 7071`, `"LocalHttpPort": 7072`)
+			},
+			want: []string{filepath.Join("servers", "weather", "local.settings.json") + ": Host.LocalHttpPort 7072 is also used by userinfo"},
+		},
+		{
+			name: "host.json off contract",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, "servers/weather/host.json", `"defaultExecutablePath": "app"`, `"defaultExecutablePath": "weather"`)
+			},
+			want: []string{filepath.Join("servers", "weather", "host.json") + `: customHandler.description.defaultExecutablePath must be "app"`},
+		},
+		{
+			name: "a server registered nowhere",
+			breakIt: func(t *testing.T, root string) {
+				write(t, root, "servers/extra/go.mod", "module example.com/extra\n")
+				write(t, root, "servers/extra/host.json", strings.ReplaceAll(goodHost, "%PORT%", "8089"))
+				write(t, root, "servers/extra/local.settings.json", local("7079"))
+			},
+			want: []string{
+				"go.work: servers/extra is missing", "azure.yaml: servers/extra has no service", "infra/servers.json: servers/extra is missing",
+				".vscode/mcp.json: servers.extra-local is missing", ".vscode/mcp.json: servers.extra-remote is missing", ".vscode/launch.json: no configuration debugs servers/extra",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := copyRepo(t)
+			if err := CheckRegistry(root); err != nil {
+				t.Fatalf("intact copy: %v", err)
+			}
+			tt.breakIt(t, root)
+			err := CheckRegistry(root)
+			if err == nil {
+				t.Fatal("CheckRegistry = nil, want errors")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("CheckRegistry errors lack %q:\n%v", want, err)
+				}
+			}
+		})
+	}
+}
+
+func TestParseAzureYAML(t *testing.T) {
+	src := `# comment
+name: demo   # trailing comment
+metadata:
+  template: x
+services:
+  # a comment inside the block
+  alpha:
+    project: "./servers/alpha"
+    language: go
+    host: function
+
+  beta:
+    project: './servers/beta' # quoted
+    language: custom
+    host: function
+    dist: ./dist
+    hooks:
+      prepackage:
+        posix:
+          shell: sh
+          run: mkdir -p dist && go build -o dist/app .
+hooks:
+  postprovision:
+    run: echo hi
+`
+	a, err := ParseAzureYAML([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Name != "demo" || len(a.Services) != 2 {
+		t.Fatalf("parsed %+v", a)
+	}
+	want := []AzureService{
+		{Name: "alpha", Project: "./servers/alpha", Language: "go", Host: "function", Line: 7},
+		{Name: "beta", Project: "./servers/beta", Language: "custom", Host: "function", Dist: "./dist", Line: 12},
+	}
+	for i, w := range want {
+		if a.Services[i] != w {
+			t.Errorf("service %d = %+v, want %+v", i, a.Services[i], w)
+		}
+	}
+	if got := src[:a.ServicesEnd]; !strings.HasSuffix(got, "run: mkdir -p dist && go build -o dist/app .\n") {
+		t.Errorf("ServicesEnd at %q", got[max(0, len(got)-40):])
+	}
+
+	for _, bad := range []struct{ src, want string }{
+		{"services:\n\tweather:\n", "tab"},
+		{"services:\n  weather: ./servers/weather\n", "expected a service name"},
+		{"services:\n    a:\n      x: 1\n  b:\n    x: 1\n", "inconsistent indentation"},
+		{"services:\n  a:\n    project: x\nservices:\n", "appears twice"},
+		{"- x\n", "top level"},
+	} {
+		if _, err := ParseAzureYAML([]byte(bad.src)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("ParseAzureYAML(%q) = %v, want %q", bad.src, err, bad.want)
+		}
+	}
+
+	a, err = ParseAzureYAML([]byte("name: x"))
+	if err != nil || len(a.Services) != 0 || a.ServicesEnd != len("name: x") {
+		t.Errorf("no services: %+v, %v", a, err)
+	}
+}
+
+func TestParseGoWork(t *testing.T) {
+	src := `go 1.26.0
+
+toolchain go1.26.8
+
+// comment
+use (
+	.
+	./servers/weather // trailing
+	"./servers/with space"
+)
+
+use ./shared/hosting
+
+replace (
+	example.com/a => ./a
+)
+`
+	w, err := ParseGoWork([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Go != "1.26.0" || strings.Join(w.Use, ",") != ".,./servers/weather,./servers/with space,./shared/hosting" {
+		t.Fatalf("parsed %+v", w)
+	}
+	for _, bad := range []string{"use (\n./a\n", "use (\n\"unterminated\n)\n"} {
+		if _, err := ParseGoWork([]byte(bad)); err == nil {
+			t.Errorf("ParseGoWork(%q) = nil error", bad)
+		}
+	}
+}
+
+func TestNextFreePorts(t *testing.T) {
+	tests := []struct {
+		servers          []Server
+		wantDev, wantHdl int
+	}{
+		{nil, 7071, 8081},
+		{[]Server{{DevPort: 7071, HandlerPort: 8081}, {DevPort: 7072, HandlerPort: 8082}}, 7073, 8083},
+		{[]Server{{DevPort: 7072, HandlerPort: 8082}}, 7071, 8081},
+		{[]Server{{DevPort: 7071, HandlerPort: 7072}, {DevPort: 8081, HandlerPort: 8083}}, 7073, 8082},
+	}
+	for _, tt := range tests {
+		dev, hdl := NextFreePorts(tt.servers)
+		if dev != tt.wantDev || hdl != tt.wantHdl {
+			t.Errorf("NextFreePorts(%+v) = %d, %d; want %d, %d", tt.servers, dev, hdl, tt.wantDev, tt.wantHdl)
+		}
+	}
+}
+
+func TestServersSkipsHiddenFolders(t *testing.T) {
+	root := t.TempDir()
+	writeServer(t, root, "weather", host("8081"), local("7071"))
+	// What an interrupted `mage new` leaves behind is not a server.
+	writeServer(t, root, ".new-demo-123", host("8082"), local("7072"))
+	writeServer(t, root, "_draft", host("8083"), local("7073"))
+	got, err := Servers(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "weather" {
+		t.Fatalf("Servers = %+v", got)
+	}
+}
+
+func TestCheckRegistryMissingFiles(t *testing.T) {
+	root := copyRepo(t)
+	for _, f := range []string{GoWorkFile, AzureYAMLFile, ServerListFile, MCPJSONFile, LaunchJSONFile} {
+		if err := os.Remove(filepath.Join(root, filepath.FromSlash(f))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := CheckRegistry(root)
+	for _, f := range []string{GoWorkFile, AzureYAMLFile, ServerListFile, MCPJSONFile, LaunchJSONFile} {
+		if err == nil || !strings.Contains(err.Error(), "read "+f) {
+			t.Errorf("CheckRegistry = %v, want it to name %s", err, f)
+		}
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("CheckRegistry error does not wrap fs.ErrNotExist: %v", err)
+	}
+}

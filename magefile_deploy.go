@@ -1,0 +1,200 @@
+//go:build mage
+
+package main
+
+// Targets to add servers and to deploy them. The work is done by
+// internal/scaffold, where it is tested; these targets print progress and
+// what to do next.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/mcpfunc/mcpfunc/internal/scaffold"
+)
+
+// Package writes dist/<name>.zip per server (-server=a,b for some), the zip azd deploys, and verifies it.
+func Package(ctx context.Context,
+	// comma-separated servers to package (default: all)
+	server *string,
+) error {
+	all, err := loadServers()
+	if err != nil {
+		return err
+	}
+	servers := all
+	if server != nil {
+		servers = nil
+		var names []string
+		for _, s := range all {
+			names = append(names, s.Name)
+		}
+		for _, n := range strings.Split(*server, ",") {
+			n = strings.TrimSpace(n)
+			i := slices.Index(names, n)
+			if i < 0 {
+				return fmt.Errorf("no server %q under servers/ (there are: %s)", n, strings.Join(names, ", "))
+			}
+			servers = append(servers, all[i])
+		}
+		// Build for the chosen servers only, exactly as Build does.
+		for _, s := range servers {
+			out := filepath.Join(distDir, s.Name)
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			fmt.Printf("==> building %s for linux/amd64 -> %s\n", s.Name, filepath.Join(out, "app"))
+			if err := scaffold.BuildDeployable(ctx, s.Dir, filepath.Join(out, "app"), false); err != nil {
+				return fmt.Errorf("build %s: %w", s.Name, err)
+			}
+			hj, err := os.ReadFile(filepath.Join(s.Dir, "host.json"))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(out, "host.json"), hj, 0o644); err != nil {
+				return err
+			}
+		}
+	} else {
+		mg.CtxDeps(ctx, Build)
+	}
+	for _, s := range servers {
+		zipPath := filepath.Join(distDir, s.Name+".zip")
+		fmt.Printf("==> packaging %s -> %s\n", s.Name, zipPath)
+		dir := filepath.Join(distDir, s.Name)
+		if err := scaffold.WritePackage(zipPath, filepath.Join(dir, scaffold.AppFile), filepath.Join(dir, scaffold.HostJSONFile)); err != nil {
+			return fmt.Errorf("package %s: %w", s.Name, err)
+		}
+		info, err := scaffold.VerifyPackage(zipPath)
+		if err != nil {
+			return err
+		}
+		var parts []string
+		for _, f := range info.Files {
+			parts = append(parts, fmt.Sprintf("%s %s %v", f.Name, scaffold.FormatSize(f.Size), f.Mode))
+		}
+		fmt.Printf("    %s: %s (%s); app is a static linux/amd64 ELF built with %s\n", zipPath, scaffold.FormatSize(info.Size), strings.Join(parts, ", "), info.GoVersion)
+	}
+	fmt.Println("==> packages verified; azd builds and uploads the same two files on `azd deploy`")
+	return nil
+}
+
+// Deploy runs `azd deploy` (-service=NAME for one server) after checking azd is 1.26+ and logged in.
+func Deploy(ctx context.Context,
+	// deploy only this server (azd service name)
+	service *string,
+) error {
+	args := []string{"deploy"}
+	if service != nil {
+		args = append(args, *service)
+	}
+	return runAzd(ctx, args...)
+}
+
+// Up runs `azd up` (provision Azure resources, then deploy every server) after checking azd is 1.26+ and logged in.
+func Up(ctx context.Context) error {
+	return runAzd(ctx, "up")
+}
+
+// runAzd runs the azd preflight, then azd with the terminal attached.
+func runAzd(ctx context.Context, args ...string) error {
+	fmt.Println("==> checking azd (installed, version, login)")
+	azd, err := scaffold.AzdPreflight(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("==> azd %s (%s) is logged in; running azd %s\n", azd.Version, azd.Path, strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, azd.Path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.WaitDelay = 4 * time.Second // mage allows 5 s for cleanup after Ctrl-C
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("azd %s failed (%w); see its output above and the README's troubleshooting section (a transient \"unable to find a resource tagged with azd-service-name\" goes away when you run `azd deploy` again)", strings.Join(args, " "), err)
+		}
+		return fmt.Errorf("run azd: %w", err)
+	}
+	return nil
+}
+
+// Doctor lists the tools (go, func, azd, az, node, npm) with their versions and what each is needed for.
+func Doctor(ctx context.Context) error {
+	fmt.Println("==> looking for the tools this repository uses")
+	return scaffold.WriteDoctor(os.Stdout, scaffold.Diagnose(ctx, scaffold.Tools()))
+}
+
+// New scaffolds servers/NAME, a new MCP server on shared/hosting with an example tool, and registers it everywhere.
+func New(ctx context.Context, name string) error {
+	res, err := scaffold.New(ctx, ".", name, scaffold.Options{Out: os.Stdout})
+	if err != nil {
+		return err
+	}
+	printResult(res)
+	fmt.Println("Next:")
+	printSteps(
+		"go test ./"+res.Dir+"/...", "the example tool's test",
+		"go tool mage dev", fmt.Sprintf("run every server; %s on http://localhost:%d/mcp", res.Name, res.DevPort),
+		"edit "+res.Dir+"/tools/tools.go", "add your tools",
+		"azd up", "provision its Function app and deploy (a new server needs provisioning once)",
+	)
+	return nil
+}
+
+// printSteps prints command, explanation pairs in two aligned columns.
+func printSteps(pairs ...string) {
+	width := 0
+	for i := 0; i < len(pairs); i += 2 {
+		width = max(width, len(pairs[i]))
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		fmt.Printf("  %-*s  %s\n", width, pairs[i], pairs[i+1])
+	}
+}
+
+// Adopt hosts an existing Go MCP server module in servers/NAME without code changes (-port=N if it listens on a fixed port).
+func Adopt(ctx context.Context, dir string,
+	// customHandler.port for a server that listens on a fixed port (default: the next free port from 8081)
+	port *int,
+) error {
+	opts := scaffold.Options{Out: os.Stdout}
+	if port != nil {
+		opts.HandlerPort = *port
+	}
+	res, err := scaffold.Adopt(ctx, ".", dir, opts)
+	if err != nil {
+		return err
+	}
+	printResult(res)
+	fmt.Printf(`Your server must (adopt cannot check this):
+  - listen on the port in FUNCTIONS_CUSTOMHANDLER_PORT (the Functions host sets it to %d, the port in host.json), on 127.0.0.1 or all interfaces
+  - serve MCP over streamable HTTP, statelessly (no sessions), at /mcp (the path .vscode/mcp.json uses)
+  - answer GET / with any status (the host pings / until it answers) and log information to stdout (stderr shows as errors)
+`, res.HandlerPort)
+	fmt.Println("Next:")
+	printSteps(
+		"go tool mage package -server="+res.Name, "build and check the zip azd deploys",
+		"go tool mage dev", fmt.Sprintf("run every server; %s on http://localhost:%d/mcp (without func it gets -port %d: see the README)", res.Name, res.DevPort, res.DevPort),
+		"azd up", "provision its Function app and deploy",
+	)
+	return nil
+}
+
+func printResult(res *scaffold.Result) {
+	fmt.Printf("==> %s is ready: local URL http://localhost:%d/mcp, customHandler.port %d\n", res.Dir, res.DevPort, res.HandlerPort)
+	fmt.Printf("    wrote: %s\n", strings.Join(res.Created, ", "))
+	fmt.Printf("    registered in: %s\n", strings.Join(res.Registered, ", "))
+	if res.Warning != "" {
+		fmt.Printf("warning: the repository's registry has other problems (not caused by this change):\n%s\n", res.Warning)
+	}
+}
