@@ -1,0 +1,440 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// faultNWS is a programmable fake NWS API: it serves the weather fixtures
+// (any /points/ path gets the one point, which links the one forecast)
+// unless a fault is set for a kind of path, and counts requests per kind.
+type faultNWS struct {
+	*httptest.Server
+	files map[string]string // kind -> body, {{BASE}} replaced
+	delay atomic.Int64      // added to every answer, in nanoseconds
+
+	mu     sync.Mutex
+	faults map[string]string // kind -> fault name
+	counts map[string]int
+	seen   map[string]time.Time // first arrival of each path
+}
+
+// nwsKind classifies a request path: alerts, points or forecast.
+func nwsKind(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/alerts/"):
+		return "alerts"
+	case strings.HasPrefix(path, "/points/"):
+		return "points"
+	case strings.HasSuffix(path, "/forecast"):
+		return "forecast"
+	}
+	return "other"
+}
+
+func newFaultNWS(t *testing.T) *faultNWS {
+	t.Helper()
+	dir := filepath.Join("..", "servers", "weather", "tools", "testdata")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	f := &faultNWS{faults: map[string]string{}, counts: map[string]int{}, seen: map[string]time.Time{}}
+	raw := map[string]string{
+		"alerts":   read("alerts_CA.json"),
+		"points":   read("points_39.7456_-97.0892.json"),
+		"forecast": read("forecast_TOP_32_81.json"),
+	}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.files = map[string]string{}
+	for k, v := range raw {
+		f.files[k] = strings.ReplaceAll(v, "{{BASE}}", f.URL)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
+// setFault makes requests of kind answer with fault ("" restores them).
+func (f *faultNWS) setFault(kind, fault string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fault == "" {
+		delete(f.faults, kind)
+	} else {
+		f.faults[kind] = fault
+	}
+}
+
+func (f *faultNWS) count(kind string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.counts[kind]
+}
+
+func (f *faultNWS) firstSeen(path string) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	at, ok := f.seen[path]
+	return at, ok
+}
+
+func (f *faultNWS) serve(w http.ResponseWriter, r *http.Request) {
+	kind := nwsKind(r.URL.Path)
+	f.mu.Lock()
+	f.counts[kind]++
+	n := f.counts[kind]
+	if _, ok := f.seen[r.URL.Path]; !ok {
+		f.seen[r.URL.Path] = time.Now()
+	}
+	fault := f.faults[kind]
+	f.mu.Unlock()
+	if d := time.Duration(f.delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	body, ok := f.files[kind]
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	problem := func(status int, retryAfter string) {
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"title":%q,"status":%d,"detail":"injected fault"}`, http.StatusText(status), status)
+	}
+	switch fault {
+	case "500":
+		problem(http.StatusInternalServerError, "")
+		return
+	case "429":
+		problem(http.StatusTooManyRequests, "1")
+		return
+	case "429 once":
+		if n%2 == 1 {
+			problem(http.StatusTooManyRequests, "1")
+			return
+		}
+	case "slow":
+		select { // far past NWS_TIMEOUT; the client gives up first
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+			return
+		}
+	case "truncated":
+		// Promise the whole body, send half, and hang up.
+		w.Header().Set("Content-Type", "application/geo+json")
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.Close()
+		}
+		return
+	case "cut JSON":
+		w.Header().Set("Content-Type", "application/geo+json")
+		io.WriteString(w, body[:len(body)/2])
+		return
+	case "HTML":
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+		return
+	case "empty":
+		w.Header().Set("Content-Type", "application/geo+json")
+		return
+	case "reset":
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetLinger(0) // RST, not FIN
+			}
+			c.Close()
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/geo+json")
+	io.WriteString(w, body)
+}
+
+// faultTimeout is NWS_TIMEOUT for the fault tests.
+const faultTimeout = 300 * time.Millisecond
+
+// TestFaultsWeatherUpstream makes the fake NWS fail in each way for each
+// tool: every call must end with a clear tool error within its bound, and
+// a normal call must succeed right after.
+func TestFaultsWeatherUpstream(t *testing.T) {
+	nws := newFaultNWS(t)
+	app := appDir(t, "weather")
+	host := startUnderHost(t, app, "app", map[string]string{
+		"NWS_API_BASE_URL":  nws.URL,
+		"NWS_TIMEOUT":       faultTimeout.String(),
+		"NWS_CACHE_ENTRIES": "0",
+	}, yarpProxy)
+	cs := connectMCP(t, host.URL+"/mcp", "2025-11-25")
+	// The tool bound: 3 attempts of NWS_TIMEOUT, 2 waits of at most 2 s
+	// (the client's RetryMaxDelay), plus the tools' 3 s slack.
+	bound := 3*faultTimeout + 2*2*time.Second + 3*time.Second
+	const slack = 5 * time.Second // a loaded CI machine, the race detector
+
+	tests := []struct {
+		fault    string
+		want     string
+		attempts int // upstream requests for the failing kind
+	}{
+		{"500", "the National Weather Service API is unavailable (HTTP 500) after 3 attempts; try again shortly", 3},
+		{"429", "the National Weather Service API is rate limiting requests (HTTP 429) after 3 attempts; try again in a few seconds", 3},
+		{"429 once", "", 2},
+		{"slow", "the National Weather Service API did not answer within 300ms", 1},
+		{"truncated", "could not reach the National Weather Service API after 3 attempts; try again shortly", 3},
+		{"cut JSON", "the National Weather Service API returned malformed JSON", 1},
+		{"HTML", "the National Weather Service API returned malformed JSON", 1},
+		{"empty", "the National Weather Service API returned malformed JSON", 1},
+		// 3 attempts; Go's transport also retries a GET once, unseen, when
+		// a reused keep-alive connection is reset before any answer.
+		{"reset", "could not reach the National Weather Service API after 3 attempts; try again shortly", 4},
+	}
+	calls := []struct {
+		tool string
+		args map[string]any
+		kind string // the request that fails
+	}{
+		{"get_alerts", map[string]any{"state": "CA"}, "alerts"},
+		{"get_forecast", map[string]any{"latitude": 39.7456, "longitude": -97.0892}, "points"},
+		{"get_forecast", map[string]any{"latitude": 39.7456, "longitude": -97.0892}, "forecast"},
+	}
+	for _, tt := range tests {
+		for _, c := range calls {
+			t.Run(tt.fault+" on "+c.kind, func(t *testing.T) {
+				nws.setFault(c.kind, tt.fault)
+				before := nws.count(c.kind)
+				start := time.Now()
+				res, text := call(t, cs, c.tool, c.args)
+				took := time.Since(start)
+				nws.setFault(c.kind, "")
+				attempts := nws.count(c.kind) - before
+				t.Logf("%s after %s and %d upstream requests: %q", c.tool, took.Round(time.Millisecond), attempts, text)
+				if tt.want == "" {
+					if res.IsError {
+						t.Errorf("want success, got tool error %q", text)
+					}
+					if took < time.Second {
+						t.Errorf("answered after %s: Retry-After: 1 not honoured", took)
+					}
+				} else if !res.IsError || text != tt.want {
+					t.Errorf("got isError %v %q\nwant tool error %q", res.IsError, text, tt.want)
+				}
+				if attempts != tt.attempts && !(tt.fault == "reset" && attempts == 3) {
+					t.Errorf("%d upstream requests for %s, want %d", attempts, c.kind, tt.attempts)
+				}
+				if took > bound+slack {
+					t.Errorf("call took %s, past its bound %s (+%s slack)", took, bound, slack)
+				}
+				// The server keeps serving.
+				if res, text := call(t, cs, c.tool, c.args); res.IsError {
+					t.Errorf("normal call after the fault: %q", text)
+				}
+			})
+		}
+	}
+	select {
+	case err := <-host.exited:
+		t.Fatalf("worker exited: %v", err)
+	default:
+	}
+	checkWorkerLogs(t, host)
+	if err, took := host.Stop(t, 15*time.Second); err != nil {
+		t.Errorf("exit after SIGTERM: %v (after %s), want 0", err, took)
+	}
+}
+
+// sigtermRequest is one request of the SIGTERM test and what became of it.
+type sigtermRequest struct {
+	points     string // the unique upstream path it causes
+	start, end time.Time
+	status     int // 0: transport error
+	err        error
+	body       []byte
+}
+
+// TestSigtermUnderLoad stops the weather worker while 16 clients call it
+// through the host's proxy and the NWS answers slowly: every request the
+// worker was serving completes successfully, later ones are refused at
+// once (the proxy's 502, or a refused connection), and the process exits 0
+// within its shutdown bound.
+func TestSigtermUnderLoad(t *testing.T) {
+	nws := newFaultNWS(t)
+	nws.delay.Store(int64(200 * time.Millisecond))
+	app := appDir(t, "weather")
+	host := startUnderHost(t, app, "app", map[string]string{
+		"NWS_API_BASE_URL":  nws.URL,
+		"NWS_CACHE_ENTRIES": "0",
+	}, yarpProxy)
+
+	const clients = 16
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	var (
+		mu       sync.Mutex
+		requests []*sigtermRequest
+		seq      atomic.Int64
+	)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// A unique latitude per request makes a unique upstream
+				// path, which tells when the worker began serving it.
+				lat := strconv.FormatFloat(float64(300000+seq.Add(1))/1e4, 'f', -1, 64)
+				r := &sigtermRequest{points: "/points/" + lat + ",-97.0892", start: time.Now()}
+				body := toolCall(`"get_forecast"`, `{"latitude":`+lat+`,"longitude":-97.0892}`)
+				req, _ := http.NewRequest(http.MethodPost, host.URL+"/mcp", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "application/json, text/event-stream")
+				req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+				resp, err := client.Do(req)
+				if err == nil {
+					r.status = resp.StatusCode
+					r.body, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				r.err, r.end = err, time.Now()
+				mu.Lock()
+				requests = append(requests, r)
+				mu.Unlock()
+				if r.status != http.StatusOK {
+					time.Sleep(20 * time.Millisecond) // refused: do not spin
+				}
+			}
+		})
+	}
+
+	time.Sleep(1500 * time.Millisecond)
+	sigterm := time.Now()
+	exitErr, took := host.Stop(t, 30*time.Second)
+	// A moment more of clients knocking on a closed door.
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	var before, inflight, okAfter, refused int
+	for _, r := range requests {
+		at, served := nws.firstSeen(r.points)
+		servedBefore := served && at.Before(sigterm)
+		success := r.status == http.StatusOK && !bytesContains(r.body, `"isError":true`) && bytesContains(r.body, `"result"`)
+		switch {
+		case servedBefore:
+			if r.end.Before(sigterm) {
+				before++
+			} else {
+				inflight++
+			}
+			if !success {
+				t.Errorf("request served before SIGTERM (%s) failed: status %d err %v body %.200q", r.points, r.status, r.err, r.body)
+			}
+		case success:
+			okAfter++ // accepted before the listener closed
+		case r.status == http.StatusBadGateway && len(strings.TrimSpace(string(r.body))) == 0,
+			r.err != nil && isRefused(r.err):
+			refused++
+		default:
+			t.Errorf("request %s after SIGTERM: status %d err %v body %.200q; want success or a clean refusal", r.points, r.status, r.err, r.body)
+		}
+		if d := r.end.Sub(r.start); d > 10*time.Second {
+			t.Errorf("request %s took %s", r.points, d)
+		}
+	}
+	t.Logf("%d requests: %d done before SIGTERM, %d in flight at SIGTERM (all completed), %d accepted after, %d refused; exit after %s: %v",
+		len(requests), before, inflight, okAfter, refused, took.Round(time.Millisecond), exitErr)
+	if exitErr != nil {
+		t.Errorf("exit after SIGTERM: %v, want status 0", exitErr)
+	}
+	if took > 10*time.Second+5*time.Second {
+		t.Errorf("exit took %s, past the 10 s shutdown bound", took)
+	}
+	if inflight == 0 || refused == 0 {
+		t.Errorf("the test did not exercise both cases: %d in flight, %d refused", inflight, refused)
+	}
+	// The worker's port refuses connections now.
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", host.WorkerPort), time.Second); err == nil {
+		c.Close()
+		t.Error("the worker's port still accepts connections")
+	}
+	checkWorkerLogs(t, host)
+}
+
+// TestSigtermWithOpenListenStream stops the weather worker while a Go SDK
+// client is connected with protocol 2026-07-28 and a tools/list_changed
+// handler: the server advertises tools.listChanged, so the client holds a
+// subscriptions/listen stream open for the life of its session. The
+// process must still exit 0 within its shutdown bound.
+func TestSigtermWithOpenListenStream(t *testing.T) {
+	app := appDir(t, "weather")
+	host := startUnderHost(t, app, "app", map[string]string{"NWS_API_BASE_URL": "http://127.0.0.1:1"}, yarpProxy)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {},
+	})
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: host.URL + "/mcp", MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer cs.Close()
+	if _, err := cs.ListTools(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	exitErr, took := host.Stop(t, 30*time.Second)
+	t.Logf("exit after %s: %v", took.Round(time.Millisecond), exitErr)
+	if exitErr != nil {
+		t.Errorf("exit after SIGTERM with a client's subscriptions/listen stream open: %v, want status 0 (stderr: %s)", exitErr, lastLine(host.Stderr.String()))
+	}
+	if took > 10*time.Second+5*time.Second {
+		t.Errorf("exit took %s, past the 10 s shutdown bound", took)
+	}
+}
+
+func lastLine(s string) string {
+	l := lines(s)
+	if len(l) == 0 {
+		return ""
+	}
+	return l[len(l)-1]
+}
+
+func bytesContains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// isRefused reports whether err is a refused or reset connection.
+func isRefused(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "EOF")
+}
