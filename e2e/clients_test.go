@@ -33,9 +33,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +46,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -57,15 +54,13 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpfunc/mcpfunc/internal/npmclients"
 	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
 
 const (
 	// clientsSkipEnv, set to 1, skips the Node client checks.
 	clientsSkipEnv = "MCP_SKIP_NODE_CLIENTS"
-	// clientsInstallHint says what to install when npm is missing.
-	clientsInstallHint = "install Node.js and npm (Debian/Ubuntu: sudo apt-get install nodejs npm; otherwise https://nodejs.org), " +
-		"or set " + clientsSkipEnv + "=1 to skip the MCP client checks"
 	// dnsRebindingScenario must reach the worker directly (see the top of this file).
 	dnsRebindingScenario = "dns-rebinding-protection"
 	// fixtureTarget is shared/hosting serving the conformance suite's reference tools.
@@ -122,7 +117,7 @@ func setupNodeClients() (*nodeClients, error) {
 		return nil, err
 	}
 	nc := &nodeClients{dir: dir, installed: installed}
-	if nc.node, err = clientsNodeBinary(dir); err != nil {
+	if nc.node, err = npmclients.NodeBinary(dir); err != nil {
 		return nil, err
 	}
 	out, err := exec.CommandContext(ctx, nc.node, "--version").Output()
@@ -155,102 +150,14 @@ func setupNodeClients() (*nodeClients, error) {
 	return nc, nil
 }
 
-// clientsEnsureInstalled runs npm ci in dir unless node_modules already
-// matches package.json and package-lock.json. magefile_clients.go does the
-// same, with the same hash, so either may install for the other.
+// clientsEnsureInstalled installs the pinned clients (see
+// internal/npmclients, which mage uses too) and says what it did.
 func clientsEnsureInstalled(ctx context.Context, dir string) (string, error) {
-	want, err := clientsLockHash(dir)
-	if err != nil {
-		return "", err
-	}
-	marker := filepath.Join(dir, "node_modules", ".lock-hash")
-	cache := filepath.Join(dir, ".npm-cache")
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", err
-	}
-	// Another test run or mage may be installing: take turns.
-	unlock, err := clientsLock(ctx, filepath.Join(cache, "install.lock"))
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if got, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(got)) == want {
-		if _, err := clientsNodeBinary(dir); err == nil {
-			return "node_modules matches package-lock.json", nil
-		}
-	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return "", fmt.Errorf("%s is not on PATH, so the pinned clients in clients/ cannot be installed: %s", tool, clientsInstallHint)
-		}
-	}
-	npm, _ := exec.LookPath("npm")
-	cmd := exec.CommandContext(ctx, npm, "ci", "--cache", cache, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("npm ci in %s: %v\n%s\n(if Node or npm is missing or broken: %s)", dir, err, out, clientsInstallHint)
-	}
-	if _, err := clientsNodeBinary(dir); err != nil {
-		return "", fmt.Errorf("npm ci in %s did not install the node package's binary (were install scripts blocked? clients/package.json allowScripts must allow node): %v\n%s", dir, err, out)
-	}
-	if err := os.WriteFile(marker, []byte(want+"\n"), 0o644); err != nil {
-		return "", err
+	installed, err := npmclients.Install(ctx, dir)
+	if err != nil || !installed {
+		return "node_modules matches package-lock.json", err
 	}
 	return "installed with npm ci", nil
-}
-
-// clientsLockHash identifies an install: the package files and the platform
-// (the node package's binary is platform-specific).
-func clientsLockHash(dir string) (string, error) {
-	h := sha256.New()
-	for _, name := range []string{"package.json", "package-lock.json"} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s %d\n", name, len(b))
-		h.Write(b)
-	}
-	fmt.Fprintf(h, "%s/%s\n", runtime.GOOS, runtime.GOARCH)
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// clientsLock takes a lock file (portable: O_EXCL), waiting for another
-// holder; a lock older than 15 minutes is taken to be left over.
-func clientsLock(ctx context.Context, path string) (func(), error) {
-	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err == nil {
-			fmt.Fprintf(f, "%d\n", os.Getpid())
-			f.Close()
-			return func() { os.Remove(path) }, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, err
-		}
-		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) > 15*time.Minute {
-			os.Remove(path)
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for %s (another npm ci?): %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// clientsNodeBinary finds the binary of the npm package "node".
-func clientsNodeBinary(dir string) (string, error) {
-	for _, p := range []string{"node_modules/node/bin/node", "node_modules/node/bin/node.exe"} {
-		p = filepath.Join(dir, filepath.FromSlash(p))
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no Node binary under %s", filepath.Join(dir, "node_modules", "node", "bin"))
 }
 
 // clientsBinScript resolves a package's bin entry to its script.
