@@ -146,6 +146,12 @@ func Build(ctx context.Context) error {
 	if err := buildNative(ctx, servers); err != nil {
 		return err
 	}
+	return buildDist(ctx, servers)
+}
+
+// buildDist builds each server's deployable dist/<name>/app (static
+// linux/amd64, as azd builds it) and copies its host.json beside it.
+func buildDist(ctx context.Context, servers []workspace.Server) error {
 	for _, s := range servers {
 		out := filepath.Join(distDir, s.Name)
 		if err := os.MkdirAll(out, 0o755); err != nil {

@@ -48,22 +48,8 @@ func Package(ctx context.Context,
 			servers = append(servers, all[i])
 		}
 		// Build for the chosen servers only, exactly as Build does.
-		for _, s := range servers {
-			out := filepath.Join(distDir, s.Name)
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return err
-			}
-			fmt.Printf("==> building %s for linux/amd64 -> %s\n", s.Name, filepath.Join(out, "app"))
-			if err := scaffold.BuildDeployable(ctx, s.Dir, filepath.Join(out, "app"), false); err != nil {
-				return fmt.Errorf("build %s: %w", s.Name, err)
-			}
-			hj, err := os.ReadFile(filepath.Join(s.Dir, "host.json"))
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(out, "host.json"), hj, 0o644); err != nil {
-				return err
-			}
+		if err := buildDist(ctx, servers); err != nil {
+			return err
 		}
 	} else {
 		mg.CtxDeps(ctx, Build)
