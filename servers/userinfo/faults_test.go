@@ -18,7 +18,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
-	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
 
 // The faults main_test.go does not cover: Entra, the managed identity
@@ -126,37 +125,8 @@ func newFaultChain(t *testing.T, entraModes, graphModes map[string]string, miEnd
 		return misbehave(w, entraModes[form.Get("assertion")], body)
 	})
 	g := newFaultGraph(t, entra, graphModes)
-	env := map[string]string{
-		"MCP_AUTH":                               "easyauth",
-		"OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID": miClientID,
-		"WEBSITE_AUTH_CLIENT_ID":                 appID,
-		"WEBSITE_AUTH_AAD_ALLOWED_TENANTS":       tenant,
-		"WEBSITE_HOSTNAME":                       hostname,
-		"AZURE_AUTHORITY_HOST":                   entra.URL,
-		"GRAPH_BASE_URL":                         g.URL + "/v1.0",
-		"GRAPH_TIMEOUT":                          "2s",
-	}
-	logger := slog.New(slog.DiscardHandler)
-	s, err := setup(context.Background(), &mcp.Implementation{Name: "userinfo", Version: "test"}, func(k string) string { return env[k] }, logger, entra.Client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- hosting.Run(ctx, s.server, append(s.hosting, hosting.WithListener(ln), hosting.WithLogger(logger))...)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return &faultChain{url: "http://" + ln.Addr().String(), entra: entra, mi: mi, graph: g}
+	url := serve(t, azureEnv(miClientID, entra.URL, g.URL), slog.New(slog.DiscardHandler), entra.Client)
+	return &faultChain{url: url, entra: entra, mi: mi, graph: g}
 }
 
 // callAs calls get_user_info with user's token and returns the result,

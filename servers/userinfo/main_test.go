@@ -111,16 +111,7 @@ func newChain(t *testing.T, miClientID string) *chain {
 	mi := authtest.NewManagedIdentity(t, miClientID)
 	entra.ExpectClientAssertion(mi.Token)
 	g := newFakeGraph(t, entra)
-	env := map[string]string{
-		"MCP_AUTH":                               "easyauth",
-		"OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID": miClientID,
-		"WEBSITE_AUTH_CLIENT_ID":                 appID,
-		"WEBSITE_AUTH_AAD_ALLOWED_TENANTS":       tenant,
-		"WEBSITE_HOSTNAME":                       hostname,
-		"AZURE_AUTHORITY_HOST":                   entra.URL,
-		"GRAPH_BASE_URL":                         g.URL + "/v1.0",
-		"GRAPH_TIMEOUT":                          "2s", // short for the slow-Graph case, roomy for 100 concurrent calls under -race
-	}
+	env := azureEnv(miClientID, entra.URL, g.URL)
 	logs := &strings.Builder{}
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
@@ -128,8 +119,31 @@ func newChain(t *testing.T, miClientID string) *chain {
 		defer mu.Unlock()
 		return logs.Write(p)
 	}), nil))
+	return &chain{url: serve(t, env, logger, entra.Client), entra: entra, mi: mi, graph: g, logs: logs}
+}
+
+// azureEnv is the environment of a deployed userinfo behind Easy Auth,
+// pointed at fakes: the managed identity's client id, the Entra authority
+// and the Graph root.
+func azureEnv(miClientID, entraURL, graphURL string) map[string]string {
+	return map[string]string{
+		"MCP_AUTH":                               "easyauth",
+		"OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID": miClientID,
+		"WEBSITE_AUTH_CLIENT_ID":                 appID,
+		"WEBSITE_AUTH_AAD_ALLOWED_TENANTS":       tenant,
+		"WEBSITE_HOSTNAME":                       hostname,
+		"AZURE_AUTHORITY_HOST":                   entraURL,
+		"GRAPH_BASE_URL":                         graphURL + "/v1.0",
+		"GRAPH_TIMEOUT":                          "2s", // short for the slow-Graph case, roomy for 100 concurrent calls under -race
+	}
+}
+
+// serve builds userinfo from env as main does and serves it until the test
+// ends; it returns the base URL.
+func serve(t *testing.T, env map[string]string, logger *slog.Logger, hc *http.Client) string {
+	t.Helper()
 	impl := &mcp.Implementation{Name: "userinfo", Version: "test"}
-	s, err := setup(context.Background(), impl, func(k string) string { return env[k] }, logger, entra.Client)
+	s, err := setup(context.Background(), impl, func(k string) string { return env[k] }, logger, hc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +162,7 @@ func newChain(t *testing.T, miClientID string) *chain {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	return &chain{url: "http://" + ln.Addr().String(), entra: entra, mi: mi, graph: g, logs: logs}
+	return "http://" + ln.Addr().String()
 }
 
 type writerFunc func([]byte) (int, error)
