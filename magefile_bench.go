@@ -12,14 +12,16 @@ import (
 	"time"
 )
 
-// Bench measures weather against the go-sdk floor and bare net/http: cold start, req/s, latency, CPU/request, RSS.
+// Bench measures each server (weather, userinfo) against its go-sdk floor, and weather against bare net/http: sizes, cold start, req/s, latency, CPU/request, RSS.
 func Bench(ctx context.Context,
 	// measured load per server and concurrency level (default 5s)
 	duration *time.Duration,
-	// folder to write CPU and allocation profiles of one weather run to
+	// folder to write CPU and allocation profiles of one run per server to
 	profile *string,
 	// load runs per server and level, reporting the median (default 1)
 	rounds *int,
+	// comma-separated servers to measure (default weather,userinfo)
+	servers *string,
 ) error {
 	tmp, err := os.MkdirTemp("", "mcpfunc-benchcmd-")
 	if err != nil {
@@ -39,6 +41,9 @@ func Bench(ctx context.Context,
 	}
 	if rounds != nil {
 		args = append(args, "-rounds", strconv.Itoa(*rounds))
+	}
+	if servers != nil {
+		args = append(args, "-servers", *servers)
 	}
 	// The bench program cleans up after itself (stops its servers, removes
 	// its temp files) on SIGINT, so Ctrl-C is passed on rather than killing it.

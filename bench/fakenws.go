@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,8 +14,9 @@ import (
 // fakeNWS serves the weather tools' test fixtures on a loopback port, with
 // {{BASE}} replaced by its own URL, and counts the requests it gets.
 type fakeNWS struct {
-	srv  *httptest.Server
-	hits atomic.Int64
+	srv   *httptest.Server
+	hits  atomic.Int64
+	conns atomic.Int64 // connections accepted
 }
 
 // fakeRoutes maps API paths to fixture files.
@@ -50,10 +52,16 @@ func startFakeNWS(testdata string) (*fakeNWS, error) {
 		w.Header().Set("Cache-Control", "public, max-age=30")
 		w.Write(body)
 	})
+	f.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			f.conns.Add(1)
+		}
+	}
 	f.srv.Start()
 	return f, nil
 }
 
-func (f *fakeNWS) url() string     { return f.srv.URL }
-func (f *fakeNWS) requests() int64 { return f.hits.Load() }
-func (f *fakeNWS) close()          { f.srv.Close() }
+func (f *fakeNWS) url() string        { return f.srv.URL }
+func (f *fakeNWS) requests() int64    { return f.hits.Load() }
+func (f *fakeNWS) connections() int64 { return f.conns.Load() }
+func (f *fakeNWS) close()             { f.srv.Close() }

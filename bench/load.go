@@ -27,7 +27,7 @@ type loadStats struct {
 	Latencies []time.Duration // of the Requests, sorted
 	ServerCPU time.Duration   // utime+stime of the server over the window
 	PeakRSS   int64           // VmHWM of the server at the end, bytes
-	Upstream  int64           // requests the fake NWS received in the window
+	Upstream  []int64         // the fakes' counters over the window (requests, connections: see upstreamNames)
 	OtherCPU  time.Duration   // CPU time used in the window by processes other than the server and the bench
 }
 
@@ -54,11 +54,12 @@ func (s loadStats) otherLoad() float64 {
 	return max(s.OtherCPU.Seconds(), 0) / s.Window.Seconds()
 }
 
-func (s loadStats) upstreamPerReq() float64 {
-	if s.Requests == 0 {
+// upstreamPerReq is the i-th counter of the fakes per successful call.
+func (s loadStats) upstreamPerReq(i int) float64 {
+	if s.Requests == 0 || i >= len(s.Upstream) {
 		return 0
 	}
-	return float64(s.Upstream) / float64(s.Requests)
+	return float64(s.Upstream[i]) / float64(s.Requests)
 }
 
 // newLoadClient is the HTTP client of the load: keep-alive connections, as
@@ -76,11 +77,11 @@ func newLoadClient() *http.Client {
 	}
 }
 
-// runLoad runs clients concurrent callers of tools/call get_alerts against
-// p, each sending its next call as soon as the last one is answered: warm-up
-// first, then a measured window of length dur. upstream counts the fake
-// NWS's requests.
-func runLoad(ctx context.Context, hc *http.Client, p *proc, clients int, warmup, dur time.Duration, upstream func() int64) (loadStats, error) {
+// runLoad runs clients concurrent callers of the requests call makes
+// against p, each sending its next call as soon as the last one is
+// answered: warm-up first, then a measured window of length dur. upstream
+// reads the fakes' counters.
+func runLoad(ctx context.Context, hc *http.Client, p *proc, clients int, warmup, dur time.Duration, call caller, upstream func() []int64) (loadStats, error) {
 	st := loadStats{Clients: clients}
 	var (
 		mu       sync.Mutex
@@ -111,7 +112,8 @@ func runLoad(ctx context.Context, hc *http.Client, p *proc, clients int, warmup,
 				}
 				id++
 				t0 := time.Since(base)
-				status, body, err := post(ctx, hc, p.url, callBody(id))
+				reqBody, hdr := call(id)
+				status, body, err := post(ctx, hc, p.url, reqBody, hdr)
 				if err == nil {
 					err = checkToolResult(status, body)
 				}
@@ -162,7 +164,9 @@ func runLoad(ctx context.Context, hc *http.Client, p *proc, clients int, warmup,
 	st.Window = time.Duration(winEnd.Load() - winStart.Load())
 	st.ServerCPU = s1.server - s0.server
 	st.OtherCPU = (s1.machine - s0.machine) - st.ServerCPU - (s1.self - s0.self)
-	st.Upstream = s1.upstream - s0.upstream
+	for i := range s1.upstream {
+		st.Upstream = append(st.Upstream, s1.upstream[i]-s0.upstream[i])
+	}
 	if st.PeakRSS, err = peakRSS(p.pid()); err != nil {
 		return finish(err)
 	}
@@ -172,10 +176,10 @@ func runLoad(ctx context.Context, hc *http.Client, p *proc, clients int, warmup,
 // sample is what is measured at both ends of the window.
 type sample struct {
 	server, self, machine time.Duration // CPU time used by the server, the bench and the whole machine
-	upstream              int64         // fake NWS requests
+	upstream              []int64       // the fakes' counters
 }
 
-func takeSample(pid int, upstream func() int64) (sample, error) {
+func takeSample(pid int, upstream func() []int64) (sample, error) {
 	var s sample
 	var err [3]error
 	s.server, err[0] = cpuTime(pid)
@@ -196,16 +200,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// callBody is a tools/call get_alerts request for California.
-func callBody(id int64) []byte {
-	return fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"get_alerts","arguments":{"state":"CA"}}}`, id)
-}
-
-// post sends one stateless MCP POST and returns the status and body.
-func post(ctx context.Context, hc *http.Client, url string, body []byte) (int, []byte, error) {
+// post sends one stateless MCP POST with the extra headers hdr (nil for
+// none) and returns the status and body.
+func post(ctx context.Context, hc *http.Client, url string, body []byte, hdr http.Header) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")

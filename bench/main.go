@@ -1,15 +1,21 @@
-// Command bench measures the weather MCP server (servers/weather, served by
-// shared/hosting) against two floors on this machine:
+// Command bench measures this repository's MCP servers, each against its
+// floors, on this machine:
 //
-//   - sdkfloor (bench/baselines/sdkfloor): the same tools served by the
-//     go-sdk's own stateless handler on net/http, with no hosting layer;
-//   - nethttp (bench/baselines/nethttp): a bare net/http handler returning a
-//     canned tools/call answer of the same size, the floor of HTTP itself.
+//   - weather (servers/weather) against sdkfloor (bench/baselines/sdkfloor:
+//     the same tools served by the go-sdk's own stateless handler on
+//     net/http, no hosting layer) and nethttp (bench/baselines/nethttp: a
+//     bare net/http handler returning a canned tools/call answer of the
+//     same size, the floor of HTTP itself), with a fake NWS API;
+//   - userinfo (servers/userinfo) against userinfofloor
+//     (bench/baselines/userinfofloor: the same tool, On-Behalf-Of exchange
+//     and Graph client behind the go-sdk's own handler), with fakes of
+//     Entra ID (TLS), the managed-identity endpoint and Graph
+//     (bench/userinfofake).
 //
-// It builds the three binaries, starts a fake NWS API on loopback, and for
-// each binary measures cold start, then tools/call get_alerts load at a few
-// concurrency levels: throughput, latency, server CPU per request and peak
-// RSS. Run it from the repository root with `go tool mage bench`, or
+// It builds the binaries, starts the fakes on loopback, and for each binary
+// measures binary and package size and cold start, then tools/call load at
+// a few concurrency levels: throughput, latency, server CPU per request and
+// peak RSS. Run it from the repository root with `go tool mage bench`, or
 // `go run ./bench -h` for the flags. Linux only: it reads /proc.
 package main
 
@@ -21,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,22 +43,24 @@ type options struct {
 	rounds   int
 	profile  string
 	timeout  time.Duration
+	servers  []string // in report order
 }
 
 func main() {
 	var o options
-	var levels string
+	var levels, servers string
 	flag.StringVar(&o.repo, "repo", ".", "repository root")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured load `duration` per server and concurrency level")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each measurement")
 	flag.StringVar(&levels, "levels", "1,16,64", "comma-separated numbers of concurrent clients")
 	flag.IntVar(&o.coldRuns, "coldruns", 10, "cold starts per binary")
 	flag.IntVar(&o.rounds, "rounds", 1, "load runs per server and level; the report shows the one with the median CPU/request")
-	flag.StringVar(&o.profile, "profile", "", "also write CPU and allocation profiles of one weather run to `DIR` and print their top functions")
+	flag.StringVar(&servers, "servers", "weather,userinfo", "comma-separated servers to measure, each with its floors")
+	flag.StringVar(&o.profile, "profile", "", "also write CPU and allocation profiles of one run per server to `DIR` and print their top functions")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	flag.Parse()
 
-	if err := o.check(levels); err != nil {
+	if err := o.check(levels, servers); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
@@ -66,7 +75,16 @@ func main() {
 	}
 }
 
-func (o *options) check(levels string) error {
+func (o *options) check(levels, servers string) error {
+	for f := range strings.SplitSeq(servers, ",") {
+		name := strings.TrimSpace(f)
+		if !slices.Contains(serverNames, name) {
+			return fmt.Errorf("-servers: %q is not one of %s", f, strings.Join(serverNames, ", "))
+		}
+		if !slices.Contains(o.servers, name) {
+			o.servers = append(o.servers, name)
+		}
+	}
 	for f := range strings.SplitSeq(levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 256 {
@@ -111,7 +129,7 @@ func run(ctx context.Context, o options) error {
 	}
 	b.report(os.Stdout)
 	if o.profile != "" {
-		if err := b.profileRun(ctx); err != nil {
+		if err := b.profileRuns(ctx); err != nil {
 			return err
 		}
 	}

@@ -14,7 +14,9 @@ import (
 	"time"
 )
 
-// Settings of the profiled run.
+// Settings of the profiled runs: 16 clients, production logging; weather
+// with its NWS cache off, userinfo with one user token (OBO cached, each
+// call reaches the fake Graph).
 const (
 	profileClients = 16
 	profileCache   = "off"
@@ -25,27 +27,45 @@ const (
 // repository or slog's LogAttrs (the name follows the cum% column).
 var ourCode = regexp.MustCompile(`%\s+(github\.com/mcpfunc/mcpfunc/|log/slog\.\(\*Logger\)\.LogAttrs)`)
 
-// profileRun loads the profiled weather build (weather plus net/http/pprof)
-// and saves a CPU profile of the measured window and the allocation profile
-// of the whole process, then prints their top functions.
-func (b *bench) profileRun(ctx context.Context) error {
-	dir, err := filepath.Abs(b.o.profile)
+// profileRuns profiles each selected server in turn.
+func (b *bench) profileRuns(ctx context.Context) error {
+	for _, server := range b.o.servers {
+		if err := b.profileRun(ctx, server); err != nil {
+			return fmt.Errorf("profile %s: %w", server, err)
+		}
+	}
+	return nil
+}
+
+// profileRun loads the profiled build of server (the server plus
+// net/http/pprof) and saves a CPU profile of the measured window and the
+// allocation profile of the whole process in DIR/<server>, then prints
+// their top functions.
+func (b *bench) profileRun(ctx context.Context, server string) error {
+	dir, err := filepath.Abs(filepath.Join(b.o.profile, server))
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	p, err := startProc(ctx, "profiled", b.bins["profiled"], b.env(profileCache, profileLog))
+	name := "profiled-" + server
+	p, err := startProc(ctx, name, b.bins[name], b.env(server, profileCache, profileLog), readyHeader(server))
 	if err != nil {
 		return err
 	}
+	defer b.hc.CloseIdleConnections()
 	defer p.stop()
 	if _, err := p.waitReady(ctx, readyLimit); err != nil {
 		return err
 	}
+	setting := "cache=" + profileCache
+	if server == "userinfo" {
+		setting = "one token"
+	}
+	setting += " log=" + profileLog
 	secs := int(math.Ceil(b.o.duration.Seconds()))
-	fmt.Fprintf(os.Stderr, "==> profiling weather (cache=%s log=%s) at %d clients for %ds\n", profileCache, profileLog, profileClients, secs)
+	fmt.Fprintf(os.Stderr, "==> profiling %s (%s) at %d clients for %ds\n", server, setting, profileClients, secs)
 
 	type result struct {
 		st  loadStats
@@ -54,7 +74,8 @@ func (b *bench) profileRun(ctx context.Context) error {
 	loaded := make(chan result, 1)
 	go func() {
 		// The load outlasts the profile by a little.
-		st, err := runLoad(ctx, b.hc, p, profileClients, b.o.warmup, time.Duration(secs)*time.Second+500*time.Millisecond, b.nws.requests)
+		st, err := runLoad(ctx, b.hc, p, profileClients, b.o.warmup, time.Duration(secs)*time.Second+500*time.Millisecond,
+			newCaller(server, false), b.upstream(server))
 		loaded <- result{st, err}
 	}()
 	cpuFile, allocFile := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "allocs.pprof")
@@ -70,14 +91,14 @@ func (b *bench) profileRun(ctx context.Context) error {
 		return r.err
 	}
 	if r.st.Errors > 0 {
-		b.runErrs = append(b.runErrs, fmt.Sprintf("profiled run: %d errors, first: %v", r.st.Errors, r.st.FirstErr))
+		b.runErrs = append(b.runErrs, fmt.Sprintf("profiled %s run: %d errors, first: %v", server, r.st.Errors, r.st.FirstErr))
 	}
 	if err := download(ctx, p.baseURL()+"/debug/pprof/allocs", allocFile, 30*time.Second); err != nil {
 		return fmt.Errorf("allocation profile: %w", err)
 	}
 
-	fmt.Printf("\nProfile of weather (cache=%s log=%s, %d clients: %.0f req/s, %.0f µs CPU/req, other load %.2f CPUs), saved in %s\n",
-		profileCache, profileLog, profileClients, r.st.rps(), micros(r.st.cpuPerReq()), r.st.otherLoad(), dir)
+	fmt.Printf("\nProfile of %s (%s, %d clients: %.0f req/s, %.0f µs CPU/req, other load %.2f CPUs), saved in %s\n",
+		server, setting, profileClients, r.st.rps(), micros(r.st.cpuPerReq()), r.st.otherLoad(), dir)
 	for _, pr := range []struct{ title, file, index string }{
 		{"CPU, measured window", cpuFile, ""},
 		{"allocated bytes (alloc_space), whole process life", allocFile, "alloc_space"},
@@ -102,7 +123,7 @@ func (b *bench) profileRun(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("-- %s: this repository's functions and slog (flat = own, cum = with callees; logRequests' cum is the whole request)\n", pr.title)
+		fmt.Printf("-- %s: this repository's functions and slog (flat = own, cum = with callees; hosting.serveLogged's cum is the whole request)\n", pr.title)
 		for line := range strings.Lines(all) {
 			if ourCode.MatchString(line) {
 				fmt.Print(line)

@@ -24,7 +24,8 @@ var initializeBody = []byte(`{"jsonrpc":"2.0","id":0,"method":"initialize","para
 // kernel if the bench dies (see killWithParent).
 type proc struct {
 	name    string
-	url     string // the MCP endpoint
+	url     string      // the MCP endpoint
+	ready   http.Header // headers initialize needs to succeed
 	cmd     *exec.Cmd
 	stderr  tailWriter
 	started time.Time
@@ -33,12 +34,12 @@ type proc struct {
 	stopped bool
 }
 
-func startProc(ctx context.Context, name, bin string, env []string) (*proc, error) {
+func startProc(ctx context.Context, name, bin string, env []string, ready http.Header) (*proc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	p := &proc{name: name, url: fmt.Sprintf("http://127.0.0.1:%d/mcp", port), exited: make(chan struct{})}
+	p := &proc{name: name, url: fmt.Sprintf("http://127.0.0.1:%d/mcp", port), ready: ready, exited: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, bin)
 	p.cmd.Env = append(env, "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
 	p.cmd.Stderr = &p.stderr
@@ -67,7 +68,7 @@ func (p *proc) waitReady(ctx context.Context, limit time.Duration) (time.Duratio
 	defer hc.CloseIdleConnections()
 	var last string
 	for {
-		status, _, err := post(ctx, hc, p.url, initializeBody)
+		status, _, err := post(ctx, hc, p.url, initializeBody, p.ready)
 		if err == nil && status == http.StatusOK {
 			return time.Since(p.started), nil
 		}

@@ -1,6 +1,9 @@
-// Command profiled is servers/weather with net/http/pprof served at
-// /debug/pprof/, built only by `go tool mage bench -profile=DIR` to profile
-// the server under load. Never deploy it: pprof exposes the process's
+// Command weather (bench/profiled/weather) is servers/weather with
+// net/http/pprof served at /debug/pprof/, on the same port as /mcp. It is
+// built only by `go tool mage bench -profile=DIR`, to profile the server
+// under load, and by the end-to-end load test (e2e/load_test.go), to count
+// goroutines while the server runs. Its wiring must stay that of
+// servers/weather/main.go. Never deploy it: pprof exposes the process's
 // internals.
 package main
 

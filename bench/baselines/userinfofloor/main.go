@@ -1,0 +1,71 @@
+// Command userinfofloor is the userinfo server's tool served the go-sdk's
+// own way, with nothing of shared/hosting: the same get_user_info
+// (servers/userinfo/tools) with the same On-Behalf-Of exchange
+// (shared/auth) and Graph client (servers/userinfo/graph), behind the
+// SDK's stateless streamable HTTP handler on http.ListenAndServe. It is the
+// floor the bench (go tool mage bench) compares servers/userinfo against.
+//
+// It has no Easy Auth principal check (auth.RequireEasyAuth) either: that
+// is this repository's code, part of what the comparison measures. It
+// reads the same settings as userinfo: FUNCTIONS_CUSTOMHANDLER_PORT
+// (default 8080), the On-Behalf-Of variables of shared/auth (it refuses to
+// start without them), GRAPH_BASE_URL, and LOG_LEVEL for the tool's own
+// lines (JSON on stderr).
+//
+// It imports the Microsoft Graph SDK, so it is a main package of its own,
+// without tests, that the bench builds with go build; the bench program and
+// its tests do not import Graph. (go test still compiles this package, but
+// `go test -race work` compiles the Graph packages once for it and for
+// servers/userinfo's tests.)
+package main
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpfunc/mcpfunc/servers/userinfo/graph"
+	"github.com/mcpfunc/mcpfunc/servers/userinfo/tools"
+	"github.com/mcpfunc/mcpfunc/shared/auth"
+)
+
+func main() {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.TrimSpace(os.Getenv("LOG_LEVEL")))); err != nil {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	fail := func(msg string, err error) {
+		logger.Error(msg, "err", err)
+		os.Exit(2)
+	}
+
+	oboCfg, err := auth.OBOConfigFromEnv(os.Getenv)
+	if err != nil {
+		fail("on-behalf-of is not configured", err)
+	}
+	obo, err := auth.NewOBO(oboCfg, nil)
+	if err != nil {
+		fail("on-behalf-of", err)
+	}
+	svc, err := graph.NewService(graph.Config{BaseURL: strings.TrimSpace(os.Getenv("GRAPH_BASE_URL"))})
+	if err != nil {
+		fail("GRAPH_BASE_URL", err)
+	}
+	s := tools.NewServer(&mcp.Implementation{Name: "userinfo", Version: "userinfofloor"}, tools.Config{OBO: obo, Graph: svc, Logger: logger})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
+		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+
+	port := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
+	if port == "" {
+		port = "8080"
+	}
+	if err := http.ListenAndServe(net.JoinHostPort("127.0.0.1", port), h); err != nil {
+		logger.Error("serve", "err", err)
+		os.Exit(1)
+	}
+}

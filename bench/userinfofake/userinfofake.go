@@ -1,0 +1,297 @@
+// Package userinfofake runs loopback fakes of the three services the
+// userinfo server calls, for the bench (go tool mage bench) and the
+// end-to-end load test, which drive a userinfo process from outside:
+//
+//   - a Microsoft Entra ID authority over TLS: OpenID metadata at
+//     GET /{tenant}/v2.0/.well-known/openid-configuration and the
+//     On-Behalf-Of token endpoint at POST /{tenant}/oauth2/v2.0/token;
+//   - an App Service managed-identity endpoint (IDENTITY_ENDPOINT,
+//     IDENTITY_HEADER) whose token is the client assertion Entra expects;
+//   - Microsoft Graph's GET /v1.0/me, for the tokens the fake Entra issued.
+//
+// The child process trusts the TLS fake through SSL_CERT_FILE, which Go
+// reads on Linux (Env sets it). Unlike shared/auth/authtest, which tests
+// use in-process, this package needs no testing.TB and keeps its request
+// checks cheap, so that the fakes cost the load generator little.
+package userinfofake
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Identities the fakes expect, as configured by Env.
+const (
+	Tenant             = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	ClientID           = "11111111-2222-3333-4444-555555555555"
+	ManagedIdentityID  = "99999999-8888-7777-6666-555555555555"
+	IdentityHeader     = "bench-identity-header"
+	managedIdentityJWT = "mi-assertion-bench-0123456789"
+	accessTokenPrefix  = "graph-at-"
+)
+
+// Principal is an X-MS-CLIENT-PRINCIPAL value as Easy Auth adds it: the
+// userinfo server in MCP_AUTH=easyauth mode refuses requests without one.
+var Principal = base64.StdEncoding.EncodeToString([]byte(`{"auth_typ":"aad","claims":[]}`))
+
+// Counts are the requests the fakes answered, and the connections each
+// accepted.
+type Counts struct {
+	Metadata, Token, ManagedIdentity, Graph      int64
+	EntraConns, ManagedIdentityConns, GraphConns int64
+}
+
+// Conns is the number of connections the three fakes accepted.
+func (c Counts) Conns() int64 { return c.EntraConns + c.ManagedIdentityConns + c.GraphConns }
+
+// Upstreams are the three fakes.
+type Upstreams struct {
+	Entra, ManagedIdentity, Graph *httptest.Server
+	// CertFile is Entra's TLS certificate, PEM, for SSL_CERT_FILE.
+	CertFile string
+
+	metadata, token, mi, graph      atomic.Int64
+	entraConns, miConns, graphConns atomic.Int64
+
+	mu       sync.Mutex
+	problems []string
+}
+
+// Start starts the fakes on loopback and writes Entra's certificate to a
+// file in dir.
+func Start(dir string) (*Upstreams, error) {
+	u := &Upstreams{}
+	u.Entra = newServer(u.entraHandler(), &u.entraConns)
+	u.ManagedIdentity = newServer(http.HandlerFunc(u.serveMI), &u.miConns)
+	u.Graph = newServer(http.HandlerFunc(u.serveGraph), &u.graphConns)
+	u.Entra.StartTLS()
+	u.ManagedIdentity.Start()
+	u.Graph.Start()
+	u.CertFile = filepath.Join(dir, "fake-entra.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: u.Entra.Certificate().Raw})
+	if err := os.WriteFile(u.CertFile, pemBytes, 0o644); err != nil {
+		u.Close()
+		return nil, err
+	}
+	return u, nil
+}
+
+// Env is the environment that points a userinfo process (or a process
+// wired the same way) at the fakes, as KEY=VALUE: Easy Auth mode and
+// On-Behalf-Of with a managed identity, as deployed.
+func (u *Upstreams) Env() []string {
+	return []string{
+		"MCP_AUTH=easyauth",
+		"OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID=" + ManagedIdentityID,
+		"WEBSITE_AUTH_CLIENT_ID=" + ClientID,
+		"WEBSITE_AUTH_AAD_ALLOWED_TENANTS=" + Tenant,
+		"AZURE_AUTHORITY_HOST=" + u.Entra.URL,
+		"GRAPH_BASE_URL=" + u.Graph.URL + "/v1.0",
+		"IDENTITY_ENDPOINT=" + u.ManagedIdentity.URL + "/msi/token",
+		"IDENTITY_HEADER=" + IdentityHeader,
+		"SSL_CERT_FILE=" + u.CertFile,
+	}
+}
+
+// EnvPrefixes are the prefixes of environment variables that change how
+// userinfo authenticates or where it sends requests; a parent should drop
+// its own before adding Env.
+var EnvPrefixes = []string{"MCP_", "AZURE_", "WEBSITE_", "OVERRIDE_USE_MI", "IDENTITY_", "MSI_", "GRAPH_", "SSL_CERT_", "TokenExchangeAudience"}
+
+// Headers are what Easy Auth passes to the app for a signed-in caller
+// whose access token is userToken.
+func Headers(userToken string) http.Header {
+	return http.Header{
+		"Authorization":         {"Bearer " + userToken},
+		"X-Ms-Client-Principal": {Principal},
+	}
+}
+
+// Counts returns the requests answered so far.
+func (u *Upstreams) Counts() Counts {
+	return Counts{
+		Metadata: u.metadata.Load(), Token: u.token.Load(), ManagedIdentity: u.mi.Load(), Graph: u.graph.Load(),
+		EntraConns: u.entraConns.Load(), ManagedIdentityConns: u.miConns.Load(), GraphConns: u.graphConns.Load(),
+	}
+}
+
+// newServer is an unstarted loopback server that counts the connections
+// it accepts.
+func newServer(h http.Handler, conns *atomic.Int64) *httptest.Server {
+	s := httptest.NewUnstartedServer(h)
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	return s
+}
+
+// Problems are the requests the fakes refused as malformed, with the
+// reason (the first 20).
+func (u *Upstreams) Problems() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]string(nil), u.problems...)
+}
+
+// CloseClientConnections drops every connection the fakes hold, so that
+// the client's pooled connections to them close too.
+func (u *Upstreams) CloseClientConnections() {
+	u.Entra.CloseClientConnections()
+	u.ManagedIdentity.CloseClientConnections()
+	u.Graph.CloseClientConnections()
+}
+
+// Close stops the fakes and removes the certificate file.
+func (u *Upstreams) Close() {
+	for _, s := range []*httptest.Server{u.Entra, u.ManagedIdentity, u.Graph} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	if u.CertFile != "" {
+		os.Remove(u.CertFile)
+	}
+}
+
+func (u *Upstreams) problem(w http.ResponseWriter, status int, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	u.mu.Lock()
+	if len(u.problems) < 20 {
+		u.problems = append(u.problems, msg)
+	}
+	u.mu.Unlock()
+	writeJSON(w, status, map[string]any{"error": "invalid_request", "error_description": "fake: " + msg})
+}
+
+func (u *Upstreams) entraHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		u.metadata.Add(1)
+		base := u.Entra.URL + "/" + r.PathValue("tenant")
+		writeJSON(w, http.StatusOK, map[string]any{
+			"issuer":                 base + "/v2.0",
+			"authorization_endpoint": base + "/oauth2/v2.0/authorize",
+			"token_endpoint":         base + "/oauth2/v2.0/token",
+		})
+	})
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", u.serveToken)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		u.problem(w, http.StatusNotFound, "Entra: unexpected %s %s", r.Method, r.URL.Path)
+	})
+	return mux
+}
+
+// serveToken answers an On-Behalf-Of request with a fresh access token,
+// after checking the few fields that prove the chain is wired right.
+func (u *Upstreams) serveToken(w http.ResponseWriter, r *http.Request) {
+	n := u.token.Add(1)
+	if err := r.ParseForm(); err != nil {
+		u.problem(w, http.StatusBadRequest, "Entra: bad form: %v", err)
+		return
+	}
+	f := r.PostForm
+	for _, c := range [][2]string{
+		{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
+		{"requested_token_use", "on_behalf_of"},
+		{"client_id", ClientID},
+		{"client_assertion", managedIdentityJWT},
+	} {
+		if got := f.Get(c[0]); got != c[1] {
+			u.problem(w, http.StatusBadRequest, "Entra: %s = %q, want %q", c[0], got, c[1])
+			return
+		}
+	}
+	if r.PathValue("tenant") != Tenant || f.Get("assertion") == "" {
+		u.problem(w, http.StatusBadRequest, "Entra: tenant %q, assertion of %d bytes", r.PathValue("tenant"), len(f.Get("assertion")))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600,
+		"access_token": accessTokenPrefix + strconv.FormatInt(n, 10),
+	})
+}
+
+// serveMI is App Service's managed-identity endpoint (2019-08-01).
+func (u *Upstreams) serveMI(w http.ResponseWriter, r *http.Request) {
+	u.mi.Add(1)
+	q := r.URL.Query()
+	switch {
+	case r.Header.Get("X-IDENTITY-HEADER") != IdentityHeader:
+		u.problem(w, http.StatusUnauthorized, "managed identity: wrong X-IDENTITY-HEADER")
+		return
+	case q.Get("client_id") != ManagedIdentityID:
+		u.problem(w, http.StatusBadRequest, "managed identity: client_id %q, want %q", q.Get("client_id"), ManagedIdentityID)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": managedIdentityJWT,
+		"expires_on":   strconv.FormatInt(time.Now().Add(24*time.Hour).Unix(), 10),
+		"resource":     q.Get("resource"),
+		"token_type":   "Bearer",
+		"client_id":    q.Get("client_id"),
+	})
+}
+
+// meBody is the profile the fake Graph returns.
+var meBody = func() []byte {
+	b, err := json.Marshal(map[string]any{
+		"@odata.context":    "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
+		"id":                "4c1a9f3e-0000-4000-8000-00000000ada1",
+		"displayName":       "Ada Lovelace",
+		"mail":              "ada@example.com",
+		"userPrincipalName": "ada@example.com",
+	})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+func (u *Upstreams) serveGraph(w http.ResponseWriter, r *http.Request) {
+	u.graph.Add(1)
+	if r.Method != http.MethodGet || r.URL.Path != "/v1.0/me" {
+		u.problem(w, http.StatusNotFound, "Graph: unexpected %s %s", r.Method, r.URL.Path)
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "+accessTokenPrefix) {
+		u.problem(w, http.StatusUnauthorized, "Graph: Authorization is not a token the fake Entra issued")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(meBody)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// ErrProblems wraps the fakes' problems in an error, nil when none.
+func (u *Upstreams) ErrProblems() error {
+	p := u.Problems()
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New("the fake identity services refused requests:\n  " + strings.Join(p, "\n  "))
+}
