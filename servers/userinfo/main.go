@@ -53,8 +53,9 @@ type serverSetup struct {
 }
 
 // setup builds the server and its hosting options from the environment.
-// hc, if not nil, sends the requests to Entra, the managed identity
-// endpoint and Graph (tests pass one that trusts their TLS fakes).
+// hc sends the requests to Entra, the managed identity endpoint and Graph;
+// nil means a client with a connection pool sized for concurrent calls
+// (tests pass one that trusts their TLS fakes).
 func setup(ctx context.Context, impl *mcp.Implementation, getenv func(string) string, logger *slog.Logger, hc *http.Client) (*serverSetup, error) {
 	ac, err := auth.AuthModeFromEnv(getenv)
 	if err != nil {
@@ -68,6 +69,17 @@ func setup(ctx context.Context, impl *mcp.Implementation, getenv func(string) st
 		logger.Warn("MCP_AUTH=none: /mcp accepts unauthenticated requests; use only for local development")
 	}
 
+	if hc == nil {
+		// Entra, the managed identity endpoint and Graph are each one host
+		// that every call goes to; Go's default keeps 2 idle connections
+		// per host, so a busy server would open a new TLS connection for
+		// about every other call.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = 128
+		t.MaxIdleConnsPerHost = 64
+		t.IdleConnTimeout = 90 * time.Second
+		hc = &http.Client{Transport: t}
+	}
 	cfg := tools.Config{Logger: logger}
 	oboCfg, err := auth.OBOConfigFromEnv(getenv)
 	var notConfigured *auth.NotConfiguredError
