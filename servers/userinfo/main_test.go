@@ -18,6 +18,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpfunc/mcpfunc/servers/userinfo/server"
 	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
@@ -143,7 +144,7 @@ func azureEnv(miClientID, entraURL, graphURL string) map[string]string {
 func serve(t *testing.T, env map[string]string, logger *slog.Logger, hc *http.Client) string {
 	t.Helper()
 	impl := &mcp.Implementation{Name: "userinfo", Version: "test"}
-	s, err := setup(context.Background(), impl, func(k string) string { return env[k] }, logger, hc)
+	s, err := server.New(context.Background(), impl, func(k string) string { return env[k] }, logger, hc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func serve(t *testing.T, env map[string]string, logger *slog.Logger, hc *http.Cl
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- hosting.Run(ctx, s.server, append(s.hosting, hosting.WithListener(ln), hosting.WithLogger(logger))...)
+		done <- hosting.Run(ctx, s.MCP, append(s.Options, hosting.WithListener(ln), hosting.WithLogger(logger))...)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -383,7 +384,7 @@ func TestSetupWithoutOBO(t *testing.T) {
 	var logs strings.Builder
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	env := map[string]string{"MCP_AUTH": "none"}
-	s, err := setup(context.Background(), &mcp.Implementation{Name: "userinfo", Version: "test"}, func(k string) string { return env[k] }, logger, nil)
+	s, err := server.New(context.Background(), &mcp.Implementation{Name: "userinfo", Version: "test"}, func(k string) string { return env[k] }, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +393,7 @@ func TestSetupWithoutOBO(t *testing.T) {
 	}
 	ct, st := mcp.NewInMemoryTransports()
 	ctx := context.Background()
-	if _, err := s.server.Connect(ctx, st, nil); err != nil {
+	if _, err := s.MCP.Connect(ctx, st, nil); err != nil {
 		t.Fatal(err)
 	}
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil).Connect(ctx, ct, nil)
@@ -422,7 +423,7 @@ func TestSetupErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := setup(context.Background(), &mcp.Implementation{Name: "u", Version: "t"}, func(k string) string { return tt.env[k] }, slog.New(slog.DiscardHandler), nil)
+			_, err := server.New(context.Background(), &mcp.Implementation{Name: "u", Version: "t"}, func(k string) string { return tt.env[k] }, slog.New(slog.DiscardHandler), nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("setup = %v, want an error mentioning %s", err, tt.want)
 			}

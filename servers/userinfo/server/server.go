@@ -1,0 +1,114 @@
+// Package server builds the userinfo MCP server from its environment: the
+// authorization mode (MCP_AUTH), On-Behalf-Of, the Graph service
+// (GRAPH_BASE_URL, GRAPH_TIMEOUT), the get_user_info tool and the
+// /authcomplete page. The command's main and the pprof-enabled build that
+// the benchmark and the load test use both call New, so they cannot drift.
+package server
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpfunc/mcpfunc/servers/userinfo/graph"
+	"github.com/mcpfunc/mcpfunc/servers/userinfo/tools"
+	"github.com/mcpfunc/mcpfunc/shared/auth"
+	"github.com/mcpfunc/mcpfunc/shared/hosting"
+)
+
+// authComplete is the page Easy Auth's consent flow returns to
+// (post_login_redirect_uri=/authcomplete). It is embedded because azd's Go
+// packaging deploys only the binary and host.json.
+//
+//go:embed authcomplete.html
+var authComplete []byte
+
+// Server is the MCP server and the hosting options it needs.
+type Server struct {
+	MCP     *mcp.Server
+	Options []hosting.Option
+}
+
+// New builds the server and its hosting options from the environment.
+// hc sends the requests to Entra, the managed identity endpoint and Graph;
+// nil means a client with a connection pool sized for concurrent calls
+// (tests pass one that trusts their TLS fakes).
+func New(ctx context.Context, impl *mcp.Implementation, getenv func(string) string, logger *slog.Logger, hc *http.Client) (*Server, error) {
+	ac, err := auth.AuthModeFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	protection, err := auth.Protect(ctx, ac)
+	if err != nil {
+		return nil, err
+	}
+	if ac.Mode == auth.ModeNone {
+		logger.Warn("MCP_AUTH=none: /mcp accepts unauthenticated requests; use only for local development")
+	}
+
+	if hc == nil {
+		// Entra, the managed identity endpoint and Graph are each one host
+		// that every call goes to; Go's default keeps 2 idle connections
+		// per host, so a busy server would open a new TLS connection for
+		// about every other call.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = 128
+		t.MaxIdleConnsPerHost = 64
+		t.IdleConnTimeout = 90 * time.Second
+		hc = &http.Client{Transport: t}
+	}
+	cfg := tools.Config{Logger: logger}
+	oboCfg, err := auth.OBOConfigFromEnv(getenv)
+	var notConfigured *auth.NotConfiguredError
+	switch {
+	case errors.As(err, &notConfigured):
+		cfg.NotConfigured = notConfigured.Help()
+		logger.Warn("get_user_info will not work until On-Behalf-Of is configured", "missing", strings.Join(notConfigured.Missing, ","))
+		for _, line := range strings.Split(strings.TrimSpace(cfg.NotConfigured), "\n") {
+			logger.Info("  " + line)
+		}
+	case err != nil:
+		return nil, err
+	default:
+		obo, err := auth.NewOBO(oboCfg, &auth.OBOOptions{HTTPClient: hc})
+		if err != nil {
+			return nil, fmt.Errorf("on-behalf-of: %w", err)
+		}
+		cfg.OBO = obo
+		logger.Info("on-behalf-of configured", "mode", string(oboCfg.Mode), "tenant", oboCfg.TenantID, "client_id", oboCfg.ClientID)
+	}
+
+	graphCfg := graph.Config{BaseURL: strings.TrimSpace(getenv("GRAPH_BASE_URL")), HTTPClient: hc}
+	if v := strings.TrimSpace(getenv("GRAPH_TIMEOUT")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 2*time.Minute {
+			return nil, fmt.Errorf("GRAPH_TIMEOUT=%q: want a duration such as 10s, at most 2m", v)
+		}
+		graphCfg.Timeout = d
+	}
+	svc, err := graph.NewService(graphCfg)
+	if err != nil {
+		return nil, fmt.Errorf("GRAPH_BASE_URL: %w", err)
+	}
+	cfg.Graph = svc
+
+	opts := []hosting.Option{
+		hosting.WithMiddleware(protection.Middleware),
+		hosting.WithHandler("GET /authcomplete", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Write(authComplete)
+		})),
+	}
+	if protection.PRMHandler != nil {
+		opts = append(opts, hosting.WithHandler(protection.PRMPattern, protection.PRMHandler))
+	}
+	return &Server{MCP: tools.NewServer(impl, cfg), Options: opts}, nil
+}
