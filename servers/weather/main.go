@@ -9,12 +9,10 @@
 package main
 
 import (
-	"log/slog"
 	"os"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpfunc/mcpfunc/servers/weather/nws"
 	"github.com/mcpfunc/mcpfunc/servers/weather/tools"
 	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
@@ -22,24 +20,10 @@ import (
 func main() {
 	logger := hosting.NewLogger()
 	impl := &mcp.Implementation{Name: "weather", Title: "US weather (National Weather Service)", Version: hosting.Version()}
-	s, err := newServer(impl, logger)
+	s, err := tools.NewServerFromEnv(impl, os.Getenv, logger)
 	if err != nil {
 		logger.Error("bad configuration", "err", err)
 		os.Exit(2)
 	}
 	hosting.Start(s, hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort(7071))
-}
-
-// newServer builds the MCP server from the environment.
-func newServer(impl *mcp.Implementation, logger *slog.Logger) (*mcp.Server, error) {
-	cfg, err := tools.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Logger = logger
-	client, err := nws.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return tools.NewServer(impl, tools.Config{NWS: client, Logger: logger}), nil
 }

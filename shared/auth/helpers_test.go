@@ -16,3 +16,15 @@ func containsAny(s string, needles ...string) bool {
 func envMap(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
+
+// withEnv returns a copy of base with the key-value pairs kv set.
+func withEnv(base map[string]string, kv ...string) map[string]string {
+	m := make(map[string]string, len(base)+len(kv)/2)
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}

@@ -19,16 +19,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 		EnvMCPAuthScopes:    "api://app/user_impersonation",
 		EnvMCPPublicURL:     "https://mcp.example.com/",
 	}
-	with := func(base map[string]string, kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
+	with := withEnv
 	tests := []struct {
 		name    string
 		env     map[string]string

@@ -16,16 +16,7 @@ func TestOBOConfigFromEnv(t *testing.T) {
 		EnvWebsiteHostname:    "app.azurewebsites.net",
 		EnvWebsiteSiteName:    "app",
 	}
-	with := func(base map[string]string, kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
+	with := withEnv
 	tests := []struct {
 		name        string
 		env         map[string]string

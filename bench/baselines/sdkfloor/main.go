@@ -16,7 +16,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpfunc/mcpfunc/servers/weather/nws"
 	"github.com/mcpfunc/mcpfunc/servers/weather/tools"
 )
 
@@ -27,18 +26,11 @@ func main() {
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	cfg, err := tools.ConfigFromEnv(os.Getenv)
+	s, err := tools.NewServerFromEnv(&mcp.Implementation{Name: "weather", Version: "sdkfloor"}, os.Getenv, logger)
 	if err != nil {
 		logger.Error("bad configuration", "err", err)
 		os.Exit(2)
 	}
-	cfg.Logger = logger
-	client, err := nws.New(cfg)
-	if err != nil {
-		logger.Error("bad configuration", "err", err)
-		os.Exit(2)
-	}
-	s := tools.NewServer(&mcp.Implementation{Name: "weather", Version: "sdkfloor"}, tools.Config{NWS: client, Logger: logger})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
 

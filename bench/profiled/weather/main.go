@@ -2,8 +2,8 @@
 // net/http/pprof served at /debug/pprof/, on the same port as /mcp. It is
 // built only by `go tool mage bench -profile=DIR`, to profile the server
 // under load, and by the end-to-end load test (e2e/load_test.go), to count
-// goroutines while the server runs. Its wiring must stay that of
-// servers/weather/main.go. Never deploy it: pprof exposes the process's
+// goroutines while the server runs. Its wiring is servers/weather's own
+// (tools.NewServerFromEnv). Never deploy it: pprof exposes the process's
 // internals.
 package main
 
@@ -14,7 +14,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpfunc/mcpfunc/servers/weather/nws"
 	"github.com/mcpfunc/mcpfunc/servers/weather/tools"
 	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
@@ -22,18 +21,11 @@ import (
 func main() {
 	logger := hosting.NewLogger()
 	impl := &mcp.Implementation{Name: "weather", Title: "US weather (National Weather Service)", Version: hosting.Version()}
-	cfg, err := tools.ConfigFromEnv(os.Getenv)
+	s, err := tools.NewServerFromEnv(impl, os.Getenv, logger)
 	if err != nil {
 		logger.Error("bad configuration", "err", err)
 		os.Exit(2)
 	}
-	cfg.Logger = logger
-	client, err := nws.New(cfg)
-	if err != nil {
-		logger.Error("bad configuration", "err", err)
-		os.Exit(2)
-	}
-	s := tools.NewServer(impl, tools.Config{NWS: client, Logger: logger})
 	hosting.Start(s, hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort(7071),
 		hosting.WithHandler("/debug/pprof/", http.DefaultServeMux))
 }

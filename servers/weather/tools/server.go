@@ -151,3 +151,19 @@ func checkUserAgent(v string) error {
 	}
 	return nil
 }
+
+// NewServerFromEnv builds the weather server from the environment (see
+// ConfigFromEnv), logging through logger. The command's main and the
+// bench's builds of the same server all call it.
+func NewServerFromEnv(impl *mcp.Implementation, getenv func(string) string, logger *slog.Logger) (*mcp.Server, error) {
+	cfg, err := ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger = logger
+	client, err := nws.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewServer(impl, Config{NWS: client, Logger: logger}), nil
+}

@@ -1,8 +1,10 @@
 package tools
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -948,5 +950,45 @@ func TestToolTimeoutCoversClientBudget(t *testing.T) {
 	h := &handlers{nws: c, timeout: c.MaxRequestDuration() + callSlack}
 	if least := time.Duration(c.MaxAttempts())*c.RequestTimeout() + callSlack; h.timeout < least {
 		t.Errorf("tool timeout %v < %v", h.timeout, least)
+	}
+}
+
+func TestNewServerFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+	}{
+		{"defaults", nil, ""},
+		{"bad base URL", map[string]string{"NWS_API_BASE_URL": "ftp://example.com"}, "NWS_API_BASE_URL"},
+		{"bad cache size", map[string]string{"NWS_CACHE_ENTRIES": "lots"}, "NWS_CACHE_ENTRIES"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := NewServerFromEnv(&mcp.Implementation{Name: "weather", Version: "test"}, func(k string) string { return tt.env[k] }, slog.New(slog.DiscardHandler))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || s == nil {
+				t.Fatalf("NewServerFromEnv = %v, %v", s, err)
+			}
+			ctx := context.Background()
+			ct, st := mcp.NewInMemoryTransports()
+			if _, err := s.Connect(ctx, st, nil); err != nil {
+				t.Fatal(err)
+			}
+			cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil).Connect(ctx, ct, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cs.Close()
+			res, err := cs.ListTools(ctx, nil)
+			if err != nil || len(res.Tools) != 2 {
+				t.Fatalf("tools = %v, %v; want get_alerts and get_forecast", res, err)
+			}
+		})
 	}
 }
