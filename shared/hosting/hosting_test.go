@@ -595,3 +595,60 @@ func TestPeekRPC(t *testing.T) {
 		t.Fatalf("read error after peek = %v, want *http.MaxBytesError", err)
 	}
 }
+
+// TestStreamedBodyOverLimit sends bodies of unknown length (chunked) far
+// over the limit, as a client streaming a large request does. Each one must
+// be answered with a 413 that the client reads, never a connection reset
+// while it is still sending. The reset came from wrapping the
+// ResponseWriter given to http.MaxBytesReader, which hides the limit from
+// the server; it showed on about a third of attempts, so twenty attempts
+// per case catch it. Both cases matter: with the info log on, the body is
+// read for the request line; with it off, the MCP handler reads it.
+func TestStreamedBodyOverLimit(t *testing.T) {
+	cases := []struct {
+		name  string
+		level slog.Level
+	}{
+		{name: "request log on", level: slog.LevelInfo},
+		{name: "request log off", level: slog.LevelWarn},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := testServer(nil, nil)
+			logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: tc.level}))
+			st := startRun(t, s, WithMaxRequestBytes(64<<10), WithLogger(logger))
+			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+			chunk := bytes.Repeat([]byte("a"), 32<<10)
+			for i := range 20 {
+				pr, pw := io.Pipe()
+				go func() {
+					if _, err := io.WriteString(pw, `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"`); err != nil {
+						return
+					}
+					for range 256 { // 8 MiB
+						if _, err := pw.Write(chunk); err != nil {
+							return
+						}
+					}
+					pw.Close()
+				}()
+				req, err := http.NewRequest(http.MethodPost, st.url+MCPPath, pr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "application/json, text/event-stream")
+				resp, err := client.Do(req)
+				pr.CloseWithError(errors.New("request done"))
+				if err != nil {
+					t.Fatalf("attempt %d: %v (want a 413 the client can read)", i+1, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "exceeds") {
+					t.Fatalf("attempt %d: status %d body %q, want 413", i+1, resp.StatusCode, b)
+				}
+			}
+		})
+	}
+}

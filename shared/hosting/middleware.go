@@ -197,7 +197,7 @@ func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start ti
 // limitBody bounds r's body: a declared length over max is answered with
 // 413 at once (and limitBody reports false); otherwise reading past max
 // fails with *http.MaxBytesError, which the MCP handler answers with 413.
-func limitBody(w http.ResponseWriter, r *http.Request, max int64) bool {
+func limitBody(w *statusWriter, r *http.Request, max int64) bool {
 	if max <= 0 || r.Body == nil || r.Body == http.NoBody {
 		return true
 	}
@@ -214,7 +214,12 @@ func limitBody(w http.ResponseWriter, r *http.Request, max int64) bool {
 		io.CopyN(io.Discard, r.Body, min(r.ContentLength, drainBytes))
 		return false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, max)
+	// The reader gets the server's own ResponseWriter, not the wrapper: only
+	// through it can the reader tell the server that the limit was hit, so
+	// that the server sends the 413 and half-closes before closing. Through
+	// a wrapper, a client still streaming its body sees a connection reset
+	// instead of the 413.
+	r.Body = http.MaxBytesReader(w.ResponseWriter, r.Body, max)
 	return true
 }
 
