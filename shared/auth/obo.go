@@ -100,7 +100,9 @@ type OBOOptions struct {
 // delays of 0.25 to 1 s (about 1 s in all when the endpoint answers 5xx at
 // once), so an MI outage is reported well within Timeout.
 // The managed-identity token is fetched through the credential for every
-// exchange; azidentity caches it, so this is usually free.
+// exchange; azidentity caches it, so this is usually free, and concurrent
+// fetches (a burst of first exchanges for different callers) share one
+// request to the identity endpoint.
 //
 // OBO does not declare the CP1 client capability, so Entra does not issue
 // continuous-access-evaluation tokens that would need claims challenges
@@ -111,6 +113,7 @@ type OBO struct {
 	msalOpts []confidential.Option
 	mi       *azidentity.ManagedIdentityCredential
 	miScope  string
+	miGroup  singleflight.Group
 
 	// gen is the current MSAL client; it is replaced after genLimit
 	// exchanges.
@@ -271,7 +274,12 @@ func (b *OBO) client() (confidential.Client, error) {
 // clientAssertion is MSAL's assertion callback in managed-identity mode.
 func (b *OBO) clientAssertion(ctx context.Context, _ confidential.AssertionRequestOptions) (string, error) {
 	st, _ := ctx.Value(exchangeStateKey{}).(*exchangeState)
-	tok, err := b.mi.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{b.miScope}})
+	// Every exchange runs on a detached context bounded by b.timeout, so a
+	// shared fetch on such a context serves the others as well as their own.
+	v, err, _ := b.miGroup.Do(b.miScope, func() (any, error) {
+		return b.mi.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{b.miScope}})
+	})
+	tok, _ := v.(azcore.AccessToken)
 	if err != nil {
 		if st != nil {
 			st.miErr = err

@@ -175,6 +175,33 @@ func TestOBOConcurrentSingleExchange(t *testing.T) {
 	}
 }
 
+// TestOBOConcurrentCallersOneMIFetch: a burst of first calls from different
+// callers needs one exchange each, but one managed-identity token for all.
+func TestOBOConcurrentCallersOneMIFetch(t *testing.T) {
+	env := newMIOBO(t, OBOOptions{})
+	env.mi.SetDelay(100 * time.Millisecond)
+	const callers = 16
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			_, errs[i] = env.obo.Token(context.Background(), userToken(fmt.Sprint("burst-", i)), graphScope)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+	}
+	if n := env.fe.TokenRequests(); n != callers {
+		t.Errorf("%d token exchanges, want %d", n, callers)
+	}
+	if n := env.mi.Requests(); n != 1 {
+		t.Errorf("%d managed-identity requests for %d concurrent first exchanges, want 1", n, callers)
+	}
+}
+
 func TestOBOCallerGivesUp(t *testing.T) {
 	env := newMIOBO(t, OBOOptions{})
 	env.fe.SetDelay(300 * time.Millisecond)

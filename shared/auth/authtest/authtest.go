@@ -286,6 +286,7 @@ type ManagedIdentity struct {
 	requests atomic.Int64
 	mu       sync.Mutex
 	status   int
+	delay    time.Duration
 	problems []string
 }
 
@@ -300,7 +301,7 @@ func NewManagedIdentity(t *testing.T, clientID string) *ManagedIdentity {
 		m.requests.Add(1)
 		q := r.URL.Query()
 		m.mu.Lock()
-		status := m.status
+		status, delay := m.status, m.delay
 		if got := r.Header.Get("X-IDENTITY-HEADER"); got != IdentityHeader {
 			m.problems = append(m.problems, "X-IDENTITY-HEADER "+got)
 		}
@@ -314,6 +315,13 @@ func NewManagedIdentity(t *testing.T, clientID string) *ManagedIdentity {
 			m.problems = append(m.problems, "no api-version")
 		}
 		m.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if status != 0 {
 			WriteJSON(w, status, map[string]any{"error": "unavailable", "message": "identity endpoint failing"})
 			return
@@ -345,6 +353,13 @@ func (m *ManagedIdentity) SetStatus(status int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.status = status
+}
+
+// SetDelay makes the endpoint wait d before answering.
+func (m *ManagedIdentity) SetDelay(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delay = d
 }
 
 // Requests counts requests to the endpoint.
