@@ -65,6 +65,9 @@ const (
 	dnsRebindingScenario = "dns-rebinding-protection"
 	// fixtureTarget is shared/hosting serving the conformance suite's reference tools.
 	fixtureTarget = "hosting-fixture"
+	// fixtureSSETarget is the same fixture answering with event streams
+	// (MCP_RESPONSE_MODE=sse), which carry notifications sent during a call.
+	fixtureSSETarget = "hosting-fixture-sse"
 )
 
 // nodeClients are the installed client tools.
@@ -244,7 +247,7 @@ type clientTarget struct {
 func TestClients(t *testing.T) {
 	nc := needNodeClients(t)
 	t.Logf("clients: %s; Node %s; %d conformance server scenarios", nc.installed, nc.nodeVersion, len(nc.scenarios))
-	expected := loadExpectedFailures(t, nc.scenarios, []string{"weather", "userinfo", fixtureTarget})
+	expected := loadExpectedFailures(t, nc.scenarios, []string{"weather", "userinfo", fixtureTarget, fixtureSSETarget})
 
 	t.Run("weather", func(t *testing.T) {
 		t.Parallel()
@@ -286,13 +289,18 @@ func TestClients(t *testing.T) {
 		})
 	})
 
-	t.Run(fixtureTarget, func(t *testing.T) {
-		t.Parallel()
-		url := startConformanceFixture(t)
-		t.Run("conformance", func(t *testing.T) {
-			runConformance(t, nc, expected, clientTarget{name: fixtureTarget, url: url, direct: url})
+	for _, f := range []struct {
+		target string
+		mode   hosting.ResponseMode
+	}{{fixtureTarget, hosting.ResponseJSON}, {fixtureSSETarget, hosting.ResponseSSE}} {
+		t.Run(f.target, func(t *testing.T) {
+			t.Parallel()
+			url := startConformanceFixture(t, f.target, f.mode)
+			t.Run("conformance", func(t *testing.T) {
+				runConformance(t, nc, expected, clientTarget{name: f.target, url: url, direct: url})
+			})
 		})
-	})
+	}
 }
 
 // runClientChecks runs the three clients against one server, concurrently.
@@ -668,13 +676,14 @@ func runInspector(t *testing.T, nc *nodeClients, target clientTarget) {
 }
 
 // startConformanceFixture serves, in this process with shared/hosting (the
-// same stateless JSON streamable HTTP as every server), the reference tools
-// that the conformance suite's tool scenarios call, and returns its MCP URL.
-// It implements the ones a stateless tools-only server could offer; the
-// scenarios it cannot pass are in clients/conformance-expected-failures.json.
-func startConformanceFixture(t *testing.T) string {
+// same stateless streamable HTTP as every server, answering in mode), the
+// reference tools that the conformance suite's tool scenarios call, and
+// returns its MCP URL. It implements the ones a stateless tools-only server
+// could offer; the scenarios it cannot pass are in
+// clients/conformance-expected-failures.json.
+func startConformanceFixture(t *testing.T, name string, mode hosting.ResponseMode) string {
 	t.Helper()
-	impl := &mcp.Implementation{Name: fixtureTarget, Version: "1"}
+	impl := &mcp.Implementation{Name: name, Version: "1"}
 	s := mcp.NewServer(impl, nil)
 	noInput := json.RawMessage(`{"type":"object"}`)
 	content := func(c ...mcp.Content) mcp.ToolHandler {
@@ -708,8 +717,9 @@ func startConformanceFixture(t *testing.T) string {
 		"properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
 		"additionalProperties": false
 	}`)}, content(&mcp.TextContent{Text: "ok"}))
-	// Notifications during a call: implemented so that their scenarios fail
-	// for the real reason (JSON responses carry none), not for a missing tool.
+	// Notifications during a call: they pass in SSE mode; in JSON mode their
+	// scenarios fail for the real reason (JSON responses carry none), not
+	// for a missing tool.
 	s.AddTool(&mcp.Tool{Name: "test_tool_with_logging", Description: "Logs three messages", InputSchema: noInput},
 		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			for i, msg := range []string{"Tool execution started", "Tool processing data", "Tool execution completed"} {
@@ -742,7 +752,7 @@ func startConformanceFixture(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- hosting.Run(ctx, s, hosting.WithInfo(impl), hosting.WithListener(l),
+		done <- hosting.Run(ctx, s, hosting.WithInfo(impl), hosting.WithListener(l), hosting.WithResponseMode(mode),
 			hosting.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	}()
 	t.Cleanup(func() {
@@ -751,7 +761,7 @@ func startConformanceFixture(t *testing.T) string {
 			t.Errorf("hosting.Run: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("%s log:\n%s", fixtureTarget, logs)
+			t.Logf("%s log:\n%s", name, logs)
 		}
 	})
 	return "http://" + l.Addr().String() + hosting.MCPPath

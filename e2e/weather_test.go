@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -275,5 +276,66 @@ func TestHostHeaderGuard(t *testing.T) {
 				t.Fatalf("status %d %q", resp.StatusCode, body)
 			}
 		})
+	}
+}
+
+// TestResponseModesUnderHost runs weather under the fake Functions host
+// with each MCP_RESPONSE_MODE: the answer to a tool call has the mode's
+// content type through the host's proxy, and an MCP client gets the same
+// result either way.
+func TestResponseModesUnderHost(t *testing.T) {
+	nws := newFakeNWS(t)
+	app := appDir(t, "weather")
+	tests := []struct {
+		mode            string
+		wantContentType string
+	}{
+		{"", "application/json"}, // the default
+		{"json", "application/json"},
+		{"sse", "text/event-stream"},
+	}
+	for _, tt := range tests {
+		t.Run("mode "+tt.mode, func(t *testing.T) {
+			host := startUnderHost(t, app, "app", map[string]string{"NWS_API_BASE_URL": nws.URL, "MCP_RESPONSE_MODE": tt.mode}, yarpProxy)
+			req, _ := http.NewRequest(http.MethodPost, host.URL+"/mcp", strings.NewReader(
+				`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_alerts","arguments":{"state":"CA"}}}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, tt.wantContentType) {
+				t.Fatalf("status %d, Content-Type %q, want 200 %s: %q", resp.StatusCode, ct, tt.wantContentType, body)
+			}
+			if !strings.Contains(string(body), "Event: Wind Advisory") {
+				t.Errorf("answer lacks the alerts: %q", body)
+			}
+
+			cs := connectMCP(t, host.URL+"/mcp", "2025-11-25")
+			if res, text := call(t, cs, "get_forecast", map[string]any{"latitude": 39.7456, "longitude": -97.0892}); res.IsError || !strings.Contains(text, "Temperature: ") {
+				t.Errorf("get_forecast: error %v %q", res.IsError, text)
+			}
+			want := tt.mode
+			if want == "" {
+				want = "json"
+			}
+			if !strings.Contains(host.Stdout.String(), `"responses":"`+want+`"`) {
+				t.Errorf("the startup line does not say responses %q:\n%s", want, host.Stdout.String())
+			}
+		})
+	}
+	// A wrong value stops the server at startup with a message naming it.
+	// (Port 0 is refused too, but later: the process cannot start serving.)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(app, "app"))
+	cmd.Env = append(os.Environ(), "FUNCTIONS_CUSTOMHANDLER_PORT=0", "MCP_RESPONSE_MODE=stream")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `MCP_RESPONSE_MODE=\"stream\": use json or sse`) {
+		t.Errorf("MCP_RESPONSE_MODE=stream: exit %v, output %q", err, out)
 	}
 }

@@ -50,6 +50,13 @@ param functionsRuntime string = 'custom'
 ])
 param localhostProtection string = 'on'
 
+@description('MCP_RESPONSE_MODE app setting of every server: "json" answers each MCP POST with one JSON message, as the official samples do; "sse" answers with an event stream that also carries the log and progress notifications a tool sends while it runs.')
+@allowed([
+  'json'
+  'sse'
+])
+param responseMode string = 'json'
+
 @description('Memory per instance, in MB.')
 param instanceMemoryMB int = 2048
 
@@ -213,6 +220,7 @@ module serverApps 'app/server.bicep' = [
       serviceManagementReference: serviceManagementReference
       tokenExchangeAudience: tokenExchangeAudience
       localhostProtection: localhostProtection
+      responseMode: responseMode
     }
   }
 ]

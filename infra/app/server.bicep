@@ -32,6 +32,7 @@ param preAuthorizedClientIds array = []
 param serviceManagementReference string = ''
 param tokenExchangeAudience string = ''
 param localhostProtection string = 'on'
+param responseMode string = 'json'
 
 var hostname = '${appName}.azurewebsites.net'
 var delegatedPermissions = callsGraph ? ['User.Read'] : []
@@ -83,6 +84,7 @@ var baseSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
   MCP_LOCALHOST_PROTECTION: localhostProtection
+  MCP_RESPONSE_MODE: responseMode
   // How the server authenticates callers (shared/auth): Easy Auth in front,
   // or explicitly none for an anonymous deployment.
   MCP_AUTH: useEasyAuth ? 'easyauth' : 'none'

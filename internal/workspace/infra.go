@@ -33,6 +33,7 @@ func codeSettings() []string {
 	return []string{
 		"MCP_AUTH",
 		"MCP_LOCALHOST_PROTECTION",
+		"MCP_RESPONSE_MODE",
 		"OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID",
 		"WEBSITE_AUTH_AAD_ALLOWED_TENANTS",
 		"TokenExchangeAudience",

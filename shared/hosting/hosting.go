@@ -15,8 +15,11 @@
 //     else on the -port flag, else on the port given by [WithPort] (default
 //     8080). The address is loopback (127.0.0.1) unless -host or
 //     [WithListener] says otherwise.
-//   - Serve MCP at /mcp over stateless streamable HTTP with JSON responses,
-//     using the one *mcp.Server for every request.
+//   - Serve MCP at /mcp over stateless streamable HTTP, using the one
+//     *mcp.Server for every request. Responses are JSON by default; in SSE
+//     mode (MCP_RESPONSE_MODE=sse or [WithResponseMode]) a tool call's
+//     answer is an event stream that also carries the log and progress
+//     notifications the tool sends while it runs.
 //   - Answer GET / with 200 and {"name":…,"version":…}: the Functions host
 //     pings / until it answers before it forwards any request.
 //   - Log one line per request with log/slog (MCP method, tool, status,
@@ -35,6 +38,13 @@
 //     non-loopback Host header; "off" disables it. The Functions host's proxy
 //     sends Host 127.0.0.1:<port>, so "on" works there; set "off" as an app
 //     setting only if a deployed app answers 403 "invalid Host header".
+//   - MCP_RESPONSE_MODE: "json" (default unless [WithResponseMode] says
+//     otherwise) answers each POST with one application/json message, as the
+//     official samples do; "sse" answers with text/event-stream, so that
+//     notifications sent during a call reach the client. The Functions host
+//     streams custom-handler responses when its HTTP proxying is on; if a
+//     deployed app's clients see notifications arrive only at the end of a
+//     call, or not at all, set "json".
 //   - LOG_FORMAT: "json" or "text" (default: json under the Functions host).
 //   - LOG_LEVEL: debug, info (default), warn or error.
 package hosting
@@ -65,6 +75,8 @@ const (
 	EnvPort = "FUNCTIONS_CUSTOMHANDLER_PORT"
 	// EnvLocalhostProtection switches the SDK's DNS-rebinding guard: "on" or "off".
 	EnvLocalhostProtection = "MCP_LOCALHOST_PROTECTION"
+	// EnvResponseMode chooses how POSTs are answered: "json" or "sse".
+	EnvResponseMode = "MCP_RESPONSE_MODE"
 	// EnvLogFormat chooses "json" or "text" logs.
 	EnvLogFormat = "LOG_FORMAT"
 	// EnvLogLevel chooses the lowest level logged: debug, info, warn or error.
@@ -78,6 +90,18 @@ const (
 	DefaultMaxRequestBytes = 1 << 20
 	// MCPPath is where the MCP endpoint is served.
 	MCPPath = "/mcp"
+)
+
+// ResponseMode is how the MCP endpoint answers a POST.
+type ResponseMode string
+
+const (
+	// ResponseJSON answers with one application/json message. Notifications
+	// a tool sends while it runs are dropped: there is no stream for them.
+	ResponseJSON ResponseMode = "json"
+	// ResponseSSE answers with a text/event-stream that carries the
+	// notifications a tool sends while it runs, then its result.
+	ResponseSSE ResponseMode = "sse"
 )
 
 // Option changes how [Start] and [Run] serve. Options are applied in order.
@@ -98,6 +122,7 @@ type config struct {
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
 	maxRequestBytes int64
+	responseMode    ResponseMode
 	getenv          func(string) string
 }
 
@@ -150,6 +175,13 @@ func WithMaxRequestBytes(n int64) Option {
 	return func(c *config) { c.maxRequestBytes = n }
 }
 
+// WithResponseMode sets how POSTs are answered when MCP_RESPONSE_MODE is
+// not set (default [ResponseJSON]). A server whose tools report progress
+// or log while they run wants [ResponseSSE].
+func WithResponseMode(m ResponseMode) Option {
+	return func(c *config) { c.responseMode = m }
+}
+
 // withGetenv replaces os.Getenv, for tests.
 func withGetenv(getenv func(string) string) Option {
 	return func(c *config) { c.getenv = getenv }
@@ -199,6 +231,7 @@ func newConfig(opts []Option) *config {
 		host:            "127.0.0.1",
 		shutdownTimeout: DefaultShutdownTimeout,
 		maxRequestBytes: DefaultMaxRequestBytes,
+		responseMode:    ResponseJSON,
 		getenv:          os.Getenv,
 	}
 	for _, o := range opts {
@@ -237,6 +270,20 @@ func (c *config) localhostProtection() (bool, error) {
 	}
 }
 
+// responses is how POSTs are answered: MCP_RESPONSE_MODE when set, else
+// the mode from WithResponseMode.
+func (c *config) responses() (ResponseMode, error) {
+	v := ResponseMode(strings.ToLower(strings.TrimSpace(c.getenv(EnvResponseMode))))
+	src := EnvResponseMode
+	if v == "" {
+		v, src = c.responseMode, "WithResponseMode"
+	}
+	if v != ResponseJSON && v != ResponseSSE {
+		return "", fmt.Errorf("%s=%q: use %s or %s", src, v, ResponseJSON, ResponseSSE)
+	}
+	return v, nil
+}
+
 func run(ctx context.Context, s *mcp.Server, cfg *config) error {
 	if s == nil {
 		return errors.New("hosting: nil *mcp.Server")
@@ -268,9 +315,11 @@ func run(ctx context.Context, s *mcp.Server, cfg *config) error {
 		ErrorLog:       slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn),
 	}
 	underHost := cfg.getenv(EnvPort) != ""
+	mode, _ := cfg.responses() // newHandler has checked it
 	cfg.logger.Info("listening",
 		"name", cfg.name(), "version", cfg.version(),
-		"url", "http://"+ln.Addr().String()+MCPPath, "functions_host", underHost)
+		"url", "http://"+ln.Addr().String()+MCPPath, "functions_host", underHost,
+		"responses", mode)
 
 	srv.RegisterOnShutdown(func() { close(stopping) })
 	serveErr := make(chan error, 1)
@@ -303,12 +352,16 @@ func newHandler(s *mcp.Server, cfg *config, stopping <-chan struct{}) (http.Hand
 	if err != nil {
 		return nil, err
 	}
+	mode, err := cfg.responses()
+	if err != nil {
+		return nil, err
+	}
 	s.AddReceivingMiddleware(recoverMCP(cfg.logger))
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(
 		func(*http.Request) *mcp.Server { return s },
 		&mcp.StreamableHTTPOptions{
 			Stateless:                  true,
-			JSONResponse:               true,
+			JSONResponse:               mode == ResponseJSON,
 			DisableLocalhostProtection: !protect,
 			MaxRequestBodyBytes:        cfg.maxRequestBytes,
 		})

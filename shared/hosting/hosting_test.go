@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,6 +195,46 @@ func TestLocalhostProtectionSetting(t *testing.T) {
 		if (err != nil) != tt.wantErr || (err == nil && got != tt.want) {
 			t.Errorf("%s=%q: got %v, %v; want %v (error %v)", EnvLocalhostProtection, tt.val, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+func TestResponseModeSetting(t *testing.T) {
+	tests := []struct {
+		env     string
+		option  ResponseMode
+		want    ResponseMode
+		wantErr string
+	}{
+		{want: ResponseJSON},
+		{env: "json", want: ResponseJSON},
+		{env: " SSE ", want: ResponseSSE},
+		{option: ResponseSSE, want: ResponseSSE},
+		{env: "json", option: ResponseSSE, want: ResponseJSON}, // the app setting wins
+		{env: "sse", option: ResponseJSON, want: ResponseSSE},
+		{env: "stream", wantErr: `MCP_RESPONSE_MODE="stream": use json or sse`},
+		{option: "chunked", wantErr: `WithResponseMode="chunked": use json or sse`},
+	}
+	for _, tt := range tests {
+		opts := []Option{withGetenv(env(map[string]string{EnvResponseMode: tt.env})), WithLogger(slog.New(slog.DiscardHandler))}
+		if tt.option != "" {
+			opts = append(opts, WithResponseMode(tt.option))
+		}
+		got, err := newConfig(opts).responses()
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("env %q option %q: error %v, want %q", tt.env, tt.option, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("env %q option %q: got %q, %v; want %q", tt.env, tt.option, got, err, tt.want)
+		}
+	}
+	// A bad setting stops Run before it listens.
+	s, _ := testServer(nil, nil)
+	err := Run(context.Background(), s, withGetenv(env(map[string]string{EnvResponseMode: "stream"})), WithLogger(slog.New(slog.DiscardHandler)))
+	if err == nil || !strings.Contains(err.Error(), EnvResponseMode) {
+		t.Errorf("Run with a bad %s: %v", EnvResponseMode, err)
 	}
 }
 
@@ -650,5 +691,123 @@ func TestStreamedBodyOverLimit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNotificationsDuringCall: in SSE mode the log and progress
+// notifications a tool sends while it runs are in the answer before the
+// result, and a go-sdk client receives them; in JSON mode the answer is
+// one application/json message and they are dropped (the reason the mode
+// exists).
+func TestNotificationsDuringCall(t *testing.T) {
+	tests := []struct {
+		mode            ResponseMode
+		wantContentType string
+		wantNotes       int // of each kind
+	}{
+		{mode: ResponseJSON, wantContentType: "application/json", wantNotes: 0},
+		{mode: ResponseSSE, wantContentType: "text/event-stream", wantNotes: 3},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.mode), func(t *testing.T) {
+			s := mcp.NewServer(&mcp.Implementation{Name: "notes", Version: "1"}, nil)
+			s.AddTool(&mcp.Tool{Name: "work", InputSchema: json.RawMessage(`{"type":"object"}`)},
+				func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					for i := range 3 {
+						req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: fmt.Sprint("step ", i)})
+						if tok := req.Params.GetProgressToken(); tok != nil {
+							req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i + 1), Total: 3})
+						}
+					}
+					return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "done"}}}, nil
+				})
+			st := startRun(t, s, WithResponseMode(tt.mode))
+
+			// On the wire: the messages of one POST, in order.
+			req, _ := http.NewRequest(http.MethodPost, st.url+MCPPath, strings.NewReader(
+				`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"work","arguments":{},"_meta":{"progressToken":"p1"}}}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, tt.wantContentType) {
+				t.Fatalf("Content-Type %q, want %s", ct, tt.wantContentType)
+			}
+			var methods []string
+			if tt.mode == ResponseJSON {
+				methods = append(methods, rpcKind(t, body))
+			} else {
+				for line := range strings.Lines(string(body)) {
+					if data, ok := strings.CutPrefix(line, "data: "); ok {
+						methods = append(methods, rpcKind(t, []byte(data)))
+					}
+				}
+			}
+			if got := strings.Count(strings.Join(methods, " "), "notifications/message"); got != tt.wantNotes {
+				t.Errorf("%d log notifications in %v, want %d", got, methods, tt.wantNotes)
+			}
+			if got := strings.Count(strings.Join(methods, " "), "notifications/progress"); got != tt.wantNotes {
+				t.Errorf("%d progress notifications in %v, want %d", got, methods, tt.wantNotes)
+			}
+			if len(methods) == 0 || methods[len(methods)-1] != "result" {
+				t.Errorf("messages %v: want the result last", methods)
+			}
+			if tt.wantNotes == 0 {
+				return
+			}
+
+			// A go-sdk client gets them through its handlers (which it runs
+			// asynchronously, so wait for them).
+			var logs, progress atomic.Int32
+			c := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1"}, &mcp.ClientOptions{
+				LoggingMessageHandler:       func(context.Context, *mcp.LoggingMessageRequest) { logs.Add(1) },
+				ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) { progress.Add(1) },
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: st.url + MCPPath, DisableStandaloneSSE: true},
+				&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cs.Close()
+			params := &mcp.CallToolParams{Name: "work", Arguments: map[string]any{}}
+			params.SetProgressToken("p1")
+			if res, err := cs.CallTool(ctx, params); err != nil || res.IsError {
+				t.Fatalf("call: %v %v", res, err)
+			}
+			for logs.Load() < int32(tt.wantNotes) || progress.Load() < int32(tt.wantNotes) {
+				if ctx.Err() != nil {
+					t.Fatalf("the client received %d log and %d progress notifications, want %d of each", logs.Load(), progress.Load(), tt.wantNotes)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// rpcKind names a JSON-RPC message: its method, or "result" or "error".
+func rpcKind(t *testing.T, b []byte) string {
+	t.Helper()
+	var m struct {
+		Method string          `json:"method"`
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not a JSON-RPC message: %q", b)
+	}
+	switch {
+	case m.Method != "":
+		return m.Method
+	case m.Result != nil:
+		return "result"
+	default:
+		return "error"
 	}
 }
