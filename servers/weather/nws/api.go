@@ -106,15 +106,19 @@ type QuantitativeValue struct {
 // Alerts returns the active alerts for an NWS area code (a state,
 // territory or marine area code such as "CA" or "GM"). The code must be
 // two upper-case letters; anything else is an error, with no request.
+//
+// Alerts, Point and Forecast return values that are shared with other
+// callers while the answer is cached (it is decoded once): read them, never
+// modify them.
 func (c *Client) Alerts(ctx context.Context, area string) (*AlertCollection, error) {
 	if len(area) != 2 || area[0] < 'A' || area[0] > 'Z' || area[1] < 'A' || area[1] > 'Z' {
 		return nil, fmt.Errorf("nws: invalid area code %q: want two upper-case letters", area)
 	}
-	var ac AlertCollection
-	if err := c.GetJSON(ctx, "/alerts/active/area/"+area, &ac); err != nil {
+	u, err := c.resolve("/alerts/active/area/" + area)
+	if err != nil {
 		return nil, err
 	}
-	return &ac, nil
+	return getDecoded[AlertCollection](ctx, c, u)
 }
 
 // RoundCoordinate rounds a latitude or longitude to the 4 decimals the
@@ -140,11 +144,11 @@ func (c *Client) Point(ctx context.Context, lat, lon float64) (*Point, error) {
 	if math.IsNaN(lat) || math.IsNaN(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
 		return nil, fmt.Errorf("nws: invalid coordinates %v,%v", lat, lon)
 	}
-	var p Point
-	if err := c.GetJSON(ctx, "/points/"+FormatCoordinate(lat)+","+FormatCoordinate(lon), &p); err != nil {
+	u, err := c.resolve("/points/" + FormatCoordinate(lat) + "," + FormatCoordinate(lon))
+	if err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return getDecoded[Point](ctx, c, u)
 }
 
 // Forecast fetches a forecast URL as found in a point's
@@ -159,9 +163,5 @@ func (c *Client) Forecast(ctx context.Context, forecastURL string) (*Forecast, e
 		return nil, fmt.Errorf("nws: forecast URL on host %q: %w", sanitize(u.Host, 100), ErrForeignURL)
 	}
 	u.Fragment, u.RawFragment = "", ""
-	var f Forecast
-	if err := c.getJSON(ctx, u, &f); err != nil {
-		return nil, err
-	}
-	return &f, nil
+	return getDecoded[Forecast](ctx, c, u)
 }

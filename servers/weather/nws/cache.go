@@ -2,32 +2,68 @@ package nws
 
 import (
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
-// cacheEntry is a cached 200 body with its expiry time.
+// cacheEntry is a cached 200 body with its expiry time, and the values
+// decoded from it.
 type cacheEntry struct {
 	body    []byte
 	expires time.Time
+	decoded *decodedValues
 }
 
-// cached returns the unexpired cached body for key, removing an expired
-// entry.
-func (c *Client) cached(key string) ([]byte, bool) {
+// decodedValues holds what a cached body decoded to, one value per Go
+// type, so that callers of the typed methods ([Client.Alerts] and the
+// others) decode a cached answer once rather than on every call. The
+// values are shared: nothing may modify them.
+type decodedValues struct {
+	mu     sync.Mutex
+	byType map[reflect.Type]any
+}
+
+// load returns the value decoded for t, if any.
+func (d *decodedValues) load(t reflect.Type) (any, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, ok := d.byType[t]
+	return v, ok
+}
+
+// loadOrStore keeps v for t unless a value is there already, and returns
+// the value kept, so that concurrent decoders end up sharing one.
+func (d *decodedValues) loadOrStore(t reflect.Type, v any) any {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if old, ok := d.byType[t]; ok {
+		return old
+	}
+	if d.byType == nil {
+		d.byType = make(map[reflect.Type]any, 1)
+	}
+	d.byType[t] = v
+	return v
+}
+
+// cached returns the unexpired cache entry for key, removing an expired
+// one.
+func (c *Client) cached(key string) (cacheEntry, bool) {
 	if c.cache == nil {
-		return nil, false
+		return cacheEntry{}, false
 	}
 	e, ok := c.cache.Get(key)
 	if !ok {
-		return nil, false
+		return cacheEntry{}, false
 	}
 	if !c.now().Before(e.expires) {
 		c.cache.Remove(key)
-		return nil, false
+		return cacheEntry{}, false
 	}
-	return e.body, true
+	return e, true
 }
 
 // store caches a 200 answer if its headers allow it.
@@ -39,7 +75,7 @@ func (c *Client) store(key string, r *response) {
 	if !ok {
 		return
 	}
-	c.cache.Add(key, cacheEntry{body: r.body, expires: c.now().Add(ttl)})
+	c.cache.Add(key, cacheEntry{body: r.body, expires: c.now().Add(ttl), decoded: &decodedValues{}})
 }
 
 // freshness returns how long a response may be served from the cache,

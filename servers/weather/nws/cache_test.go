@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -293,4 +295,124 @@ func waitUntil(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestDecodedOnce: while an answer is cached, the typed methods decode it
+// once and share the value; a new answer (expired, or not cacheable) is
+// decoded afresh.
+func TestDecodedOnce(t *testing.T) {
+	tests := []struct {
+		name         string
+		cacheControl string
+		advance      time.Duration
+		wantShared   bool
+		wantRequests int
+	}{
+		{"cached: decoded once", "public, max-age=60", 10 * time.Second, true, 1},
+		{"expired: decoded again", "public, max-age=60", 61 * time.Second, false, 2},
+		{"not cacheable: decoded per call", "no-store", 0, false, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := cachingUpstream(t, tt.cacheControl, "", 200)
+			clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+			c := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 8; c.Now = clock.Now })
+			// The first call fetches; the second is the first cache hit,
+			// which decodes and keeps the value; the third reuses it.
+			var got [3]*AlertCollection
+			for i := range got {
+				if i == 2 {
+					clock.Add(tt.advance)
+				}
+				ac, err := c.Alerts(t.Context(), "CA")
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[i] = ac
+			}
+			if shared := got[1] == got[2]; shared != tt.wantShared {
+				t.Errorf("second and third call share a value: %v, want %v", shared, tt.wantShared)
+			}
+			if got[0] == got[1] {
+				t.Error("the fetched answer's value is shared with the first cache hit; only cache hits share")
+			}
+			if up.requests() != tt.wantRequests {
+				t.Errorf("upstream requests = %d, want %d", up.requests(), tt.wantRequests)
+			}
+		})
+	}
+
+	// Concurrent first hits end up sharing one value, and GetJSON still
+	// decodes into the caller's own value.
+	up := cachingUpstream(t, "public, max-age=60", "", 200)
+	c := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 8 })
+	if _, err := c.Point(t.Context(), 39.7456, -97.0892); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	points := make([]*Point, 8)
+	for i := range points {
+		wg.Go(func() {
+			p, err := c.Point(t.Context(), 39.7456, -97.0892)
+			if err != nil {
+				t.Error(err)
+			}
+			points[i] = p
+		})
+	}
+	wg.Wait()
+	again, _ := c.Point(t.Context(), 39.7456, -97.0892)
+	for i, p := range points {
+		if p != again {
+			t.Errorf("concurrent call %d got its own value, not the kept one", i)
+		}
+	}
+	var own doc
+	if err := c.GetJSON(t.Context(), "/points/39.7456,-97.0892", &own); err != nil || own.Name == "" {
+		t.Errorf("GetJSON after the typed calls: %+v, %v", own, err)
+	}
+	if up.requests() != 1 {
+		t.Errorf("upstream requests = %d, want 1", up.requests())
+	}
+}
+
+// BenchmarkCachedAlerts compares a cache hit through Alerts (decoded once,
+// shared) with the same hit decoded on every call, as GetJSON does, on
+// the 10.7 KB California alerts document.
+func BenchmarkCachedAlerts(b *testing.B) {
+	body, err := os.ReadFile("../tools/testdata/alerts_CA.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("Content-Type", "application/geo+json")
+		w.Write(body)
+	}))
+	b.Cleanup(srv.Close)
+	c, err := New(Config{BaseURL: srv.URL, CacheEntries: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Alerts(ctx, "CA"); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decoded once", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if ac, err := c.Alerts(ctx, "CA"); err != nil || len(ac.Features) == 0 {
+				b.Fatal(ac, err)
+			}
+		}
+	})
+	b.Run("decoded per call (baseline)", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var ac AlertCollection
+			if err := c.GetJSON(ctx, "/alerts/active/area/CA", &ac); err != nil || len(ac.Features) == 0 {
+				b.Fatal(ac, err)
+			}
+		}
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -252,7 +253,7 @@ func sameOrigin(u, base *url.URL) bool {
 }
 
 func (c *Client) getJSON(ctx context.Context, u *url.URL, v any) error {
-	body, err := c.get(ctx, u)
+	body, _, err := c.get(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -262,15 +263,40 @@ func (c *Client) getJSON(ctx context.Context, u *url.URL, v any) error {
 	return nil
 }
 
+// getDecoded fetches u and decodes the answer as a T. While the answer is
+// cached, it is decoded once and every caller gets the same *T, which
+// nobody may modify.
+func getDecoded[T any](ctx context.Context, c *Client, u *url.URL) (*T, error) {
+	body, decoded, err := c.get(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	t := reflect.TypeFor[T]()
+	if decoded != nil {
+		if v, ok := decoded.load(t); ok {
+			return v.(*T), nil
+		}
+	}
+	v := new(T)
+	if err := decodeJSON(body, v); err != nil {
+		return nil, fmt.Errorf("nws: GET %s: %w (%w)", u.Path, ErrMalformedJSON, err)
+	}
+	if decoded != nil {
+		v = decoded.loadOrStore(t, v).(*T)
+	}
+	return v, nil
+}
+
 // get returns the body of a 2xx answer for u, from the cache or from a
-// (possibly shared) upstream fetch. The returned slice must not be modified.
-func (c *Client) get(ctx context.Context, u *url.URL) ([]byte, error) {
+// (possibly shared) upstream fetch, and, for a cached answer, the values
+// decoded from it. The returned slice must not be modified.
+func (c *Client) get(ctx context.Context, u *url.URL) ([]byte, *decodedValues, error) {
 	key := u.String()
-	if body, ok := c.cached(key); ok {
-		return body, nil
+	if e, ok := c.cached(key); ok {
+		return e.body, e.decoded, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, c.ctxError(ctx, u, time.Now())
+		return nil, nil, c.ctxError(ctx, u, time.Now())
 	}
 	start := time.Now()
 	// The shared fetch outlives any single caller: it runs detached from
@@ -278,8 +304,8 @@ func (c *Client) get(ctx context.Context, u *url.URL) ([]byte, error) {
 	ch := c.group.DoChan(key, func() (any, error) {
 		// A flight that just ended may have filled the cache since the
 		// check above.
-		if body, ok := c.cached(key); ok {
-			return body, nil
+		if e, ok := c.cached(key); ok {
+			return e.body, nil
 		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.flightTime)
 		defer cancel()
@@ -291,11 +317,11 @@ func (c *Client) get(ctx context.Context, u *url.URL) ([]byte, error) {
 	select {
 	case r := <-ch:
 		if r.Err != nil {
-			return nil, r.Err
+			return nil, nil, r.Err
 		}
-		return r.Val.([]byte), nil
+		return r.Val.([]byte), nil, nil
 	case <-ctx.Done():
-		return nil, c.ctxError(ctx, u, start)
+		return nil, nil, c.ctxError(ctx, u, start)
 	}
 }
 
