@@ -257,6 +257,11 @@ func (c *Client) getJSON(ctx context.Context, u *url.URL, v any) error {
 	if err != nil {
 		return err
 	}
+	return decodeAnswer(u, body, v)
+}
+
+// decodeAnswer decodes the body of the answer for u into v.
+func decodeAnswer(u *url.URL, body []byte, v any) error {
 	if err := decodeJSON(body, v); err != nil {
 		return fmt.Errorf("nws: GET %s: %w (%w)", u.Path, ErrMalformedJSON, err)
 	}
@@ -278,8 +283,8 @@ func getDecoded[T any](ctx context.Context, c *Client, u *url.URL) (*T, error) {
 		}
 	}
 	v := new(T)
-	if err := decodeJSON(body, v); err != nil {
-		return nil, fmt.Errorf("nws: GET %s: %w (%w)", u.Path, ErrMalformedJSON, err)
+	if err := decodeAnswer(u, body, v); err != nil {
+		return nil, err
 	}
 	if decoded != nil {
 		v = decoded.loadOrStore(t, v).(*T)
