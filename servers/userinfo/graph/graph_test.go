@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -97,9 +98,13 @@ func odataError(code, message string) string {
 	return fmt.Sprintf(`{"error":{"code":%q,"message":%q}}`, code, message)
 }
 
-// newFake starts a fake Graph on 127.0.0.1 (TLS or plain http) and returns
-// it with a Config pointing at it.
-func newFake(t *testing.T, useTLS bool, cred azcore.TokenCredential, respond func(http.ResponseWriter, *http.Request, int)) (*fakeGraph, Config) {
+// defaultFakeTimeout bounds calls to the fake Graph unless a test says otherwise.
+const defaultFakeTimeout = 5 * time.Second
+
+// newFakeClient starts a fake Graph on 127.0.0.1 (TLS or plain http) and
+// returns it with a Client for it that gets tokens from cred and bounds
+// each call by timeout (0: defaultFakeTimeout).
+func newFakeClient(t *testing.T, useTLS bool, cred azcore.TokenCredential, timeout time.Duration, respond func(http.ResponseWriter, *http.Request, int)) (*fakeGraph, *Client) {
 	t.Helper()
 	fg := &fakeGraph{t: t, token: testToken, respond: respond}
 	var srv *httptest.Server
@@ -109,14 +114,18 @@ func newFake(t *testing.T, useTLS bool, cred azcore.TokenCredential, respond fun
 		srv = httptest.NewServer(fg)
 	}
 	t.Cleanup(srv.Close)
-	cfg := Config{Credential: cred, BaseURL: srv.URL + "/v1.0", Timeout: 5 * time.Second}
+	cfg := Config{Credential: cred, BaseURL: srv.URL + "/v1.0", Timeout: cmp.Or(timeout, defaultFakeTimeout)}
 	if useTLS {
 		cfg.HTTPClient = srv.Client()
 	}
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") && !strings.HasPrefix(srv.URL, "https://127.0.0.1:") {
 		t.Fatalf("fake is not on 127.0.0.1: %s", srv.URL)
 	}
-	return fg, cfg
+	c, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fg, c
 }
 
 func TestMeSuccess(t *testing.T) {
@@ -129,13 +138,9 @@ func TestMeSuccess(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cred := &fakeCredential{token: testToken}
-			fg, cfg := newFake(t, tc.useTLS, cred, func(w http.ResponseWriter, r *http.Request, _ int) {
+			fg, c := newFakeClient(t, tc.useTLS, cred, 0, func(w http.ResponseWriter, r *http.Request, _ int) {
 				writeJSON(w, http.StatusOK, adaJSON)
 			})
-			c, err := NewClient(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
 			got, err := c.Me(context.Background())
 			if err != nil {
 				t.Fatalf("Me: %v", err)
@@ -308,14 +313,7 @@ func TestMeErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cred := &fakeCredential{token: testToken}
-			fg, cfg := newFake(t, false, cred, tc.respond)
-			if tc.timeout != 0 {
-				cfg.Timeout = tc.timeout
-			}
-			c, err := NewClient(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fg, c := newFakeClient(t, false, cred, tc.timeout, tc.respond)
 			start := time.Now()
 			u, err := c.Me(context.Background())
 			elapsed := time.Since(start)
@@ -359,20 +357,15 @@ func TestMeTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	release := make(chan struct{})
 	cred := &fakeCredential{token: testToken}
-	_, cfg := newFake(t, false, cred, func(w http.ResponseWriter, r *http.Request, _ int) {
+	_, c := newFakeClient(t, false, cred, timeout, func(w http.ResponseWriter, r *http.Request, _ int) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
 		}
 	})
 	t.Cleanup(func() { close(release) }) // runs before the server's Close
-	cfg.Timeout = timeout
-	c, err := NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	_, err = c.Me(context.Background())
+	_, err := c.Me(context.Background())
 	elapsed := time.Since(start)
 	var ge *Error
 	if !errors.As(err, &ge) || ge.Kind != KindTimeout {
@@ -392,16 +385,12 @@ func TestMeTimeout(t *testing.T) {
 
 func TestMeCanceled(t *testing.T) {
 	cred := &fakeCredential{token: testToken}
-	_, cfg := newFake(t, false, cred, func(w http.ResponseWriter, _ *http.Request, _ int) {
+	_, c := newFakeClient(t, false, cred, 0, func(w http.ResponseWriter, _ *http.Request, _ int) {
 		writeJSON(w, 200, adaJSON)
 	})
-	c, err := NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = c.Me(ctx)
+	_, err := c.Me(ctx)
 	var ge *Error
 	if !errors.As(err, &ge) || ge.Kind != KindCanceled || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want Kind %q wrapping context.Canceled", err, KindCanceled)
@@ -418,14 +407,10 @@ func TestMeCredentialErrors(t *testing.T) {
 		{"empty token", &fakeCredential{token: ""}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fg, cfg := newFake(t, false, tc.cred, func(w http.ResponseWriter, _ *http.Request, _ int) {
+			fg, c := newFakeClient(t, false, tc.cred, 0, func(w http.ResponseWriter, _ *http.Request, _ int) {
 				writeJSON(w, 200, adaJSON)
 			})
-			c, err := NewClient(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = c.Me(context.Background())
+			_, err := c.Me(context.Background())
 			var ge *Error
 			if !errors.As(err, &ge) || ge.Kind != KindCredential || ge.Status != 0 {
 				t.Fatalf("err = %#v, want Kind %q and no status", err, KindCredential)
@@ -513,14 +498,7 @@ func TestRetry(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cred := &fakeCredential{token: testToken}
-			fg, cfg := newFake(t, true, cred, tc.respond)
-			if tc.timeout != 0 {
-				cfg.Timeout = tc.timeout
-			}
-			c, err := NewClient(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fg, c := newFakeClient(t, true, cred, tc.timeout, tc.respond)
 			start := time.Now()
 			u, err := c.Me(context.Background())
 			elapsed := time.Since(start)
@@ -537,8 +515,8 @@ func TestRetry(t *testing.T) {
 			if n := fg.hits.Load(); n != tc.wantHits {
 				t.Errorf("fake saw %d requests, want %d", n, tc.wantHits)
 			}
-			if elapsed > cfg.Timeout {
-				t.Errorf("took %v, beyond the %v timeout", elapsed, cfg.Timeout)
+			if timeout := cmp.Or(tc.timeout, defaultFakeTimeout); elapsed > timeout {
+				t.Errorf("took %v, beyond the %v timeout", elapsed, timeout)
 			}
 		})
 	}
