@@ -8,38 +8,21 @@
 package main
 
 import (
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpfunc/mcpfunc/bench/baselines/floor"
 	"github.com/mcpfunc/mcpfunc/servers/weather/tools"
 )
 
 func main() {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(strings.TrimSpace(os.Getenv("LOG_LEVEL")))); err != nil {
-		level = slog.LevelInfo
-	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := floor.Logger()
 
 	s, err := tools.NewServerFromEnv(&mcp.Implementation{Name: "weather", Version: "sdkfloor"}, os.Getenv, logger)
 	if err != nil {
 		logger.Error("bad configuration", "err", err)
 		os.Exit(2)
 	}
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
-		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
-
-	port := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
-	if port == "" {
-		port = "8080"
-	}
-	if err := http.ListenAndServe(net.JoinHostPort("127.0.0.1", port), h); err != nil {
-		logger.Error("serve", "err", err)
-		os.Exit(1)
-	}
+	floor.Serve(logger, s)
 }

@@ -20,25 +20,19 @@
 package main
 
 import (
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpfunc/mcpfunc/bench/baselines/floor"
 	"github.com/mcpfunc/mcpfunc/servers/userinfo/graph"
 	"github.com/mcpfunc/mcpfunc/servers/userinfo/tools"
 	"github.com/mcpfunc/mcpfunc/shared/auth"
 )
 
 func main() {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(strings.TrimSpace(os.Getenv("LOG_LEVEL")))); err != nil {
-		level = slog.LevelInfo
-	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := floor.Logger()
 	fail := func(msg string, err error) {
 		logger.Error(msg, "err", err)
 		os.Exit(2)
@@ -57,15 +51,5 @@ func main() {
 		fail("GRAPH_BASE_URL", err)
 	}
 	s := tools.NewServer(&mcp.Implementation{Name: "userinfo", Version: "userinfofloor"}, tools.Config{OBO: obo, Graph: svc, Logger: logger})
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
-		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
-
-	port := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
-	if port == "" {
-		port = "8080"
-	}
-	if err := http.ListenAndServe(net.JoinHostPort("127.0.0.1", port), h); err != nil {
-		logger.Error("serve", "err", err)
-		os.Exit(1)
-	}
+	floor.Serve(logger, s)
 }
