@@ -3,66 +3,28 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mcpfunc/mcpfunc/internal/treehash"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
-// hashTree returns the SHA-256 of every file under root and marks every
-// folder, by slash path.
+// hashTree snapshots every file and folder under root (see treehash).
 func hashTree(t *testing.T, root string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			out[rel+"/"] = "dir"
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		out[rel] = hex.EncodeToString(sum[:])
-		return nil
-	})
+	out, err := treehash.Snapshot(root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func diffTrees(before, after map[string]string) []string {
-	var diff []string
-	for f, h := range before {
-		if after[f] != h {
-			diff = append(diff, "changed or removed: "+f)
-		}
-	}
-	for f := range after {
-		if _, ok := before[f]; !ok {
-			diff = append(diff, "created: "+f)
-		}
-	}
-	slices.Sort(diff)
-	return diff
 }
 
 // TestScaffoldNew runs `go tool mage new demo` in a copy of the repository,
@@ -198,7 +160,7 @@ func TestScaffoldRefusals(t *testing.T) {
 			if !strings.Contains(out, tt.want) || !strings.Contains(out, "nothing was changed") {
 				t.Errorf("mage %v output lacks %q and \"nothing was changed\":\n%s", tt.args, tt.want, out)
 			}
-			if d := diffTrees(before, hashTree(t, root)); len(d) > 0 {
+			if d := treehash.Diff(before, hashTree(t, root)); len(d) > 0 {
 				t.Errorf("mage %v changed the repository:\n%s", tt.args, strings.Join(d, "\n"))
 			}
 		})

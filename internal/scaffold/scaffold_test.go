@@ -3,11 +3,10 @@ package scaffold
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"go/format"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpfunc/mcpfunc/internal/treehash"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
@@ -82,27 +82,10 @@ func fixture(t *testing.T) string {
 	return dst
 }
 
-// snapshot returns the SHA-256 of every file under root, by slash path.
+// snapshot snapshots every file and folder under root (see treehash).
 func snapshot(t *testing.T, root string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if d.IsDir() {
-			out[filepath.ToSlash(rel)+"/"] = "dir"
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
-		return nil
-	})
+	out, err := treehash.Snapshot(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,16 +95,8 @@ func snapshot(t *testing.T, root string) map[string]string {
 // sameFiles fails the test if root changed since before.
 func sameFiles(t *testing.T, root string, before map[string]string) {
 	t.Helper()
-	after := snapshot(t, root)
-	for f, h := range before {
-		if after[f] != h {
-			t.Errorf("%s changed or disappeared", f)
-		}
-	}
-	for f := range after {
-		if _, ok := before[f]; !ok {
-			t.Errorf("%s was created", f)
-		}
+	for _, d := range treehash.Diff(before, snapshot(t, root)) {
+		t.Error(d)
 	}
 }
 
@@ -454,23 +429,11 @@ func TestAdoptRefuses(t *testing.T) {
 			if !strings.Contains(err.Error(), "nothing was changed") {
 				t.Errorf("error does not say that nothing was changed: %v", err)
 			}
-			if after := snapshot(t, root); !mapsEqual(before, after) {
+			if after := snapshot(t, root); !maps.Equal(before, after) {
 				t.Errorf("files changed")
 			}
 		})
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRollback makes the last step (`go work use`) fail and checks that
