@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,19 +49,11 @@ func nwsKind(path string) string {
 
 func newFaultNWS(t *testing.T) *faultNWS {
 	t.Helper()
-	dir := filepath.Join("..", "servers", "weather", "tools", "testdata")
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
 	f := &faultNWS{faults: map[string]string{}, counts: map[string]int{}, seen: map[string]time.Time{}}
 	raw := map[string]string{
-		"alerts":   read("alerts_CA.json"),
-		"points":   read("points_39.7456_-97.0892.json"),
-		"forecast": read("forecast_TOP_32_81.json"),
+		"alerts":   weatherFixture(t, "alerts_CA.json"),
+		"points":   weatherFixture(t, "points_39.7456_-97.0892.json"),
+		"forecast": weatherFixture(t, "forecast_TOP_32_81.json"),
 	}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	f.files = map[string]string{}
@@ -317,11 +307,7 @@ func TestSigtermUnderLoad(t *testing.T) {
 				lat := strconv.FormatFloat(float64(300000+seq.Add(1))/1e4, 'f', -1, 64)
 				r := &sigtermRequest{points: "/points/" + lat + ",-97.0892", start: time.Now()}
 				body := toolCall(`"get_forecast"`, `{"latitude":`+lat+`,"longitude":-97.0892}`)
-				req, _ := http.NewRequest(http.MethodPost, host.URL+"/mcp", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json, text/event-stream")
-				req.Header.Set("MCP-Protocol-Version", "2025-11-25")
-				resp, err := client.Do(req)
+				resp, err := client.Do(mcpPost(host.URL+"/mcp", strings.NewReader(body), "2025-11-25"))
 				if err == nil {
 					r.status = resp.StatusCode
 					r.body, err = io.ReadAll(resp.Body)

@@ -581,9 +581,7 @@ func TestHostileHugeBody(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/mcp", host.WorkerPort), pr)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
+	req := mcpPost(fmt.Sprintf("http://127.0.0.1:%d/mcp", host.WorkerPort), pr, "")
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	start := time.Now()
 	resp, err := client.Do(req)

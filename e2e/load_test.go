@@ -240,10 +240,7 @@ func runLoad(ctx context.Context, client *http.Client, url string, mix []loadReq
 		wg.Go(func() {
 			for n := i; ctx.Err() == nil; n++ {
 				lr := mix[n%len(mix)]
-				req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(lr.body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json, text/event-stream")
-				req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+				req := mcpPost(url, strings.NewReader(lr.body), "2025-11-25")
 				for k, v := range lr.header {
 					req.Header[k] = v
 				}

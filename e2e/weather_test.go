@@ -29,23 +29,37 @@ type fakeNWS struct {
 	requests atomic.Int64
 }
 
+// weatherFixture reads one of the weather tools' NWS fixtures.
+func weatherFixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "servers", "weather", "tools", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// mcpPost is a POST of body to url with the Content-Type and Accept an MCP
+// client sends, and the MCP-Protocol-Version header unless protocol is "".
+func mcpPost(url string, body io.Reader, protocol string) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, url, body) // the tests' URLs are valid
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if protocol != "" {
+		req.Header.Set("MCP-Protocol-Version", protocol)
+	}
+	return req
+}
+
 func newFakeNWS(t *testing.T) *fakeNWS {
 	t.Helper()
-	dir := filepath.Join("..", "servers", "weather", "tools", "testdata")
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
 	files := map[string]string{
-		"/alerts/active/area/CA":         read("alerts_CA.json"),
-		"/alerts/active/area/GU":         read("alerts_empty.json"),
-		"/points/39.7456,-97.0892":       read("points_39.7456_-97.0892.json"),
-		"/gridpoints/TOP/32,81/forecast": read("forecast_TOP_32_81.json"),
+		"/alerts/active/area/CA":         weatherFixture(t, "alerts_CA.json"),
+		"/alerts/active/area/GU":         weatherFixture(t, "alerts_empty.json"),
+		"/points/39.7456,-97.0892":       weatherFixture(t, "points_39.7456_-97.0892.json"),
+		"/gridpoints/TOP/32,81/forecast": weatherFixture(t, "forecast_TOP_32_81.json"),
 	}
-	notFound := read("problem_404_points.json")
+	notFound := weatherFixture(t, "problem_404_points.json")
 	f := &fakeNWS{}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
@@ -259,10 +273,8 @@ func TestHostHeaderGuard(t *testing.T) {
 				env[k] = v
 			}
 			host := startUnderHost(t, app, "app", env, tt.mode)
-			req, _ := http.NewRequest(http.MethodPost, host.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+			req := mcpPost(host.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`), "")
 			req.Host = "myapp.azurewebsites.net"
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json, text/event-stream")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -297,12 +309,8 @@ func TestResponseModesUnderHost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("mode "+tt.mode, func(t *testing.T) {
 			host := startUnderHost(t, app, "app", map[string]string{"NWS_API_BASE_URL": nws.URL, "MCP_RESPONSE_MODE": tt.mode}, yarpProxy)
-			req, _ := http.NewRequest(http.MethodPost, host.URL+"/mcp", strings.NewReader(
-				`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_alerts","arguments":{"state":"CA"}}}`))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json, text/event-stream")
-			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := http.DefaultClient.Do(mcpPost(host.URL+"/mcp", strings.NewReader(
+				`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_alerts","arguments":{"state":"CA"}}}`), "2025-11-25"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -373,14 +373,22 @@ func TestPanicsBecomeErrors(t *testing.T) {
 	}
 }
 
-func post(t *testing.T, url, host, body string, hdr map[string]string) (int, string) {
+// mcpPost is a POST of body to url with the Content-Type and Accept an MCP
+// client sends.
+func mcpPost(t *testing.T, url string, body io.Reader) *http.Request {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
+	return req
+}
+
+func post(t *testing.T, url, host, body string, hdr map[string]string) (int, string) {
+	t.Helper()
+	req := mcpPost(t, url, strings.NewReader(body))
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -673,13 +681,7 @@ func TestStreamedBodyOverLimit(t *testing.T) {
 					}
 					pw.Close()
 				}()
-				req, err := http.NewRequest(http.MethodPost, st.url+MCPPath, pr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json, text/event-stream")
-				resp, err := client.Do(req)
+				resp, err := client.Do(mcpPost(t, st.url+MCPPath, pr))
 				pr.CloseWithError(errors.New("request done"))
 				if err != nil {
 					t.Fatalf("attempt %d: %v (want a 413 the client can read)", i+1, err)
@@ -724,10 +726,8 @@ func TestNotificationsDuringCall(t *testing.T) {
 			st := startRun(t, s, WithResponseMode(tt.mode))
 
 			// On the wire: the messages of one POST, in order.
-			req, _ := http.NewRequest(http.MethodPost, st.url+MCPPath, strings.NewReader(
+			req := mcpPost(t, st.url+MCPPath, strings.NewReader(
 				`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"work","arguments":{},"_meta":{"progressToken":"p1"}}}`))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json, text/event-stream")
 			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
