@@ -10,7 +10,41 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Region for all resources. Flex Consumption must be available there.')
+@description('Region for all resources: one where Flex Consumption is available (`az functionapp list-flexconsumption-locations`).')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({
   azd: {
     type: 'location'
@@ -18,8 +52,16 @@ param environmentName string
 })
 param location string
 
-@description('Object id of the user running azd, for data-plane access to storage and Application Insights while debugging. Optional.')
+@description('Object id of the principal running azd (azd passes AZURE_PRINCIPAL_ID), given blob access to each server\'s storage for debugging. Optional.')
 param principalId string = ''
+
+@description('Type of that principal: azd passes AZURE_PRINCIPAL_TYPE, which is ServicePrincipal under `azd auth login --client-id`.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
 
 @description('Put storage behind a private endpoint and integrate every app with a virtual network.')
 param vnetEnabled bool = false
@@ -57,8 +99,18 @@ param localhostProtection string = 'on'
 ])
 param responseMode string = 'json'
 
-@description('Memory per instance, in MB.')
+@description('Memory of each instance, in MB. Flex Consumption offers 512, 2048 and 4096; see README "Cost" for the measurements behind the default.')
+@allowed([
+  512
+  2048
+  4096
+])
 param instanceMemoryMB int = 2048
+
+@description('Most concurrent HTTP requests one instance takes before Flex Consumption adds another (1 to 1000).')
+@minValue(1)
+@maxValue(1000)
+param perInstanceConcurrency int = 16
 
 @description('Most instances each app scales out to.')
 @minValue(40)
@@ -78,28 +130,11 @@ var tags = {
 }
 var useEasyAuth = toLower(anonymousServerAuth) != 'true'
 var preAuthorizedClientIdsArray = empty(preAuthorizedClientIds) ? [] : map(split(preAuthorizedClientIds, ','), id => trim(id))
-var appNames = [for s in servers: 'func-${s.name}-${resourceToken}']
-// Blob container names allow no '--': take() can end on the hyphen before
-// the token (a 26-character server name), so collapse it.
-var containerNames = [for (s, i) in servers: replace('app-package-${take(appNames[i], 32)}-${take(uniqueString(appNames[i], resourceToken), 7)}', '--', '-')]
 
 resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {
   name: 'rg-${environmentName}'
   location: location
   tags: tags
-}
-
-// One user-assigned identity for all apps: storage, Application Insights, and
-// (through a federated credential on each app registration) the client
-// assertion of the On-Behalf-Of flow.
-module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.1' = {
-  name: 'identity'
-  scope: rg
-  params: {
-    name: 'id-mcp-${resourceToken}'
-    location: location
-    tags: tags
-  }
 }
 
 module logAnalytics 'br/public:avm/res/operational-insights/workspace:0.7.0' = {
@@ -125,45 +160,6 @@ module monitoring 'br/public:avm/res/insights/component:0.4.1' = {
   }
 }
 
-// Deployment packages: one container per app, no shared keys.
-module storage 'br/public:avm/res/storage/storage-account:0.8.3' = {
-  name: 'storage'
-  scope: rg
-  params: {
-    name: 'st${resourceToken}'
-    location: location
-    tags: tags
-    allowBlobPublicAccess: false
-    allowSharedKeyAccess: false
-    dnsEndpointType: 'Standard'
-    minimumTlsVersion: 'TLS1_2'
-    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
-    networkAcls: vnetEnabled
-      ? {
-          defaultAction: 'Deny'
-          bypass: 'None'
-        }
-      : {
-          defaultAction: 'Allow'
-          bypass: 'AzureServices'
-        }
-    blobServices: {
-      containers: [for name in containerNames: { name: name }]
-    }
-  }
-}
-
-module rbac 'app/rbac.bicep' = {
-  name: 'rbac'
-  scope: rg
-  params: {
-    storageAccountName: storage.outputs.name
-    appInsightsName: monitoring.outputs.name
-    managedIdentityPrincipalId: identity.outputs.principalId
-    userPrincipalId: principalId
-  }
-}
-
 module vnet 'app/vnet.bicep' = if (vnetEnabled) {
   name: 'vnet'
   scope: rg
@@ -175,32 +171,16 @@ module vnet 'app/vnet.bicep' = if (vnetEnabled) {
   }
 }
 
-module storagePrivateEndpoint 'app/storage-private-endpoint.bicep' = if (vnetEnabled) {
-  name: 'storagePrivateEndpoint'
-  scope: rg
-  params: {
-    location: location
-    tags: tags
-    virtualNetworkName: vnetEnabled ? vnet.outputs.name : ''
-    subnetName: vnetEnabled ? vnet.outputs.privateEndpointSubnetName : ''
-    storageAccountName: storage.outputs.name
-  }
-}
-
+// Each server gets its own identity, storage, plan, app and (with Easy
+// Auth) app registration from app/server.bicep, so adding a server adds no
+// Bicep.
 module serverApps 'app/server.bicep' = [
   for (s, i) in servers: {
     name: 'server-${s.name}'
     scope: rg
-    // The host fails to start if the app comes up before the storage
-    // private endpoint it deploys from.
-    dependsOn: [
-      rbac
-      storagePrivateEndpoint
-    ]
     params: {
       serverName: s.name
-      appName: appNames[i]
-      planName: 'plan-${s.name}-${resourceToken}'
+      resourceToken: resourceToken
       location: location
       tags: tags
       callsGraph: s.?graph ?? false
@@ -208,13 +188,13 @@ module serverApps 'app/server.bicep' = [
       runtimeVersion: runtimeVersions[functionsRuntime]
       instanceMemoryMB: instanceMemoryMB
       maximumInstanceCount: maximumInstanceCount
-      storageAccountName: storage.outputs.name
-      deploymentContainerName: containerNames[i]
+      perInstanceConcurrency: perInstanceConcurrency
       applicationInsightsName: monitoring.outputs.name
-      identityId: identity.outputs.resourceId
-      identityClientId: identity.outputs.clientId
-      identityPrincipalId: identity.outputs.principalId
+      deployerPrincipalId: principalId
+      deployerPrincipalType: principalType
       virtualNetworkSubnetId: vnetEnabled ? vnet.outputs.appSubnetIds[i] : ''
+      privateEndpointSubnetId: vnetEnabled ? vnet.outputs.privateEndpointSubnetId : ''
+      blobDnsZoneId: vnetEnabled ? vnet.outputs.blobDnsZoneId : ''
       useEasyAuth: useEasyAuth
       preAuthorizedClientIds: preAuthorizedClientIdsArray
       serviceManagementReference: serviceManagementReference

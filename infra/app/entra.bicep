@@ -1,6 +1,6 @@
 // The Entra app registration of one MCP server: the API clients sign in to
 // (identifier URI and user_impersonation scope, pre-authorized clients), the
-// Easy Auth callback, and a federated credential that lets the shared
+// Easy Auth callback, and a federated credential that lets this server's own
 // managed identity act as this app's client secret (for Easy Auth and the
 // On-Behalf-Of exchange). Graph's User.Read is requested only by servers
 // that call Graph.
@@ -20,7 +20,10 @@ param tags object = {}
 
 var scopeValue = 'user_impersonation'
 var scopeId = guid(uniqueName, 'default-scope', scopeValue)
-var identifierUri = 'api://${uniqueName}-${uniqueString(subscription().id, resourceGroup().id, uniqueName)}'
+// api://<tenant id>/<name> is a form Entra accepts even in tenants that
+// enforce uriAdditionWithoutUniqueTenantIdentifier, which reject
+// api://<name>-<hash>.
+var identifierUri = 'api://${tenant().tenantId}/${uniqueName}'
 var graphAppId = '00000003-0000-0000-c000-000000000000'
 var graphUserReadId = 'e1fe6dd8-ba31-4d61-89e7-88639da4683d'
 

@@ -1,31 +1,39 @@
-// Data-plane roles of the shared managed identity (and, optionally, of the
-// developer running azd): blob access for deployment packages and the host's
-// storage, metrics publishing to Application Insights.
+// Data-plane roles of one server: its managed identity owns the blobs of
+// that server's own storage account (its deployment package and the
+// Functions host's storage) and publishes metrics to the shared Application
+// Insights; optionally the principal running azd may read and write the same
+// blobs, for debugging. No identity gets a role on another server's storage.
 param storageAccountName string
 param appInsightsName string
 param managedIdentityPrincipalId string
-@description('Object id of the developer, for debugging. Optional.')
-param userPrincipalId string = ''
+@description('Object id of the principal running azd, for debugging. Optional.')
+param deployerPrincipalId string = ''
+@description('Type of the principal running azd: azd passes AZURE_PRINCIPAL_TYPE (User, or ServicePrincipal under `azd auth login --client-id`).')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param deployerPrincipalType string = 'User'
 
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
-var principals = concat(
-  [
-    {
-      id: managedIdentityPrincipalId
-      type: 'ServicePrincipal'
-    }
-  ],
-  empty(userPrincipalId)
-    ? []
-    : [
-        {
-          id: userPrincipalId
-          type: 'User'
-        }
-      ]
-)
+var identityPrincipal = [
+  {
+    id: managedIdentityPrincipalId
+    type: 'ServicePrincipal'
+  }
+]
+var deployerPrincipal = empty(deployerPrincipalId)
+  ? []
+  : [
+      {
+        id: deployerPrincipalId
+        type: deployerPrincipalType
+      }
+    ]
+var principals = concat(identityPrincipal, deployerPrincipal)
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -47,14 +55,12 @@ resource blobRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   }
 ]
 
-resource metricsRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for p in principals: {
-    name: guid(appInsights.id, p.id, monitoringMetricsPublisher)
-    scope: appInsights
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
-      principalId: p.id
-      principalType: p.type
-    }
+resource metricsRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, managedIdentityPrincipalId, monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+    principalId: managedIdentityPrincipalId
+    principalType: identityPrincipal[0].type
   }
-]
+}

@@ -75,8 +75,8 @@ var (
 //     setting in codeSettings() is set, every non-platform setting is read
 //     somewhere in shared/ or servers/, and the MCP_AUTH values are ones
 //     the code accepts;
-//   - the Function app and deployment container names main.bicep derives
-//     from each server name are valid Azure names.
+//   - the Function app name app/server.bicep derives from each server name
+//     is a valid Azure name.
 //
 // Every problem names the file to fix.
 func CheckInfra(root string) error {
@@ -433,53 +433,37 @@ func checkAppSettings(root string) []error {
 	return errs
 }
 
-// The naming expressions of main.bicep that ResourceNames mirrors.
-const (
-	bicepAppNames       = "var appNames = [for s in servers: 'func-${s.name}-${resourceToken}']"
-	bicepContainerNames = "var containerNames = [for (s, i) in servers: replace('app-package-${take(appNames[i], 32)}-${take(uniqueString(appNames[i], resourceToken), 7)}', '--', '-')]"
-)
+// The naming expression of app/server.bicep that ResourceNames mirrors.
+// (The deployment container is always 'app-package' and the storage
+// account 'st' plus 13 characters of uniqueString: valid for any server.)
+const bicepAppName = "var appName = 'func-${serverName}-${resourceToken}'"
 
-// ResourceNames mirrors how main.bicep names a server's Function app and
-// deployment container, with fixed stand-ins for the 13-character
-// resourceToken and the 7 characters of uniqueString (both lower-case
-// letters and digits).
-func ResourceNames(server string) (app, container string) {
-	const token, unique = "abcdefghij012", "k3m9x2p"
-	app = "func-" + server + "-" + token
-	c := "app-package-" + app[:min(32, len(app))] + "-" + unique
-	return app, strings.ReplaceAll(c, "--", "-")
+// ResourceNames mirrors how app/server.bicep names a server's Function
+// app, with a fixed stand-in for the 13-character resourceToken.
+func ResourceNames(server string) (app string) {
+	const token = "abcdefghij012"
+	return "func-" + server + "-" + token
 }
 
-var (
-	appNameRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$`)
-	containerNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
-)
+var appNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$`)
 
-// CheckResourceName checks the Azure names main.bicep derives from a
-// server name: a Function app name of 2 to 60 lower-case letters, digits
-// and hyphens, and a blob container name of 3 to 63 with no "--".
+// CheckResourceName checks the Function app name app/server.bicep derives
+// from a server name: 2 to 60 lower-case letters, digits and hyphens.
 func CheckResourceName(server string) error {
-	app, container := ResourceNames(server)
-	var errs []error
-	if !appNameRE.MatchString(app) {
-		errs = append(errs, fmt.Errorf("Function app name %q is not valid (2 to 60 lower-case letters, digits and hyphens)", app))
+	if app := ResourceNames(server); !appNameRE.MatchString(app) {
+		return fmt.Errorf("Function app name %q is not valid (2 to 60 lower-case letters, digits and hyphens)", app)
 	}
-	if !containerNameRE.MatchString(container) || strings.Contains(container, "--") {
-		errs = append(errs, fmt.Errorf("deployment container name %q is not valid (3 to 63 lower-case letters, digits and single hyphens)", container))
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 func checkResourceNames(root string) []error {
-	src, err := readRel(root, MainBicepFile)
+	src, err := readRel(root, ServerBicepFile)
 	if err != nil {
 		return []error{err}
 	}
 	var errs []error
-	for _, want := range []string{bicepAppNames, bicepContainerNames} {
-		if !strings.Contains(src, want) {
-			errs = append(errs, fmt.Errorf("%s: expected %q: if the naming changed, update ResourceNames in internal/workspace/infra.go to match so the names stay checked", MainBicepFile, want))
-		}
+	if !strings.Contains(src, bicepAppName) {
+		errs = append(errs, fmt.Errorf("%s: expected %q: if the naming changed, update ResourceNames in internal/workspace/infra.go to match so the names stay checked", ServerBicepFile, bicepAppName))
 	}
 	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(ServerListFile)))
 	if err != nil {

@@ -45,14 +45,14 @@ func TestCheckInfraBrokenCopies(t *testing.T) {
 		{
 			name: "local module path missing",
 			breakIt: func(t *testing.T, root string) {
-				edit(t, root, MainBicepFile, "module rbac 'app/rbac.bicep'", "module rbac 'app/roles.bicep'")
+				edit(t, root, ServerBicepFile, "module rbac 'rbac.bicep'", "module rbac 'roles.bicep'")
 			},
-			want: []string{`infra/main.bicep:`, `module path "app/roles.bicep" does not exist`},
+			want: []string{`infra/app/server.bicep:`, `module path "roles.bicep" does not exist`},
 		},
 		{
 			name: "AVM module not pinned",
 			breakIt: func(t *testing.T, root string) {
-				edit(t, root, MainBicepFile, "user-assigned-identity:0.4.1'", "user-assigned-identity:0.4'")
+				edit(t, root, ServerBicepFile, "user-assigned-identity:0.4.1'", "user-assigned-identity:0.4'")
 				edit(t, root, ServerBicepFile, "'br/public:avm/res/web/site:0.15.1'", "'br/public:avm/res/web/site'")
 			},
 			want: []string{`module "br/public:avm/res/managed-identity/user-assigned-identity:0.4" is not pinned`, `infra/app/server.bicep:`, `module "br/public:avm/res/web/site" is not pinned`},
@@ -131,19 +131,18 @@ func TestCheckInfraBrokenCopies(t *testing.T) {
 			want: []string{"AzureWebJobsFeatureFlags must be 'EnableMcpCustomHandlerPreview'"},
 		},
 		{
-			name: "container naming changed",
+			name: "app naming changed",
 			breakIt: func(t *testing.T, root string) {
-				edit(t, root, MainBicepFile, "replace('app-package-${take(appNames[i], 32)}-${take(uniqueString(appNames[i], resourceToken), 7)}', '--', '-')",
-					"'app-package-${take(appNames[i], 32)}-${take(uniqueString(appNames[i], resourceToken), 7)}'")
+				edit(t, root, ServerBicepFile, "var appName = 'func-${serverName}-${resourceToken}'", "var appName = 'fn-${serverName}-${resourceToken}'")
 			},
-			want: []string{"infra/main.bicep: expected \"var containerNames", "update ResourceNames in internal/workspace/infra.go"},
+			want: []string{"infra/app/server.bicep: expected \"var appName", "update ResourceNames in internal/workspace/infra.go"},
 		},
 		{
 			name: "server name that makes invalid Azure names",
 			breakIt: func(t *testing.T, root string) {
-				write(t, root, ServerListFile, `[{"name": "a---b", "graph": false}, {"name": "userinfo", "graph": true}, {"name": "weather", "graph": false}]`)
+				write(t, root, ServerListFile, `[{"name": "`+strings.Repeat("a", 50)+`", "graph": false}, {"name": "userinfo", "graph": true}, {"name": "weather", "graph": false}]`)
 			},
-			want: []string{`infra/servers.json: server "a---b": deployment container name "app-package-func-a--b-abcdefghij012-k3m9x2p" is not valid`},
+			want: []string{`infra/servers.json: server "` + strings.Repeat("a", 50) + `": Function app name "func-` + strings.Repeat("a", 50) + `-abcdefghij012" is not valid`},
 		},
 		{
 			name: "code reads a setting no more",
@@ -221,9 +220,7 @@ resource r 'x@1' = {
 }
 
 // TestResourceNamesForEveryValidName proves that every name ValidName
-// accepts gives valid Azure names, in particular the 26-character names
-// whose truncated app name ends in a hyphen (once a "--" in the container
-// name, which the Bicep now collapses).
+// accepts gives a valid Function app name.
 func TestResourceNamesForEveryValidName(t *testing.T) {
 	for n := 2; n <= 32; n++ {
 		for hyphen := 0; hyphen < n; hyphen++ {
@@ -239,9 +236,6 @@ func TestResourceNamesForEveryValidName(t *testing.T) {
 				t.Errorf("%s: %v", name, err)
 			}
 		}
-	}
-	if _, c := ResourceNames(strings.Repeat("a", 26)); strings.Contains(c, "--") || !strings.HasSuffix(c, "aaaa-k3m9x2p") {
-		t.Errorf("26-character name: container %q", c)
 	}
 	for _, bad := range []string{"a--b", "ab--", "--ab"} {
 		if ValidName(bad) {
