@@ -137,7 +137,7 @@ func Dev(ctx context.Context) error {
 
 // Build builds every server twice: a native binary servers/<name>/app for
 // `mage dev` and `func start`, and the deployable dist/<name>/app (static
-// linux/amd64, trimmed and stripped) next to a copy of its host.json.
+// linux/amd64, built exactly as azd builds it) next to a copy of its host.json.
 func Build(ctx context.Context) error {
 	servers, err := loadServers()
 	if err != nil {

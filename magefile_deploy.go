@@ -70,8 +70,35 @@ func Package(ctx context.Context,
 			parts = append(parts, fmt.Sprintf("%s %s %v", f.Name, scaffold.FormatSize(f.Size), f.Mode))
 		}
 		fmt.Printf("    %s: %s (%s); app is a static linux/amd64 ELF built with %s\n", zipPath, scaffold.FormatSize(info.Size), strings.Join(parts, ", "), info.GoVersion)
+		if err := checkPackageVersions(ctx, s.Dir, filepath.Join(dir, scaffold.AppFile)); err != nil {
+			return fmt.Errorf("package %s: %w", s.Name, err)
+		}
 	}
 	fmt.Println("==> packages verified; azd builds and uploads the same two files on `azd deploy`")
+	return nil
+}
+
+// checkPackageVersions compares the module versions in a package's app
+// with those of azd's build (go build in the server's folder, so in
+// workspace mode), and warns when the module's own go.mod (GOWORK=off)
+// would build other versions.
+func checkPackageVersions(ctx context.Context, serverDir, app string) error {
+	got, err := scaffold.BinaryModules(app)
+	if err != nil {
+		return err
+	}
+	azd, err := scaffold.SelectedModules(ctx, serverDir, false)
+	if err != nil {
+		return err
+	}
+	if d := got.Diff("the package", azd, "azd's build"); len(d) > 0 {
+		return fmt.Errorf("the package's module versions are not azd's:\n  %s", strings.Join(d, "\n  "))
+	}
+	if err := scaffold.CheckVersionsExplicit(ctx, serverDir); err != nil {
+		fmt.Printf("    warning: %v\n", err)
+		return nil
+	}
+	fmt.Printf("    module versions: %d modules, the same in the package, in azd's build and in the module's own go.mod\n", len(got))
 	return nil
 }
 

@@ -196,7 +196,8 @@ func TestPackageWeather(t *testing.T) {
 		t.Fatalf("mage package: %v\n%s", err, out)
 	}
 	t.Logf("mage package -server=weather took %s", time.Since(start).Round(time.Millisecond))
-	for _, want := range []string{"==> building weather for linux/amd64", "==> packaging weather -> dist/weather.zip", "app is a static linux/amd64 ELF", "rwxr-xr-x", "MiB"} {
+	for _, want := range []string{"==> building weather for linux/amd64", "==> packaging weather -> dist/weather.zip", "app is a static linux/amd64 ELF", "rwxr-xr-x", "MiB",
+		"module versions: ", "the same in the package, in azd's build and in the module's own go.mod"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("mage package output lacks %q:\n%s", want, out)
 		}
@@ -207,7 +208,15 @@ func TestPackageWeather(t *testing.T) {
 	}
 
 	// An unknown server is refused with the list of servers.
-	if out, err := runMage(t, root, "package", "-server=nope"); err == nil || !strings.Contains(out, `no server "nope" under servers/ (there are: userinfo, weather)`) {
+	servers, err := workspace.Servers(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range servers {
+		names = append(names, s.Name)
+	}
+	if out, err := runMage(t, root, "package", "-server=nope"); err == nil || !strings.Contains(out, `no server "nope" under servers/ (there are: `+strings.Join(names, ", ")+`)`) {
 		t.Errorf("mage package -server=nope: %v\n%s", err, out)
 	}
 

@@ -1,7 +1,7 @@
 package scaffold
 
 // The deployment package: what azd's `language: go` support uploads to a
-// Flex Consumption app (contract §3): a zip holding only the static
+// Flex Consumption app: a zip holding only the static
 // linux/amd64 binary `app`, with its executable bit, and the server's
 // host.json.
 
@@ -33,12 +33,13 @@ const (
 // Go binary it packages (rzip.WithExecutableMatcher).
 const appMode fs.FileMode = 0o755
 
-// BuildDeployable builds the main package in dir into out the way azd does
-// for `language: go`: CGO_ENABLED=0 GOOS=linux GOARCH=amd64, plus
-// -trimpath and -ldflags=-s -w as `mage build` adds. With standalone, the
-// module is built on its own (GOWORK=off).
+// BuildDeployable builds the main package in dir into out exactly as azd
+// builds a `language: go` service: `go build -o out .` in dir with
+// CGO_ENABLED=0 GOOS=linux GOARCH=amd64 added to the environment, and no
+// other flags, so in workspace mode when dir is inside this repository.
+// With standalone, the module is built on its own (GOWORK=off) instead.
 func BuildDeployable(ctx context.Context, dir, out string, standalone bool) error {
-	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}
+	env := slices.Clone(deployEnv)
 	if standalone {
 		env = append(env, "GOWORK=off")
 	}
@@ -46,7 +47,7 @@ func BuildDeployable(ctx context.Context, dir, out string, standalone bool) erro
 	if err != nil {
 		return err
 	}
-	return goCmd(ctx, dir, env, "build", "-trimpath", "-ldflags=-s -w", "-o", abs, ".")
+	return goCmd(ctx, dir, env, "build", "-o", abs, ".")
 }
 
 // WritePackage writes the zip azd would deploy to zipPath: appPath as
