@@ -102,7 +102,7 @@ func checkPackageVersions(ctx context.Context, serverDir, app string) error {
 	return nil
 }
 
-// Deploy runs `azd deploy` (-service=NAME for one server) after checking azd is 1.26+ and logged in.
+// Deploy runs `azd deploy` (-service=NAME for one server) after checking azd is 1.26+ and logged in and infra/ compiles.
 func Deploy(ctx context.Context,
 	// deploy only this server (azd service name)
 	service *string,
@@ -114,19 +114,30 @@ func Deploy(ctx context.Context,
 	return runAzd(ctx, args...)
 }
 
-// Up runs `azd up` (provision Azure resources, then deploy every server) after checking azd is 1.26+ and logged in.
+// Up runs `azd up` (provision Azure resources, then deploy every server) after checking azd is 1.26+ and logged in and infra/ compiles.
 func Up(ctx context.Context) error {
 	return runAzd(ctx, "up")
 }
 
-// runAzd runs the azd preflight, then azd with the terminal attached.
+// runAzd runs the azd preflight, compiles infra/main.bicep if a Bicep
+// compiler is installed, then runs azd with the terminal attached.
 func runAzd(ctx context.Context, args ...string) error {
 	fmt.Println("==> checking azd (installed, version, login)")
 	azd, err := scaffold.AzdPreflight(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("==> azd %s (%s) is logged in; running azd %s\n", azd.Version, azd.Path, strings.Join(args, " "))
+	fmt.Printf("==> azd %s (%s) is logged in\n", azd.Version, azd.Path)
+	fmt.Printf("==> compiling %s (a Bicep error stops here, not minutes into azd)\n", scaffold.MainBicep)
+	switch cmdline, err := scaffold.BuildBicep(ctx, "."); {
+	case errors.Is(err, scaffold.ErrNoBicep):
+		fmt.Printf("    skipped: %v; azd compiles it with its own copy (install the Bicep CLI to check first: %s)\n", err, scaffold.BicepInstallURL)
+	case err != nil:
+		return err
+	default:
+		fmt.Printf("    ok (%s)\n", cmdline)
+	}
+	fmt.Printf("==> running azd %s\n", strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, azd.Path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
@@ -141,7 +152,7 @@ func runAzd(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// Doctor lists the tools (go, func, azd, az, node, npm) with their versions and what each is needed for.
+// Doctor lists the tools (go, func, azd, bicep, az, node, npm) with their versions and what each is needed for.
 func Doctor(ctx context.Context) error {
 	fmt.Println("==> looking for the tools this repository uses")
 	return scaffold.WriteDoctor(os.Stdout, scaffold.Diagnose(ctx, scaffold.Tools()))

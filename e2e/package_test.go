@@ -277,11 +277,36 @@ esac
 	if err != nil || !strings.Contains(out, "fake azd: up done") || !strings.HasSuffix(calls, "\nup\n") {
 		t.Errorf("mage up: %v\n%s\ncalls:\n%s", err, out, calls)
 	}
+	if !strings.Contains(out, "skipped: no Bicep compiler on PATH") {
+		t.Errorf("mage up without a Bicep compiler does not say it skipped the check:\n%s", out)
+	}
 	out, calls, err = run("1.25.0", "deploy")
 	if err == nil || !strings.Contains(out, "azd 1.25.0 is too old") || !strings.Contains(out, "https://aka.ms/azd-install") {
 		t.Errorf("mage deploy with azd 1.25.0: %v\n%s", err, out)
 	}
 	if strings.Contains(calls, "deploy") {
 		t.Errorf("an old azd was asked to deploy:\n%s", calls)
+	}
+
+	// With a Bicep CLI on PATH, mage up compiles infra/main.bicep first: a
+	// compile error (as the CLI prints it, on stderr) stops before azd up.
+	const bcp138 = "vnet.bicep(15,7) : Error BCP138: For-expressions are not supported in this context."
+	bicep := filepath.Join(fake, "bicep")
+	if err := os.WriteFile(bicep, []byte("#!/bin/sh\necho \"bicep $*\" >> \"${0%/*}/calls\"\necho '"+bcp138+"' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, calls, err = run("1.26.0", "up")
+	if err == nil || !strings.Contains(out, bcp138) || !strings.Contains(out, "fix infra/ first") {
+		t.Errorf("mage up with a failing Bicep build: %v\n%s", err, out)
+	}
+	if !strings.Contains(calls, "bicep build ") || strings.HasSuffix(calls, "\nup\n") {
+		t.Errorf("calls with a failing Bicep build (want bicep build and no azd up):\n%s", calls)
+	}
+	if err := os.WriteFile(bicep, []byte("#!/bin/sh\necho \"bicep $*\" >> \"${0%/*}/calls\"\necho '{}'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, calls, err = run("1.26.0", "up")
+	if err != nil || !strings.Contains(out, "ok (bicep build ") || !strings.HasSuffix(calls, "\nup\n") {
+		t.Errorf("mage up with a passing Bicep build: %v\n%s\ncalls:\n%s", err, out, calls)
 	}
 }

@@ -154,12 +154,13 @@ func TestDoctor(t *testing.T) {
 		got[s.Name] = s
 	}
 	for name, want := range map[string]struct{ version, problem string }{
-		"go":   {"1.26.8", ""},
-		"func": {"4.4.1", "older than 4.5.0"},
-		"azd":  {"1.26.1", ""},
-		"az":   {"", "`az version --output json` failed: exit status 1: az broke"},
-		"node": {"22.11.0", ""},
-		"npm":  {"", "not found"},
+		"go":    {"1.26.8", ""},
+		"func":  {"4.4.1", "older than 4.5.0"},
+		"azd":   {"1.26.1", ""},
+		"az":    {"", "`az version --output json` failed: exit status 1: az broke"},
+		"node":  {"22.11.0", ""},
+		"npm":   {"", "not found"},
+		"bicep": {"", "not found"},
 	} {
 		if s := got[name]; s.Version != want.version || s.Problem != want.problem {
 			t.Errorf("%s: version %q problem %q; want %q %q", name, s.Version, s.Problem, want.version, want.problem)
@@ -170,7 +171,8 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("WriteDoctor = %v, want nil: only optional tools have problems", err)
 	}
 	for _, want := range []string{
-		"TOOL  VERSION  STATUS", "go    1.26.8   ok", "npm   -        not found",
+		"TOOL   VERSION  STATUS", "go     1.26.8   ok", "npm    -        not found", "bicep  -        not found",
+		"- bicep: not on PATH; install it from https://learn.microsoft.com/azure/azure-resource-manager/bicep/install",
 		"- func 4.4.1 is older than 4.5.0; upgrade from https://learn.microsoft.com/azure/azure-functions/functions-run-local",
 		"- npm: not on PATH; install it from https://nodejs.org/",
 		"- az (", "az broke; reinstall it from https://learn.microsoft.com/cli/azure/install-azure-cli",

@@ -37,12 +37,14 @@ func Tools() []Tool {
 			Need: "optional: `mage dev` runs each server under the real Functions host (without it, the binaries run directly)"},
 		{Name: "azd", Args: []string{"version"}, Min: MinAzdVersion, Install: AzdInstallURL,
 			Need: "to deploy: `azd up`, `mage up`, `mage deploy`"},
+		{Name: "bicep", Args: []string{"--version"}, Install: BicepInstallURL,
+			Need: "optional: `mage up` and `mage deploy` compile infra/ with it first and stop on errors (azd uses its own copy; `az bicep` also works)"},
 		{Name: "az", Args: []string{"version", "--output", "json"}, Install: "https://learn.microsoft.com/cli/azure/install-azure-cli",
-			Need: "optional: list Flex Consumption runtimes of a region, register the Microsoft.App provider"},
+			Need: "optional: list Flex Consumption runtimes and regions, register the Microsoft.App provider, `az bicep build`"},
 		{Name: "node", Args: []string{"--version"}, Install: "https://nodejs.org/",
-			Need: "optional: the MCP Inspector (`npx @modelcontextprotocol/inspector`) to try a server by hand"},
+			Need: "for `mage test`: the pinned MCP clients (conformance suite, TypeScript SDK, Inspector) and the Bicep parser the infra checks use"},
 		{Name: "npm", Args: []string{"--version"}, Install: "https://nodejs.org/",
-			Need: "optional: provides npx for the MCP Inspector"},
+			Need: "for `mage test`: installs the pinned clients in clients/"},
 	}
 }
 
