@@ -430,3 +430,20 @@ func TestSetupErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSetupAuthorityHost: the token verifier accepts a loopback http
+// authority (a fake in tests), and on-behalf-of, which is not configured
+// here, must not stop the server over it.
+func TestSetupAuthorityHost(t *testing.T) {
+	env := map[string]string{
+		"MCP_AUTH":             "entra",
+		"MCP_AUTH_TENANT_IDS":  tenant,
+		"MCP_AUTH_AUDIENCES":   appID,
+		"MCP_AUTH_SCOPES":      "api://" + appID + "/user_impersonation",
+		"MCP_PUBLIC_URL":       "http://localhost:7072",
+		"AZURE_AUTHORITY_HOST": "http://127.0.0.1:9",
+	}
+	if _, err := server.New(context.Background(), &mcp.Implementation{Name: "u", Version: "t"}, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler), nil); err != nil {
+		t.Fatalf("setup with a loopback http authority and no on-behalf-of: %v", err)
+	}
+}

@@ -53,7 +53,11 @@
 //     https://$WEBSITE_HOSTNAME when that is set.
 //   - AZURE_AUTHORITY_HOST (optional, all modes): the Entra authority host,
 //     default https://login.microsoftonline.com; for sovereign clouds and
-//     tests.
+//     tests. One parser ([ParseAuthorityHost]) reads it for the token
+//     verifier and for on-behalf-of: an https URL, or an http URL on a
+//     loopback host (a fake in tests). On-behalf-of, when configured, also
+//     needs https (MSAL refuses http); when it is not configured, the value
+//     never stops the server.
 //
 // On-behalf-of ([OBOConfigFromEnv]), Azure mode (Easy Auth with a
 // user-assigned managed identity as the app registration's federated

@@ -150,15 +150,6 @@ func (c OBOConfig) consentURL() string {
 	return "https://" + h + "/.auth/login/aad?post_login_redirect_uri=/authcomplete"
 }
 
-func isLoopbackHost(hostport string) bool {
-	h := hostport
-	if u, err := url.Parse("//" + hostport); err == nil && u.Hostname() != "" {
-		h = u.Hostname()
-	}
-	h = strings.ToLower(h)
-	return h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1" || h == "[::1]"
-}
-
 // validate checks the fields NewOBO needs for c.Mode.
 func (c OBOConfig) validate() error {
 	var missing []string
@@ -185,8 +176,18 @@ func (c OBOConfig) validate() error {
 	if !validTenant(c.TenantID) {
 		return fmt.Errorf("auth: tenant %q is not a tenant ID or domain name", c.TenantID)
 	}
-	if _, err := parseAuthorityHost(c.AuthorityHost); err != nil {
+	return c.checkAuthority()
+}
+
+// checkAuthority parses AuthorityHost with [ParseAuthorityHost] and
+// requires https, since MSAL sends the exchange only to https authorities.
+func (c OBOConfig) checkAuthority() error {
+	a, err := ParseAuthorityHost(c.AuthorityHost)
+	if err != nil {
 		return err
+	}
+	if !AuthorityIsHTTPS(a) {
+		return fmt.Errorf("auth: on-behalf-of needs an https authority, but %s=%q is http: MSAL refuses plain http (a loopback http authority serves only token verification in tests); use an https URL or unset it", EnvAuthorityHost, c.AuthorityHost)
 	}
 	return nil
 }
@@ -203,20 +204,6 @@ func validTenant(t string) bool {
 		}
 	}
 	return true
-}
-
-// parseAuthorityHost validates an authority host ("" means the default):
-// an https URL without query or fragment. It returns it without a trailing
-// slash.
-func parseAuthorityHost(s string) (string, error) {
-	if s == "" {
-		return DefaultAuthorityHost, nil
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("auth: authority host %q must be an https URL such as %s", s, DefaultAuthorityHost)
-	}
-	return strings.TrimRight(s, "/"), nil
 }
 
 // NotConfiguredError is returned by [OBOConfigFromEnv] when neither the
@@ -271,6 +258,12 @@ func (e *NotConfiguredError) Help() string {
 // if both are set). AZURE_CLIENT_ID alone is not taken as a sign of local
 // mode on Azure, where it often selects a managed identity for other SDKs.
 //
+// AZURE_AUTHORITY_HOST is parsed by [ParseAuthorityHost], as for the token
+// verifier, and only once the on-behalf-of settings are otherwise
+// complete: a loopback http authority (for a fake in tests) then gives an
+// error, since MSAL needs https, but it never stops a server whose
+// on-behalf-of is not configured.
+//
 // When the settings are incomplete the error is a [*NotConfiguredError]
 // naming the missing variables of the mode that seems intended: Azure mode
 // if any Azure-mode variable or WEBSITE_SITE_NAME is set and no local
@@ -280,9 +273,6 @@ func OBOConfigFromEnv(getenv func(string) string) (OBOConfig, error) {
 	common := OBOConfig{
 		AuthorityHost:  get(EnvAuthorityHost),
 		PublicHostname: get(EnvWebsiteHostname),
-	}
-	if _, err := parseAuthorityHost(common.AuthorityHost); err != nil {
-		return OBOConfig{}, fmt.Errorf("%s: %w", EnvAuthorityHost, err)
 	}
 
 	mi := get(EnvMIClientID)
@@ -309,6 +299,9 @@ func OBOConfigFromEnv(getenv func(string) string) (OBOConfig, error) {
 		}
 		if !validTenant(c.TenantID) {
 			return OBOConfig{}, fmt.Errorf("auth: %s=%q: the first entry is not a tenant ID", EnvAuthAllowedTenants, getenv(EnvAuthAllowedTenants))
+		}
+		if err := c.checkAuthority(); err != nil {
+			return OBOConfig{}, err
 		}
 		return c, nil
 	}
@@ -339,6 +332,9 @@ func OBOConfigFromEnv(getenv func(string) string) (OBOConfig, error) {
 	}
 	if !validTenant(c.TenantID) {
 		return OBOConfig{}, fmt.Errorf("auth: %s=%q is not a tenant ID", EnvTenantID, c.TenantID)
+	}
+	if err := c.checkAuthority(); err != nil {
+		return OBOConfig{}, err
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -74,7 +75,18 @@ func TestOBOConfigFromEnv(t *testing.T) {
 		{name: "local tenant and client", env: map[string]string{EnvTenantID: "t1", EnvClientID: "c"}, wantMissing: []string{EnvClientSecret + " or " + EnvClientCertPath}},
 		{name: "local secret only", env: map[string]string{EnvClientSecret: "local-secret-value"}, wantMissing: []string{EnvTenantID, EnvClientID}},
 		{name: "local cert, no tenant", env: map[string]string{EnvClientID: "c", EnvClientCertPath: "/x"}, wantMissing: []string{EnvTenantID}},
-		{name: "bad authority", env: map[string]string{EnvAuthorityHost: "http://login.example"}, wantErr: EnvAuthorityHost},
+		{name: "bad authority", env: map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "http://login.example"}, wantErr: EnvAuthorityHost},
+		{name: "bad authority, on-behalf-of not configured", env: map[string]string{EnvAuthorityHost: "http://login.example"},
+			wantMissing: []string{EnvTenantID, EnvClientID, EnvClientSecret + " or " + EnvClientCertPath}},
+		// The verifier accepts a loopback http authority (tests); with
+		// on-behalf-of not configured it must not stop the server.
+		{name: "loopback http authority, on-behalf-of not configured", env: map[string]string{EnvAuthorityHost: "http://127.0.0.1:8080"},
+			wantMissing: []string{EnvTenantID, EnvClientID, EnvClientSecret + " or " + EnvClientCertPath}},
+		{name: "loopback http authority, azure on-behalf-of not configured", env: map[string]string{EnvAuthorityHost: "http://localhost:8080", EnvWebsiteSiteName: "app"},
+			wantMissing: []string{EnvMIClientID, EnvAuthClientID, EnvAuthAllowedTenants}, wantAzure: true},
+		// MSAL needs https: configured on-behalf-of says so.
+		{name: "loopback http authority, on-behalf-of configured", env: map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "http://127.0.0.1:8080"}, wantErr: "https"},
+		{name: "loopback http authority, azure on-behalf-of configured", env: with(azure, EnvAuthorityHost, "http://127.0.0.1:8080"), wantErr: "https"},
 		{name: "local bad tenant", env: map[string]string{EnvTenantID: "t 1", EnvClientID: "c", EnvClientSecret: "local-secret-value"}, wantErr: EnvTenantID},
 	}
 	for _, tt := range tests {
@@ -166,6 +178,73 @@ func TestKnownAuthority(t *testing.T) {
 	} {
 		if got := knownAuthority(host); got != want {
 			t.Errorf("knownAuthority(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestAuthorityHostOneParser: the verifier and on-behalf-of read
+// AZURE_AUTHORITY_HOST with one parser, so they accept the same values; only
+// on-behalf-of, once configured, also needs https (MSAL).
+func TestAuthorityHostOneParser(t *testing.T) {
+	local := map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s"}
+	tests := []struct {
+		value     string
+		want      string // "" = refused
+		oboHTTPS  bool
+		verifyErr bool
+	}{
+		{value: "", want: DefaultAuthorityHost, oboHTTPS: true},
+		{value: "https://login.microsoftonline.us/", want: "https://login.microsoftonline.us", oboHTTPS: true},
+		{value: " https://login.chinacloudapi.cn ", want: "https://login.chinacloudapi.cn", oboHTTPS: true},
+		{value: "http://127.0.0.1:8080", want: "http://127.0.0.1:8080"},
+		{value: "http://localhost:8080/", want: "http://localhost:8080"},
+		{value: "http://[::1]:8080", want: "http://[::1]:8080"},
+		{value: "http://127.evil.example", verifyErr: true},
+		{value: "http://login.example.com", verifyErr: true},
+		{value: "https://login.example.com?x=1", verifyErr: true},
+		{value: "https://user:pw@login.example.com", verifyErr: true},
+		{value: "login.microsoftonline.com", verifyErr: true},
+		{value: "ftp://login.microsoftonline.com", verifyErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			got, err := ParseAuthorityHost(tt.value)
+			if (err != nil) != tt.verifyErr || got != tt.want {
+				t.Fatalf("ParseAuthorityHost = %q, %v; want %q (error %v)", got, err, tt.want, tt.verifyErr)
+			}
+			_, verr := NewVerifier(context.Background(), VerifierConfig{TenantIDs: []string{tenantA}, Audiences: []string{appID}, Authority: tt.value})
+			if (verr != nil) != tt.verifyErr {
+				t.Errorf("NewVerifier: %v, want error %v", verr, tt.verifyErr)
+			}
+			// Not configured: never a hard error, whatever the value.
+			_, err = OBOConfigFromEnv(envMap(map[string]string{EnvAuthorityHost: tt.value}))
+			if !errors.As(err, new(*NotConfiguredError)) {
+				t.Errorf("OBOConfigFromEnv without on-behalf-of settings: %v, want *NotConfiguredError", err)
+			}
+			// Configured: accepted exactly when the parser accepts it and
+			// it is https.
+			c, err := OBOConfigFromEnv(envMap(withEnv(local, EnvAuthorityHost, tt.value)))
+			if (err == nil) != tt.oboHTTPS {
+				t.Fatalf("OBOConfigFromEnv configured: %+v, %v; want accepted %v", c, err, tt.oboHTTPS)
+			}
+			if err == nil {
+				if err := c.validate(); err != nil {
+					t.Errorf("validate: %v", err)
+				}
+			} else if !strings.Contains(err.Error(), EnvAuthorityHost) {
+				t.Errorf("error %q does not name %s", err, EnvAuthorityHost)
+			}
+		})
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST:7071": true, "127.0.0.1": true, "127.0.0.2:80": true, "[::1]:8080": true, "::1": true,
+		"127.evil.example": false, "localhost.evil.example": false, "app.azurewebsites.net": false, "10.0.0.1": false, "": false,
+	} {
+		if got := isLoopbackHost(host); got != want {
+			t.Errorf("isLoopbackHost(%q) = %v, want %v", host, got, want)
 		}
 	}
 }

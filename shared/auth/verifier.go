@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -49,9 +48,8 @@ type VerifierConfig struct {
 	// for required scopes, full names), and the middleware of
 	// [Verifier.Middleware] answers 403 with a WWW-Authenticate challenge.
 	RequiredScopes []string
-	// Authority is the Entra authority host. Default
-	// https://login.microsoftonline.com. http is allowed only for loopback
-	// hosts (tests).
+	// Authority is the Entra authority host, as [ParseAuthorityHost]
+	// accepts it. Default https://login.microsoftonline.com.
 	Authority string
 	// ClockSkew is the tolerance for exp and nbf. Default DefaultClockSkew.
 	ClockSkew time.Duration
@@ -105,7 +103,7 @@ type scopeName struct{ short, full string }
 // request; ctx supplies values (not cancellation) for later key set
 // requests.
 func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
-	authority, err := parseVerifierAuthority(cfg.Authority)
+	authority, err := ParseAuthorityHost(cfg.Authority)
 	if err != nil {
 		return nil, err
 	}
@@ -162,20 +160,6 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 		keyCtx:          context.WithoutCancel(ctx),
 		verifiers:       map[string]*oidc.IDTokenVerifier{},
 	}, nil
-}
-
-// parseVerifierAuthority validates the authority: https, or http on a
-// loopback host.
-func parseVerifierAuthority(s string) (string, error) {
-	if s == "" {
-		return DefaultAuthorityHost, nil
-	}
-	u, err := url.Parse(s)
-	if err == nil && u.Host != "" && u.RawQuery == "" && u.Fragment == "" &&
-		(u.Scheme == "https" || u.Scheme == "http" && isLoopbackHost(u.Host)) {
-		return strings.TrimRight(s, "/"), nil
-	}
-	return "", fmt.Errorf("auth: authority %q must be an https URL such as %s", s, DefaultAuthorityHost)
 }
 
 // isGUID reports whether s looks like 8-4-4-4-12 hex digits.
