@@ -94,6 +94,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"` + hostingModule + `"
 )
 
 // maxNameLen bounds hello's name argument, in characters.
@@ -110,8 +112,10 @@ type HelloOutput struct {
 }
 
 // NewServer creates the MCP server for impl with its tools registered.
+// hosting.ServerOptions advertises the tools without listChanged: the
+// server is stateless, so it never notifies a change.
 func NewServer(impl *mcp.Implementation) *mcp.Server {
-	s := mcp.NewServer(impl, nil)
+	s := mcp.NewServer(impl, hosting.ServerOptions())
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "hello",
 		Title:       "Hello",

@@ -123,6 +123,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	maxRequestBytes int64
 	responseMode    ResponseMode
+	listenLimit     time.Duration
 	getenv          func(string) string
 }
 
@@ -187,6 +188,11 @@ func withGetenv(getenv func(string) string) Option {
 	return func(c *config) { c.getenv = getenv }
 }
 
+// withListenLimit shortens the subscriptions/listen bound, for tests.
+func withListenLimit(d time.Duration) Option {
+	return func(c *config) { c.listenLimit = d }
+}
+
 // Start serves s until SIGTERM or SIGINT and then exits the process: with
 // status 0 after a clean shutdown, 1 if serving failed. It parses the
 // command-line flags -port and -host. Start sets the default slog logger to
@@ -232,6 +238,7 @@ func newConfig(opts []Option) *config {
 		shutdownTimeout: DefaultShutdownTimeout,
 		maxRequestBytes: DefaultMaxRequestBytes,
 		responseMode:    ResponseJSON,
+		listenLimit:     defaultListenLimit,
 		getenv:          os.Getenv,
 	}
 	for _, o := range opts {
@@ -383,7 +390,7 @@ func newHandler(s *mcp.Server, cfg *config, stopping <-chan struct{}) (http.Hand
 	for _, rt := range cfg.routes {
 		mux.Handle(rt.pattern, rt.handler)
 	}
-	return serveLogged(cfg.logger, cfg.maxRequestBytes, stopping, recoverHTTP(cfg.logger, mux)), nil
+	return serveLogged(cfg.logger, cfg.maxRequestBytes, cfg.listenLimit, stopping, recoverHTTP(cfg.logger, mux)), nil
 }
 
 func (c *config) name() string {

@@ -111,9 +111,11 @@ func (e errReader) Read([]byte) (int, error) {
 // line for it. The body limit comes first, so that reading the body for the
 // log line is bounded too. Headers are never logged, so tokens and
 // Authorization values stay out of the logs. A subscriptions/listen stream,
-// which stays open for a client's whole session, is ended when stopping is
-// closed (shutdown has begun), so that it cannot hold shutdown up.
-func serveLogged(logger *slog.Logger, maxBytes int64, stopping <-chan struct{}, next http.Handler) http.Handler {
+// which a client keeps open for its whole session, is ended after
+// listenLimit, well before the Functions host's 230 s response limit, and
+// when stopping is closed (shutdown has begun), so that it can hold
+// neither an instance nor shutdown.
+func serveLogged(logger *slog.Logger, maxBytes int64, listenLimit time.Duration, stopping <-chan struct{}, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -125,7 +127,7 @@ func serveLogged(logger *slog.Logger, maxBytes int64, stopping <-chan struct{}, 
 				method, tool = peekRPC(r)
 			}
 			if r.Header.Get(headerMCPMethod) == methodListen || method == methodListen {
-				ctx, cancel := context.WithCancel(r.Context())
+				ctx, cancel := context.WithTimeout(r.Context(), listenLimit)
 				defer cancel()
 				go func() {
 					select {
@@ -154,6 +156,11 @@ const (
 // methodListen is the long-lived stream of protocol 2026-07-28 clients that
 // subscribe to list changes.
 const methodListen = "subscriptions/listen"
+
+// defaultListenLimit bounds a subscriptions/listen stream: well under the
+// 230 s after which Azure ends an HTTP response, so the stream ends
+// cleanly rather than being cut.
+const defaultListenLimit = 120 * time.Second
 
 // logRequest writes the request line.
 func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start time.Time, method, tool string) {

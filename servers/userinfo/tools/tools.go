@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpfunc/mcpfunc/servers/userinfo/graph"
 	"github.com/mcpfunc/mcpfunc/shared/auth"
+	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
 
 // Exchanger exchanges the caller's token for a Graph token (*auth.OBO in
@@ -66,7 +67,7 @@ func NewServer(impl *mcp.Implementation, cfg Config) *mcp.Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := mcp.NewServer(impl, nil)
+	s := mcp.NewServer(impl, hosting.ServerOptions())
 	openWorld := true
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "get_user_info",

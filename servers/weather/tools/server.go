@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcpfunc/mcpfunc/servers/weather/nws"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws"
+	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
 
 // Defaults.
@@ -63,7 +65,7 @@ func NewServer(impl *mcp.Implementation, cfg Config) *mcp.Server {
 		log:       cfg.Logger,
 		timeout:   cfg.NWS.MaxRequestDuration() + callSlack,
 	}
-	s := mcp.NewServer(impl, nil)
+	s := mcp.NewServer(impl, hosting.ServerOptions())
 	openWorld := true
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "get_alerts",
