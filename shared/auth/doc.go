@@ -46,7 +46,9 @@
 //   - MCP_AUTH_SCOPES (entra mode, optional): comma- or space-separated
 //     scopes every token must carry, such as api://<app>/user_impersonation.
 //     They are also advertised in the protected resource metadata and in
-//     the WWW-Authenticate challenge.
+//     the WWW-Authenticate challenge; a token without them gets 403 with
+//     error="insufficient_scope" (RFC 6750 §3.1), on which MCP clients ask
+//     for a token with these scopes.
 //   - MCP_PUBLIC_URL (entra mode): the public base URL of the server, such
 //     as https://app.azurewebsites.net or http://localhost:7071. The
 //     protected resource is this URL + "/mcp". Defaults to

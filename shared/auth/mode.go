@@ -161,7 +161,9 @@ type Protection struct {
 
 // Protect builds the protection for cfg. In ModeEntra it creates the
 // [Verifier] (no network request: discovery is lazy), wraps the MCP
-// handler with the go-sdk's RequireBearerToken, and serves at PRMPath:
+// handler with [Verifier.Middleware] (401 and 403 with the RFC 6750
+// challenges: error="invalid_token", error="insufficient_scope"), and
+// serves at PRMPath:
 //
 //	{"resource": "<PublicURL>/mcp",
 //	 "authorization_servers": ["<authority>/<tenant>/v2.0", …],

@@ -413,16 +413,22 @@ func (v *Verifier) tenantVerifier(ctx context.Context, tenant string) (*oidc.IDT
 	}
 }
 
-// Middleware returns the go-sdk's RequireBearerToken middleware with this
-// verifier: 401 for a missing or invalid token, 403 "insufficient scope"
-// when a required scope is missing, both with
-// WWW-Authenticate: Bearer resource_metadata="…", scope="…".
+// Middleware returns the MCP endpoint's middleware with this verifier:
+// 401 for a missing or invalid token, 403 when a required scope is
+// missing, with the WWW-Authenticate challenges of RFC 6750 §3.1 (no error
+// attribute without a token, error="invalid_token", and
+// error="insufficient_scope" with the required scopes) that name
+// resourceMetadataURL. Tool handlers find the verified token in
+// req.Extra.TokenInfo.
 func (v *Verifier) Middleware(resourceMetadataURL string) func(http.Handler) http.Handler {
-	return mcpauth.RequireBearerToken(v.Verify, &mcpauth.RequireBearerTokenOptions{
-		ResourceMetadataURL: resourceMetadataURL,
-		Scopes:              v.Scopes(),
-		ClockSkew:           v.skew,
-	})
+	g := &bearerGuard{
+		verify:           v.Verify,
+		authorize:        requireScopes(v.Scopes()),
+		resourceMetadata: resourceMetadataURL,
+		scopes:           v.Scopes(),
+		skew:             v.skew,
+	}
+	return g.middleware
 }
 
 // fetchLimiter is the key set client's transport: per URL, a token bucket

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -516,12 +517,15 @@ func TestProtectEntraMiddleware(t *testing.T) {
 		seen.Store(mcpauth.TokenInfoFromContext(r.Context()))
 		w.Write([]byte("ok"))
 	}))
-	const wantChallenge = `Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource", scope="api://mcp-app/user_impersonation"`
+	const (
+		prm   = "https://mcp.example.com/.well-known/oauth-protected-resource"
+		scope = "api://mcp-app/user_impersonation"
+	)
 
-	do := func(auth string) *http.Response {
+	do := func(auth ...string) *http.Response {
 		req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader("{}"))
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
+		for _, a := range auth {
+			req.Header.Add("Authorization", a)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -531,27 +535,41 @@ func TestProtectEntraMiddleware(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
+	// RFC 6750 §3.1: no error attribute when the request has no bearer
+	// token at all; invalid_token for a bad one; insufficient_scope, with
+	// the scopes to ask for, for a valid token that lacks one.
+	noError := map[string]string{"resource_metadata": prm, "scope": scope}
+	withError := func(code string) map[string]string {
+		return map[string]string{"error": code, "resource_metadata": prm, "scope": scope}
+	}
 	tests := []struct {
 		name       string
-		auth       string
+		auth       []string
 		wantStatus int
+		wantParams map[string]string // the challenge's parameters, error_description aside
 	}{
-		{"no token", "", 401},
-		{"not bearer", "Basic abc", 401},
-		{"invalid token", "Bearer abc.def.ghi", 401},
-		{"expired", "Bearer " + rs256(t, key, with(fi.claimsFor(tenantA), "exp", time.Now().Add(-time.Hour).Unix())), 401},
-		{"missing scope", "Bearer " + rs256(t, key, with(fi.claimsFor(tenantA), "scp", "Files.Read")), 403},
-		{"valid", "Bearer " + rs256(t, key, fi.claimsFor(tenantA)), 200},
+		{"no token", nil, 401, noError},
+		{"empty header", []string{""}, 401, noError},
+		{"not bearer", []string{"Basic abc"}, 401, noError},
+		{"bearer without token", []string{"Bearer"}, 401, withError("invalid_token")},
+		{"malformed bearer token", []string{"Bearer a b"}, 401, withError("invalid_token")},
+		{"two Authorization headers", []string{"Bearer a", "Bearer b"}, 400, withError("invalid_request")},
+		{"invalid token", []string{"Bearer abc.def.ghi"}, 401, withError("invalid_token")},
+		{"garbage", []string{"Bearer garbage.garbage.garbage"}, 401, withError("invalid_token")},
+		{"expired", []string{"Bearer " + rs256(t, key, with(fi.claimsFor(tenantA), "exp", time.Now().Add(-time.Hour).Unix()))}, 401, withError("invalid_token")},
+		{"wrong audience", []string{"Bearer " + rs256(t, key, with(fi.claimsFor(tenantA), "aud", "api://another-app"))}, 401, withError("invalid_token")},
+		{"missing scope", []string{"Bearer " + rs256(t, key, with(fi.claimsFor(tenantA), "scp", "Files.Read"))}, 403, withError("insufficient_scope")},
+		{"valid", []string{"Bearer " + rs256(t, key, fi.claimsFor(tenantA))}, 200, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := do(tt.auth)
+			resp := do(tt.auth...)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
 			}
-			got := resp.Header.Get("WWW-Authenticate")
+			got := resp.Header.Values("WWW-Authenticate")
 			if tt.wantStatus == 200 {
-				if got != "" {
+				if len(got) != 0 {
 					t.Fatalf("WWW-Authenticate on success: %q", got)
 				}
 				ti := seen.Load()
@@ -560,11 +578,73 @@ func TestProtectEntraMiddleware(t *testing.T) {
 				}
 				return
 			}
-			if got != wantChallenge {
-				t.Fatalf("WWW-Authenticate = %q, want %q", got, wantChallenge)
+			if len(got) != 1 {
+				t.Fatalf("WWW-Authenticate = %q, want one challenge", got)
+			}
+			scheme, params := parseChallenge(t, got[0])
+			if scheme != "Bearer" {
+				t.Fatalf("scheme %q in %q", scheme, got[0])
+			}
+			desc, hasDesc := params["error_description"]
+			delete(params, "error_description")
+			if !maps.Equal(params, tt.wantParams) {
+				t.Fatalf("WWW-Authenticate = %q\n params %v\n want   %v", got[0], params, tt.wantParams)
+			}
+			if hasDesc && (tt.wantParams["error"] == "" || desc == "") {
+				t.Fatalf("error_description %q in %q", desc, got[0])
+			}
+			for _, a := range tt.auth {
+				if tok := strings.TrimPrefix(a, "Bearer "); len(tok) > 8 && strings.Contains(got[0], tok) {
+					t.Fatalf("the challenge contains the token")
+				}
 			}
 		})
 	}
+}
+
+// parseChallenge splits one WWW-Authenticate challenge into its scheme and
+// auth-params (RFC 9110 §11.2), checking the syntax strictly: each
+// parameter is name=token or name="quoted string", separated by commas.
+func parseChallenge(t *testing.T, h string) (string, map[string]string) {
+	t.Helper()
+	scheme, rest, _ := strings.Cut(h, " ")
+	params := map[string]string{}
+	rest = strings.TrimSpace(rest)
+	for rest != "" {
+		name, after, ok := strings.Cut(rest, "=")
+		if !ok || name == "" || strings.ContainsAny(name, " ,\"") {
+			t.Fatalf("challenge %q: bad parameter at %q", h, rest)
+		}
+		var val string
+		if strings.HasPrefix(after, "\"") {
+			end := strings.Index(after[1:], "\"")
+			if end < 0 {
+				t.Fatalf("challenge %q: unterminated quoted string", h)
+			}
+			val, rest = after[1:1+end], after[2+end:]
+		} else {
+			var more bool
+			val, rest, more = strings.Cut(after, ",")
+			if more {
+				rest = "," + rest
+			}
+		}
+		if _, dup := params[name]; dup {
+			t.Fatalf("challenge %q: %s twice", h, name)
+		}
+		params[name] = val
+		rest = strings.TrimSpace(rest)
+		if rest == "," {
+			t.Fatalf("challenge %q: trailing comma", h)
+		}
+		if rest != "" {
+			if rest[0] != ',' {
+				t.Fatalf("challenge %q: expected a comma at %q", h, rest)
+			}
+			rest = strings.TrimSpace(rest[1:])
+		}
+	}
+	return scheme, params
 }
 
 func TestProtectEntraPRM(t *testing.T) {
