@@ -378,12 +378,14 @@ func TestSigtermUnderLoad(t *testing.T) {
 	checkWorkerLogs(t, host)
 }
 
-// TestSigtermWithOpenListenStream stops the weather worker while a Go SDK
+// TestSigtermWithListenClient stops the weather worker while a Go SDK
 // client is connected with protocol 2026-07-28 and a tools/list_changed
-// handler: the server advertises tools.listChanged, so the client holds a
-// subscriptions/listen stream open for the life of its session. The
-// process must still exit 0 within its shutdown bound.
-func TestSigtermWithOpenListenStream(t *testing.T) {
+// handler. weather does not advertise tools.listChanged (it is stateless
+// and never notifies), so the client opens no subscriptions/listen stream
+// that would hold a request and an instance open; the process exits 0
+// within its shutdown bound. (A server that still gets a listen stream
+// ends it at shutdown: shared/hosting's TestShutdownEndsListenStream.)
+func TestSigtermWithListenClient(t *testing.T) {
 	app := appDir(t, "weather")
 	host := startUnderHost(t, app, "app", map[string]string{"NWS_API_BASE_URL": "http://127.0.0.1:1"}, yarpProxy)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -391,21 +393,27 @@ func TestSigtermWithOpenListenStream(t *testing.T) {
 	c := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, &mcp.ClientOptions{
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {},
 	})
-	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: host.URL + "/mcp", MaxRetries: -1}, nil)
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: host.URL + "/mcp", MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: "2026-07-28"})
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
 	defer cs.Close()
+	if tools := cs.InitializeResult().Capabilities.Tools; tools == nil || tools.ListChanged {
+		t.Errorf("weather's tools capability %+v, want tools without listChanged", tools)
+	}
 	if _, err := cs.ListTools(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	exitErr, took := host.Stop(t, 30*time.Second)
 	t.Logf("exit after %s: %v", took.Round(time.Millisecond), exitErr)
 	if exitErr != nil {
-		t.Errorf("exit after SIGTERM with a client's subscriptions/listen stream open: %v, want status 0 (stderr: %s)", exitErr, lastLine(host.Stderr.String()))
+		t.Errorf("exit after SIGTERM with a 2026-07-28 client connected: %v, want status 0 (stderr: %s)", exitErr, lastLine(host.Stderr.String()))
 	}
 	if took > 10*time.Second+5*time.Second {
 		t.Errorf("exit took %s, past the 10 s shutdown bound", took)
+	}
+	if strings.Contains(host.Stdout.String(), "subscriptions/listen") {
+		t.Errorf("the client opened a subscriptions/listen stream:\n%s", host.Stdout.String())
 	}
 }
 

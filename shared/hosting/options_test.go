@@ -90,3 +90,36 @@ func ExampleServerOptions() {
 	_ = s // hand it to Start or Run
 	// Output:
 }
+
+// TestShutdownEndsListenStream: Run returns promptly when its context is
+// cancelled while a client holds a subscriptions/listen stream open (a
+// server built with the SDK's defaults, which advertise listChanged), long
+// before the stream's own limit.
+func TestShutdownEndsListenStream(t *testing.T) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "listen", Version: "1"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "echo"}, func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "ok"}}}, nil, nil
+	})
+	st := startRun(t, s, withListenLimit(time.Hour))
+	cs := listenClient(t, st.url)
+	if _, err := cs.ListTools(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	st.cancel()
+	select {
+	case err := <-st.done:
+		st.done <- err // for startRun's cleanup
+		if err != nil {
+			t.Errorf("Run = %v, want nil after a clean shutdown", err)
+		}
+	case <-time.After(DefaultShutdownTimeout + 5*time.Second):
+		t.Fatal("Run did not return: the listen stream held shutdown")
+	}
+	if took := time.Since(start); took > DefaultShutdownTimeout/2 {
+		t.Errorf("shutdown took %s with a listen stream open, want well under the %s bound", took, DefaultShutdownTimeout)
+	}
+	if !strings.Contains(st.logs.String(), "mcp_method="+methodListen) {
+		t.Errorf("no subscriptions/listen request was served, so the test proved nothing:\n%s", st.logs.String())
+	}
+}
