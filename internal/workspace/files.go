@@ -317,9 +317,39 @@ func MCPRemoteName(server string) string { return server + "-remote" }
 // Function app host name.
 func MCPHostInput(server string) string { return server + "-host" }
 
-// MCPRemoteURL is the URL of a server's remote mcp.json entry.
+// MCPRemoteURL is the URL of a server's remote mcp.json entry as `mage
+// new` and `mage adopt` write it: VS Code asks for the host name.
 func MCPRemoteURL(server string) string {
 	return "https://${input:" + MCPHostInput(server) + "}/mcp"
+}
+
+// MCPRemoteHostURL is the URL of a server's remote mcp.json entry once its
+// Function app's host name is known: what the azd hook
+// (internal/cmd/azdhook) writes in place of MCPRemoteURL.
+func MCPRemoteHostURL(host string) string { return "https://" + host + "/mcp" }
+
+// MCPRemoteHost returns the host name of url if url is
+// MCPRemoteHostURL(host) for a DNS host name.
+func MCPRemoteHost(url string) (string, bool) {
+	host, ok := strings.CutPrefix(url, "https://")
+	if !ok {
+		return "", false
+	}
+	host, ok = strings.CutSuffix(host, "/mcp")
+	if !ok || host == "" || len(host) > 253 {
+		return "", false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return "", false
+		}
+		for _, r := range label {
+			if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' {
+				return "", false
+			}
+		}
+	}
+	return host, true
 }
 
 // ProjectPath is the azure.yaml project path of a server.

@@ -16,7 +16,9 @@ import (
 //     ./servers/<name>, language go, host function), an entry of
 //     infra/servers.json, and has <name>-local (its local port) and
 //     <name>-remote entries and a <name>-host input in .vscode/mcp.json and
-//     a Delve configuration in .vscode/launch.json;
+//     a Delve configuration in .vscode/launch.json; <name>-remote's url is
+//     the ${input:<name>-host} prompt or, once the azd hook has run,
+//     https://<host>/mcp;
 //   - nothing is registered that does not exist;
 //   - ports are unique and every host.json follows the contract (Check).
 //
@@ -183,7 +185,9 @@ func checkMCPJSON(root string, servers []Server, names map[string]Server) []erro
 	}
 	for key, e := range m.Servers {
 		// Entries this repository writes: <name>-local on a localhost port
-		// and <name>-remote on ${input:<name>-host}. Others are left alone.
+		// and <name>-remote on ${input:<name>-host}. Others are left alone,
+		// and so are remote entries the azd hook pointed at a host: the
+		// <name>-host input, which the hook keeps, is reported instead.
 		if name, ok := strings.CutSuffix(key, "-local"); ok && strings.HasPrefix(e.URL, "http://localhost:") {
 			if _, ok := names[name]; !ok {
 				errs = append(errs, fmt.Errorf("%s: %q is for a server that does not exist: remove it", MCPJSONFile, key))
@@ -204,11 +208,12 @@ func checkMCPJSON(root string, servers []Server, names map[string]Server) []erro
 			errs = append(errs, fmt.Errorf("%s: servers.%s must be {\"type\": \"http\", \"url\": %q} (Host.LocalHttpPort of servers/%s/local.settings.json), not {%q, %q}", MCPJSONFile, MCPLocalName(s.Name), s.MCPURL(), s.Name, local.Type, local.URL))
 		}
 		remote, ok := m.Servers[MCPRemoteName(s.Name)]
+		_, hostURL := MCPRemoteHost(remote.URL)
 		switch {
 		case !ok:
 			errs = append(errs, fmt.Errorf("%s: servers.%s is missing: add {\"type\": \"http\", \"url\": %q}", MCPJSONFile, MCPRemoteName(s.Name), MCPRemoteURL(s.Name)))
-		case remote.URL != MCPRemoteURL(s.Name) || remote.Type != "http":
-			errs = append(errs, fmt.Errorf("%s: servers.%s must be {\"type\": \"http\", \"url\": %q}, not {%q, %q}", MCPJSONFile, MCPRemoteName(s.Name), MCPRemoteURL(s.Name), remote.Type, remote.URL))
+		case remote.URL != MCPRemoteURL(s.Name) && !hostURL || remote.Type != "http":
+			errs = append(errs, fmt.Errorf("%s: servers.%s must be {\"type\": \"http\", \"url\": %q} (or %q, as the azd hook writes it), not {%q, %q}", MCPJSONFile, MCPRemoteName(s.Name), MCPRemoteURL(s.Name), MCPRemoteHostURL("<host>"), remote.Type, remote.URL))
 		}
 		if !inputs[MCPHostInput(s.Name)] {
 			errs = append(errs, fmt.Errorf("%s: inputs lacks %q (a promptString for the Function app host name that %s uses)", MCPJSONFile, MCPHostInput(s.Name), MCPRemoteName(s.Name)))

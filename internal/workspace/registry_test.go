@@ -2,9 +2,11 @@ package workspace
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,6 +86,13 @@ func TestRepositoryRegistry(t *testing.T) {
 }
 
 func TestCheckRegistryBrokenCopies(t *testing.T) {
+	// The ghost service below goes on the line after services:, wherever
+	// that is in azure.yaml (its hooks come first).
+	yml, err := os.ReadFile(filepath.Join(repoRoot, AzureYAMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghostLine := slices.Index(strings.Split(string(yml), "\n"), "services:") + 2
 	tests := []struct {
 		name    string
 		breakIt func(t *testing.T, root string)
@@ -130,7 +139,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, AzureYAMLFile, "services:\n", "services:\n  ghost:\n    project: ./servers/ghost\n    language: go\n    host: function\n")
 			},
-			want: []string{"azure.yaml:11: service ghost: there is no server servers/ghost"},
+			want: []string{fmt.Sprintf("azure.yaml:%d: service ghost: there is no server servers/ghost", ghostLine)},
 		},
 		{
 			name: "azure.yaml in flow style",
@@ -365,6 +374,55 @@ func TestServersSkipsHiddenFolders(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Name != "weather" {
 		t.Fatalf("Servers = %+v", got)
+	}
+}
+
+// TestCheckRegistryRemoteURL: a remote entry's url is the prompt `mage
+// new` writes or the https://<host>/mcp the azd hook writes, nothing else.
+func TestCheckRegistryRemoteURL(t *testing.T) {
+	root := copyRepo(t)
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(MCPJSONFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseMCPJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := m.Servers[MCPRemoteName("weather")].URL
+	for _, tt := range []struct {
+		url  string
+		host string // "" if the check refuses url
+	}{
+		{url: MCPRemoteURL("weather")},
+		{url: "https://func-weather-abc123.azurewebsites.net/mcp", host: "func-weather-abc123.azurewebsites.net"},
+		{url: "https://func-weather-abc123.eastus-01.azurewebsites.net/mcp", host: "func-weather-abc123.eastus-01.azurewebsites.net"},
+		{url: "https://${input:userinfo-host}/mcp"},
+		{url: "http://func-weather-abc123.azurewebsites.net/mcp"},
+		{url: "https://func-weather-abc123.azurewebsites.net/mcp/"},
+		{url: "https://func-weather-abc123.azurewebsites.net/"},
+		{url: "https:///mcp"},
+		{url: "https://a..b/mcp"},
+		{url: "https://-a.example/mcp"},
+		{url: "https://a b/mcp"},
+		{url: "https://example.com/x/mcp"},
+		{url: "https://user@example.com/mcp"},
+	} {
+		edit(t, root, MCPJSONFile, `"url": "`+current+`"`, `"url": "`+tt.url+`"`)
+		current = tt.url
+		host, ok := MCPRemoteHost(tt.url)
+		if host != tt.host || ok != (tt.host != "") {
+			t.Errorf("MCPRemoteHost(%q) = %q, %v; want %q", tt.url, host, ok, tt.host)
+		}
+		err := CheckRegistry(root)
+		switch {
+		case tt.url == MCPRemoteURL("weather") || tt.host != "":
+			if err != nil {
+				t.Errorf("url %q: %v", tt.url, err)
+			}
+		case err == nil || !strings.Contains(err.Error(), "servers.weather-remote must be"):
+			t.Errorf("url %q: CheckRegistry = %v, want servers.weather-remote refused", tt.url, err)
+		}
 	}
 }
 
