@@ -187,15 +187,64 @@ func challengeText(s string) string {
 	}, s)
 }
 
-// requireScopes is the authorization of a token that must carry every
-// scope in required (full names, as TokenInfo.Scopes reports them).
-func requireScopes(required []string) func(ti *mcpauth.TokenInfo) *denial {
-	return func(ti *mcpauth.TokenInfo) *denial {
-		for _, s := range required {
+// accessPolicy decides which verified tokens reach the MCP handler.
+//
+//   - apps, when not empty: the calling application (azp, or appid in v1.0
+//     tokens) must be one of them.
+//   - A delegated token (it has scp) must carry every scope in scopes; when
+//     scopes is empty it needs one of roles instead.
+//   - An app-only token (no scp) needs one of roles; when roles is empty,
+//     app-only tokens are refused.
+//
+// With scopes and roles both empty, any token from an allowed application
+// passes: that is for easyauth mode, where Easy Auth has already applied
+// the app's authorization policy. Entra mode refuses that configuration
+// (see [Protect]).
+type accessPolicy struct {
+	scopes []string // full names, as TokenInfo.Scopes reports them
+	roles  []string
+	apps   []string
+}
+
+func (p accessPolicy) authorize(ti *mcpauth.TokenInfo) *denial {
+	if len(p.apps) > 0 {
+		app := extraString(ti, "azp")
+		if app == "" {
+			app = extraString(ti, "appid")
+		}
+		if !slices.ContainsFunc(p.apps, func(a string) bool { return strings.EqualFold(a, app) }) {
+			return &denial{reason: fmt.Sprintf("forbidden: the calling application %q is not allowed (%s)", app, EnvMCPAuthAllowedApplications)}
+		}
+	}
+	if len(p.scopes) == 0 && len(p.roles) == 0 {
+		return nil
+	}
+	scp, _ := ti.Extra["scp"].([]string)
+	delegated := len(scp) > 0
+	if delegated && len(p.scopes) > 0 {
+		for _, s := range p.scopes {
 			if !slices.Contains(ti.Scopes, s) {
 				return &denial{scope: true, reason: "insufficient scope: the token lacks " + s}
 			}
 		}
 		return nil
 	}
+	roles, _ := ti.Extra["roles"].([]string)
+	if slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(p.roles, r) }) {
+		return nil
+	}
+	switch {
+	case len(p.roles) == 0:
+		return &denial{reason: "forbidden: this server accepts only delegated (user) tokens with its scopes, not app-only tokens (" + EnvMCPAuthRoles + " is not set)"}
+	case delegated:
+		return &denial{reason: "forbidden: the token has none of the accepted app roles (" + EnvMCPAuthRoles + ")"}
+	default:
+		return &denial{reason: "forbidden: the app-only token has none of the accepted app roles (" + EnvMCPAuthRoles + ")"}
+	}
+}
+
+// extraString returns ti.Extra[key] when it is a string.
+func extraString(ti *mcpauth.TokenInfo, key string) string {
+	s, _ := ti.Extra[key].(string)
+	return s
 }

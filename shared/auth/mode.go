@@ -58,8 +58,9 @@ type AuthConfig struct {
 //     Otherwise an error, worded for Azure when WEBSITE_SITE_NAME is set:
 //     the server must not start unauthenticated by accident, so even local
 //     development has to say MCP_AUTH=none.
-//   - entra needs MCP_AUTH_TENANT_IDS, MCP_AUTH_AUDIENCES and
-//     MCP_PUBLIC_URL (or WEBSITE_HOSTNAME); MCP_AUTH_SCOPES and
+//   - entra needs MCP_AUTH_TENANT_IDS, MCP_AUTH_AUDIENCES,
+//     MCP_PUBLIC_URL (or WEBSITE_HOSTNAME), and MCP_AUTH_SCOPES or
+//     MCP_AUTH_ROLES (or both); MCP_AUTH_ALLOWED_APPLICATIONS and
 //     AZURE_AUTHORITY_HOST are optional. Lists are comma- or
 //     space-separated.
 func AuthModeFromEnv(getenv func(string) string) (AuthConfig, error) {
@@ -91,10 +92,12 @@ func entraFromEnv(get func(string) string) (AuthConfig, error) {
 	c := AuthConfig{
 		Mode: ModeEntra,
 		Verifier: VerifierConfig{
-			TenantIDs:      splitList(get(EnvMCPAuthTenantIDs)),
-			Audiences:      splitList(get(EnvMCPAuthAudiences)),
-			RequiredScopes: splitList(get(EnvMCPAuthScopes)),
-			Authority:      get(EnvAuthorityHost),
+			TenantIDs:           splitList(get(EnvMCPAuthTenantIDs)),
+			Audiences:           splitList(get(EnvMCPAuthAudiences)),
+			RequiredScopes:      splitList(get(EnvMCPAuthScopes)),
+			AcceptedRoles:       splitList(get(EnvMCPAuthRoles)),
+			AllowedApplications: splitList(get(EnvMCPAuthAllowedApplications)),
+			Authority:           get(EnvAuthorityHost),
 		},
 		PublicURL: get(EnvMCPPublicURL),
 	}
@@ -112,6 +115,9 @@ func entraFromEnv(get func(string) string) (AuthConfig, error) {
 	}
 	if c.PublicURL == "" {
 		missing = append(missing, EnvMCPPublicURL)
+	}
+	if len(c.Verifier.RequiredScopes) == 0 && len(c.Verifier.AcceptedRoles) == 0 {
+		missing = append(missing, EnvMCPAuthScopes+" (delegated scopes, such as api://<app>/user_impersonation) or "+EnvMCPAuthRoles+" (app roles for app-only callers)")
 	}
 	if len(missing) > 0 {
 		return AuthConfig{}, fmt.Errorf("auth: %s=entra needs %s", EnvMCPAuth, strings.Join(missing, ", "))
@@ -193,6 +199,11 @@ func Protect(ctx context.Context, cfg AuthConfig) (*Protection, error) {
 	base, err := normalizePublicURL(cfg.PublicURL)
 	if err != nil {
 		return nil, fmt.Errorf("auth: public URL: %w", err)
+	}
+	if len(trimmedNonEmpty(cfg.Verifier.RequiredScopes)) == 0 && len(trimmedNonEmpty(cfg.Verifier.AcceptedRoles)) == 0 {
+		// Without either, any token of the tenant for this audience would
+		// pass, app-only tokens with unrelated roles included.
+		return nil, fmt.Errorf("auth: %s=entra needs required scopes (%s) or accepted app roles (%s): without them any token issued for this app would be accepted", EnvMCPAuth, EnvMCPAuthScopes, EnvMCPAuthRoles)
 	}
 	v, err := NewVerifier(ctx, cfg.Verifier)
 	if err != nil {

@@ -65,7 +65,21 @@ func TestAuthModeFromEnv(t *testing.T) {
 				}
 			},
 		},
-		{name: "entra missing all", env: map[string]string{EnvMCPAuth: "entra"}, wantErr: []string{EnvMCPAuthTenantIDs, EnvMCPAuthAudiences, EnvMCPPublicURL}},
+		{name: "entra missing all", env: map[string]string{EnvMCPAuth: "entra"}, wantErr: []string{EnvMCPAuthTenantIDs, EnvMCPAuthAudiences, EnvMCPPublicURL, EnvMCPAuthScopes, EnvMCPAuthRoles}},
+		// Without scopes or roles any token for the app would pass, app-only
+		// tokens with unrelated roles included.
+		{name: "entra without scopes or roles", env: with(entra, EnvMCPAuthScopes, ""), wantErr: []string{EnvMCPAuthScopes, EnvMCPAuthRoles}},
+		{name: "entra without scopes or roles (blank lists)", env: with(entra, EnvMCPAuthScopes, " , ", EnvMCPAuthRoles, ","), wantErr: []string{EnvMCPAuthScopes, EnvMCPAuthRoles}},
+		{
+			name: "entra roles only, allowed applications", want: ModeEntra,
+			env: with(entra, EnvMCPAuthScopes, "", EnvMCPAuthRoles, "Tools.Call, Tools.Admin", EnvMCPAuthAllowedApplications, "aebc6443-996d-45c2-90f0-388ff96faa56 app-2"),
+			check: func(t *testing.T, c AuthConfig) {
+				if len(c.Verifier.RequiredScopes) != 0 || !slices.Equal(c.Verifier.AcceptedRoles, []string{"Tools.Call", "Tools.Admin"}) ||
+					!slices.Equal(c.Verifier.AllowedApplications, []string{"aebc6443-996d-45c2-90f0-388ff96faa56", "app-2"}) {
+					t.Errorf("got %+v", c.Verifier)
+				}
+			},
+		},
 		{name: "entra missing tenants", env: with(entra, EnvMCPAuthTenantIDs, " , "), wantErr: []string{EnvMCPAuthTenantIDs}},
 		{name: "entra missing audiences", env: with(entra, EnvMCPAuthAudiences, ""), wantErr: []string{EnvMCPAuthAudiences}},
 		{name: "entra local hostname is not a public URL", env: with(entra, EnvMCPPublicURL, "", EnvWebsiteHostname, "localhost:7071"), wantErr: []string{EnvMCPPublicURL}},

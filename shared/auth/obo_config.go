@@ -27,7 +27,11 @@ const (
 	EnvMCPAuthTenantIDs      = "MCP_AUTH_TENANT_IDS"
 	EnvMCPAuthAudiences      = "MCP_AUTH_AUDIENCES"
 	EnvMCPAuthScopes         = "MCP_AUTH_SCOPES"
-	EnvMCPPublicURL          = "MCP_PUBLIC_URL"
+	EnvMCPAuthRoles          = "MCP_AUTH_ROLES"
+	// EnvMCPAuthAllowedApplications lists the client applications allowed
+	// to call the server.
+	EnvMCPAuthAllowedApplications = "MCP_AUTH_ALLOWED_APPLICATIONS"
+	EnvMCPPublicURL               = "MCP_PUBLIC_URL"
 )
 
 // Defaults for on-behalf-of settings.

@@ -48,6 +48,15 @@ type VerifierConfig struct {
 	// for required scopes, full names), and the middleware of
 	// [Verifier.Middleware] answers 403 with a WWW-Authenticate challenge.
 	RequiredScopes []string
+	// AcceptedRoles are the app roles (the roles claim) that admit a
+	// token: an app-only token (no scp) passes [Verifier.Middleware] only
+	// with one of them, and with RequiredScopes empty so must a delegated
+	// one. Protect in entra mode needs RequiredScopes or AcceptedRoles.
+	AcceptedRoles []string
+	// AllowedApplications, when not empty, lists the client IDs of the
+	// calling applications (the azp claim, or appid in v1.0 tokens) that
+	// [Verifier.Middleware] admits, like Easy Auth's allowedApplications.
+	AllowedApplications []string
 	// Authority is the Entra authority host, as [ParseAuthorityHost]
 	// accepts it. Default https://login.microsoftonline.com.
 	Authority string
@@ -83,6 +92,8 @@ type Verifier struct {
 	tenants   map[string]bool
 	audiences []string
 	scopes    []scopeName
+	roles     []string
+	apps      []string
 	skew      time.Duration
 	now       func() time.Time
 
@@ -153,6 +164,8 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 		tenants:         tenants,
 		audiences:       auds,
 		scopes:          qualifyScopes(cfg.RequiredScopes, auds),
+		roles:           trimmedNonEmpty(cfg.AcceptedRoles),
+		apps:            trimmedNonEmpty(cfg.AllowedApplications),
 		skew:            skew,
 		now:             time.Now,
 		discoveryClient: base,
@@ -160,6 +173,18 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 		keyCtx:          context.WithoutCancel(ctx),
 		verifiers:       map[string]*oidc.IDTokenVerifier{},
 	}, nil
+}
+
+// trimmedNonEmpty returns the entries of list without surrounding white
+// space, dropping empty ones.
+func trimmedNonEmpty(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // isGUID reports whether s looks like 8-4-4-4-12 hex digits.
@@ -256,6 +281,7 @@ type entraClaims struct {
 	Name              string          `json:"name"`
 	PreferredUsername string          `json:"preferred_username"`
 	Azp               string          `json:"azp"`
+	Appid             string          `json:"appid"`
 }
 
 // Verify checks token and returns what it says about the caller. Its
@@ -352,6 +378,12 @@ func (v *Verifier) Verify(ctx context.Context, token string, _ *http.Request) (*
 	if c.Azp != "" {
 		extra["azp"] = c.Azp
 	}
+	if c.Appid != "" {
+		extra["appid"] = c.Appid
+	}
+	if len(scp) > 0 {
+		extra["scp"] = scp
+	}
 	return &mcpauth.TokenInfo{
 		Scopes:     scopes,
 		Expiration: idt.Expiry,
@@ -413,9 +445,10 @@ func (v *Verifier) tenantVerifier(ctx context.Context, tenant string) (*oidc.IDT
 	}
 }
 
-// Middleware returns the MCP endpoint's middleware with this verifier:
-// 401 for a missing or invalid token, 403 when a required scope is
-// missing, with the WWW-Authenticate challenges of RFC 6750 §3.1 (no error
+// Middleware returns the MCP endpoint's middleware with this verifier and
+// the access policy of its config (RequiredScopes, AcceptedRoles,
+// AllowedApplications; see accessPolicy): 401 for a missing or invalid
+// token, 403 when the policy refuses it, with the WWW-Authenticate challenges of RFC 6750 §3.1 (no error
 // attribute without a token, error="invalid_token", and
 // error="insufficient_scope" with the required scopes) that name
 // resourceMetadataURL. Tool handlers find the verified token in
@@ -423,7 +456,7 @@ func (v *Verifier) tenantVerifier(ctx context.Context, tenant string) (*oidc.IDT
 func (v *Verifier) Middleware(resourceMetadataURL string) func(http.Handler) http.Handler {
 	g := &bearerGuard{
 		verify:           v.Verify,
-		authorize:        requireScopes(v.Scopes()),
+		authorize:        accessPolicy{scopes: v.Scopes(), roles: v.roles, apps: v.apps}.authorize,
 		resourceMetadata: resourceMetadataURL,
 		scopes:           v.Scopes(),
 		skew:             v.skew,

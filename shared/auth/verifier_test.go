@@ -727,3 +727,105 @@ func TestProtectEntraEndToEnd(t *testing.T) {
 		t.Fatalf("tool saw %s", got)
 	}
 }
+
+// TestProtectEntraRefusesOpenPolicy: entra mode without required scopes
+// or accepted roles would admit any token issued for the app, app-only
+// tokens with unrelated roles included, so Protect refuses it.
+func TestProtectEntraRefusesOpenPolicy(t *testing.T) {
+	fi := newFakeIssuer(t, newTestKey(t, "k"))
+	cfg := fi.verifierConfig()
+	cfg.RequiredScopes = []string{" "}
+	_, err := Protect(context.Background(), AuthConfig{Mode: ModeEntra, Verifier: cfg, PublicURL: "https://mcp.example.com"})
+	if err == nil || !strings.Contains(err.Error(), EnvMCPAuthScopes) || !strings.Contains(err.Error(), "MCP_AUTH_ROLES") {
+		t.Fatalf("Protect without scopes or roles = %v, want an error naming %s and MCP_AUTH_ROLES", err, EnvMCPAuthScopes)
+	}
+}
+
+// TestEntraAccessPolicy runs delegated and app-only tokens against the
+// access policies entra mode can be configured with, over HTTP.
+func TestEntraAccessPolicy(t *testing.T) {
+	key := newTestKey(t, "k")
+	fi := newFakeIssuer(t, key)
+	const (
+		vscode = "aebc6443-996d-45c2-90f0-388ff96faa56"
+		daemon = "d0d0d0d0-0000-4000-8000-000000000001"
+		other  = "0e0e0e0e-0000-4000-8000-000000000002"
+	)
+	user := fi.claimsFor(tenantA) // scp user_impersonation, azp vscode
+	tokens := map[string]string{
+		"user":              rs256(t, key, user),
+		"user, other app":   rs256(t, key, with(user, "azp", other)),
+		"user, no scope":    rs256(t, key, with(user, "scp", "Files.Read")),
+		"user, role":        rs256(t, key, with(user, "scp", "Files.Read", "roles", []string{"Tools.Call"})),
+		"app, role":         rs256(t, key, with(user, "scp", nil, "roles", []string{"Tools.Call"}, "azp", daemon)),
+		"app, v1 appid":     rs256(t, key, with(user, "scp", nil, "roles", []string{"Tools.Call"}, "azp", nil, "appid", daemon)),
+		"app, unrelated":    rs256(t, key, with(user, "scp", nil, "roles", []string{"SomeUnrelatedRole"}, "azp", other)),
+		"app, no azp/appid": rs256(t, key, with(user, "scp", nil, "roles", []string{"Tools.Call"}, "azp", nil)),
+	}
+	const scope, plain = "scope", "plain" // 403 with insufficient_scope, or without a challenge
+	tests := []struct {
+		name   string
+		scopes []string
+		roles  []string
+		apps   []string
+		want   map[string]any // token -> 200, or scope/plain for 403
+	}{
+		{
+			name: "scopes only", scopes: []string{appIDURI + "/user_impersonation"},
+			want: map[string]any{"user": 200, "user, other app": 200, "user, no scope": scope, "user, role": scope,
+				"app, role": plain, "app, v1 appid": plain, "app, unrelated": plain, "app, no azp/appid": plain},
+		},
+		{
+			name: "roles only", roles: []string{"Tools.Call"},
+			want: map[string]any{"user": plain, "user, no scope": plain, "user, role": 200,
+				"app, role": 200, "app, v1 appid": 200, "app, unrelated": plain, "app, no azp/appid": 200},
+		},
+		{
+			name: "scopes and roles", scopes: []string{"user_impersonation"}, roles: []string{"Tools.Call", "Tools.Admin"},
+			want: map[string]any{"user": 200, "user, no scope": scope, "user, role": scope,
+				"app, role": 200, "app, unrelated": plain},
+		},
+		{
+			name: "allowed applications", scopes: []string{"user_impersonation"}, roles: []string{"Tools.Call"}, apps: []string{strings.ToUpper(vscode), daemon},
+			want: map[string]any{"user": 200, "user, other app": plain, "user, no scope": scope,
+				"app, role": 200, "app, v1 appid": 200, "app, unrelated": plain, "app, no azp/appid": plain},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := fi.verifierConfig()
+			cfg.RequiredScopes, cfg.AcceptedRoles, cfg.AllowedApplications = tt.scopes, tt.roles, tt.apps
+			p, err := Protect(context.Background(), AuthConfig{Mode: ModeEntra, Verifier: cfg, PublicURL: "https://mcp.example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(p.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })))
+			defer srv.Close()
+			for _, name := range slices.Sorted(maps.Keys(tt.want)) {
+				req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader("{}"))
+				req.Header.Set("Authorization", "Bearer "+tokens[name])
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				challenge := resp.Header.Get("WWW-Authenticate")
+				switch want := tt.want[name]; want {
+				case 200:
+					if resp.StatusCode != 200 {
+						t.Errorf("%s: status %d (%s), want 200", name, resp.StatusCode, strings.TrimSpace(string(body)))
+					}
+				case scope:
+					if resp.StatusCode != 403 || !strings.Contains(challenge, `error="insufficient_scope"`) {
+						t.Errorf("%s: status %d, challenge %q; want 403 with insufficient_scope", name, resp.StatusCode, challenge)
+					}
+				case plain:
+					if resp.StatusCode != 403 || challenge != "" {
+						t.Errorf("%s: status %d, challenge %q; want 403 without a challenge (%s)", name, resp.StatusCode, challenge, strings.TrimSpace(string(body)))
+					}
+				}
+			}
+		})
+	}
+}
