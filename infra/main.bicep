@@ -21,7 +21,6 @@ param environmentName string
   'eastasia'
   'eastus'
   'eastus2'
-  'eastus2euap'
   'francecentral'
   'germanywestcentral'
   'italynorth'
@@ -78,12 +77,12 @@ param tokenExchangeAudience string = ''
 @description('"true" deploys every server without Easy Auth: anyone who knows the URL can call it.')
 param anonymousServerAuth string = ''
 
-@description('Flex Consumption runtime stack. "custom" is the custom-handler runtime; "python" is the fallback the official samples use, where the EnableMcpCustomHandlerPreview flag switches the worker to custom.')
+@description('Flex Consumption runtime stack. "python" (3.12) is what every official MCP hosting sample runs: the EnableMcpCustomHandlerPreview flag switches its worker to the custom handler, so no Python runs. "custom" (1.0) is the custom-handler runtime itself, listed for Flex since 2026 but used by no official sample.')
 @allowed([
-  'custom'
   'python'
+  'custom'
 ])
-param functionsRuntime string = 'custom'
+param functionsRuntime string = 'python'
 
 @description('MCP_LOCALHOST_PROTECTION app setting of every server: "off" only if a deployed app answers 403 "invalid Host header".')
 @allowed([
