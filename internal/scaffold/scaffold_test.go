@@ -21,10 +21,10 @@ import (
 const repoRoot = "../.."
 
 // fixture copies from this repository what New and Adopt read and change:
-// go.work, the root go.mod, the registry files, shared/hosting (a new
-// server builds against it), the other modules' go.mod, and each server's
-// go.mod and Functions files. Modules other than shared/hosting are not
-// built, so their sources are left out.
+// go.work, the root go.mod, the registry files, shared/hosting and
+// shared/auth (a new server builds against them), the other modules'
+// go.mod, and each server's go.mod and Functions files. Other modules are
+// not built, so their sources are left out.
 func fixture(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -50,16 +50,18 @@ func fixture(t *testing.T) string {
 			}
 		}
 	}
-	err = filepath.WalkDir(filepath.Join(repoRoot, "shared", "hosting"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	for _, shared := range []string{"hosting", "auth"} {
+		err = filepath.WalkDir(filepath.Join(repoRoot, "shared", shared), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(repoRoot, p)
+			files = append(files, filepath.ToSlash(rel))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		rel, _ := filepath.Rel(repoRoot, p)
-		files = append(files, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(f)))
@@ -234,7 +236,7 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.DevPort != dev || s.HandlerPort != hdl || s.Settings["FUNCTIONS_WORKER_RUNTIME"] != "custom" || s.Settings["AzureWebJobsFeatureFlags"] != "EnableMcpCustomHandlerPreview" {
+	if s.DevPort != dev || s.HandlerPort != hdl || s.Settings["FUNCTIONS_WORKER_RUNTIME"] != "custom" || s.Settings["AzureWebJobsFeatureFlags"] != "EnableMcpCustomHandlerPreview" || s.Settings["MCP_AUTH"] != "none" {
 		t.Errorf("server = %+v", s)
 	}
 	gomod := readFile(t, root, "servers/demo/go.mod")
@@ -242,6 +244,8 @@ func TestNew(t *testing.T) {
 		"module github.com/mcpfunc/mcpfunc/servers/demo\n", "\ngo 1.26.0\n",
 		"github.com/modelcontextprotocol/go-sdk v1.8.0", "github.com/mcpfunc/mcpfunc/shared/hosting v0.0.0",
 		"replace github.com/mcpfunc/mcpfunc/shared/hosting => ../../shared/hosting",
+		"github.com/mcpfunc/mcpfunc/shared/auth v0.0.0",
+		"replace github.com/mcpfunc/mcpfunc/shared/auth => ../../shared/auth",
 	} {
 		if !strings.Contains(gomod, want) {
 			t.Errorf("go.mod lacks %q:\n%s", want, gomod)
@@ -253,7 +257,8 @@ func TestNew(t *testing.T) {
 			t.Errorf("%s is not gofmt-formatted (%v)", f, err)
 		}
 	}
-	if main := readFile(t, root, "servers/demo/main.go"); !strings.Contains(main, "hosting.Start(") || !strings.Contains(main, `Name: "demo"`) || !strings.Contains(main, "hosting.WithPort("+devs+")") {
+	if main := readFile(t, root, "servers/demo/main.go"); !strings.Contains(main, "hosting.Start(") || !strings.Contains(main, `Name: "demo"`) || !strings.Contains(main, "hosting.WithPort("+devs+")") ||
+		!strings.Contains(main, "auth.ProtectFromEnv(") || !strings.Contains(main, "hosting.WithMiddleware(p.Middleware)") {
 		t.Errorf("main.go:\n%s", main)
 	}
 

@@ -13,6 +13,9 @@ const modulePrefix = "github.com/mcpfunc/mcpfunc/servers/"
 // hostingModule is the shared custom-handler bootstrap every new server uses.
 const hostingModule = "github.com/mcpfunc/mcpfunc/shared/hosting"
 
+// authModule decides, from MCP_AUTH, how every server's /mcp is protected.
+const authModule = "github.com/mcpfunc/mcpfunc/shared/auth"
+
 // sdkModule is the official Go MCP SDK.
 const sdkModule = "github.com/modelcontextprotocol/go-sdk"
 
@@ -51,11 +54,14 @@ go {{.GoVersion}}
 
 require (
 	` + sdkModule + ` {{.SDKVersion}}
+	` + authModule + ` v0.0.0
 	` + hostingModule + ` v0.0.0
 )
 
 // azd builds this server from its own folder, outside the workspace.
 replace ` + hostingModule + ` => ../../shared/hosting
+
+replace ` + authModule + ` => ../../shared/auth
 `
 
 const mainTemplate = `// Command {{.Name}} is an MCP server with one example tool, hello. It runs as
@@ -63,20 +69,37 @@ const mainTemplate = `// Command {{.Name}} is an MCP server with one example too
 //
 //	go run . -port {{.DevPort}}
 //
-// Add tools in package tools.
+// MCP_AUTH says how /mcp is protected, as for every server here (see
+// shared/auth): easyauth on Azure, entra to verify Entra tokens in the
+// process, none for local development. Add tools in package tools.
 package main
 
 import (
+	"context"
+	"os"
+
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"{{.Module}}/tools"
+	"` + authModule + `"
 	"` + hostingModule + `"
 )
 
 func main() {
 	logger := hosting.NewLogger()
 	impl := &mcp.Implementation{Name: "{{.Name}}", Version: hosting.Version()}
-	hosting.Start(tools.NewServer(impl), hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort({{.DevPort}}))
+	ctx := context.Background()
+	p, err := auth.ProtectFromEnv(ctx, os.Getenv, nil)
+	if err != nil {
+		logger.Error("bad authorization configuration", "err", err)
+		os.Exit(2)
+	}
+	p.LogNotice(ctx, logger)
+	opts := []hosting.Option{hosting.WithMiddleware(p.Middleware), hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort({{.DevPort}})}
+	if p.PRMHandler != nil {
+		opts = append(opts, hosting.WithHandler(p.PRMPattern, p.PRMHandler))
+	}
+	hosting.Start(tools.NewServer(impl), opts...)
 }
 `
 
@@ -249,13 +272,16 @@ func hostJSON(handlerPort int) []byte {
 `, handlerPort))
 }
 
-// localSettingsJSON is a server's local.settings.json.
+// localSettingsJSON is a server's local.settings.json. MCP_AUTH=none says
+// that local runs serve without authentication (servers using shared/auth;
+// others ignore it).
 func localSettingsJSON(devPort int) []byte {
 	return []byte(fmt.Sprintf(`{
   "IsEncrypted": false,
   "Values": {
     "FUNCTIONS_WORKER_RUNTIME": "custom",
-    "AzureWebJobsFeatureFlags": "EnableMcpCustomHandlerPreview"
+    "AzureWebJobsFeatureFlags": "EnableMcpCustomHandlerPreview",
+    "MCP_AUTH": "none"
   },
   "Host": {
     "LocalHttpPort": %d
@@ -284,7 +310,7 @@ func launchConfig(name string, devPort int, adopted bool) string {
 	} else {
 		lines = append(lines,
 			fmt.Sprintf(`  "args": ["-port", "%d"],`, devPort),
-			`  "env": { "LOG_LEVEL": "debug" }`)
+			`  "env": { "LOG_LEVEL": "debug", "MCP_AUTH": "none" }`)
 	}
 	return strings.Join(append(lines, "}"), "\n")
 }

@@ -82,7 +82,8 @@ func newFaultGraph(t *testing.T, entra *authtest.Entra, modes map[string]string)
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.requests.Add(1)
 		at, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		user, ok := entra.AssertionFor(at)
+		assertion, ok := entra.AssertionFor(at)
+		user := authtest.UserOf(assertion)
 		if r.URL.Path != "/v1.0/me" || !ok {
 			authtest.WriteJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{"code": "InvalidAuthenticationToken"}})
 			return
@@ -122,7 +123,7 @@ func newFaultChain(t *testing.T, entraModes, graphModes map[string]string, miEnd
 	}
 	entra.SetResponder(func(w http.ResponseWriter, r *http.Request, form url.Values) bool {
 		body := `{"token_type":"Bearer","expires_in":3600,"access_token":"graph-at-never-issued"}`
-		return misbehave(w, entraModes[form.Get("assertion")], body)
+		return misbehave(w, entraModes[authtest.UserOf(form.Get("assertion"))], body)
 	})
 	g := newFaultGraph(t, entra, graphModes)
 	url := serve(t, azureEnv(miClientID, entra.URL, g.URL), slog.New(slog.DiscardHandler), entra.Client)
@@ -136,7 +137,7 @@ func (c *faultChain) callAs(t *testing.T, user string) (*mcp.CallToolResult, str
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx,
-		&mcp.StreamableClientTransport{Endpoint: c.url + "/mcp", HTTPClient: &http.Client{Transport: easyAuthRT{"Bearer " + user, true}}, DisableStandaloneSSE: true, MaxRetries: -1},
+		&mcp.StreamableClientTransport{Endpoint: c.url + "/mcp", HTTPClient: &http.Client{Transport: easyAuthRT{"Bearer " + c.entra.UserToken(user), true}}, DisableStandaloneSSE: true, MaxRetries: -1},
 		&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		t.Fatalf("connect: %v", err)

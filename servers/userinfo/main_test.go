@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,7 +48,8 @@ func newFakeGraph(t *testing.T, entra *authtest.Entra) *fakeGraph {
 			return
 		}
 		at, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		user, issued := entra.AssertionFor(at)
+		assertion, issued := entra.AssertionFor(at)
+		user := authtest.UserOf(assertion)
 		if !ok || !issued {
 			g.mu.Lock()
 			g.badAuth = append(g.badAuth, r.Header.Get("Authorization"))
@@ -171,7 +171,8 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // easyAuthRT adds what Easy Auth passes to the app: the caller's
-// Authorization header unchanged and X-MS-CLIENT-PRINCIPAL.
+// Authorization header unchanged and, with principal, X-MS-CLIENT-PRINCIPAL
+// and X-MS-CLIENT-PRINCIPAL-ID naming the bearer token's subject.
 type easyAuthRT struct {
 	authorization string
 	principal     bool
@@ -183,10 +184,20 @@ func (e easyAuthRT) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Header.Set("Authorization", e.authorization)
 	}
 	if e.principal {
-		p := `{"auth_typ":"aad","name_typ":"name","role_typ":"roles","claims":[{"typ":"name","val":"Ada Lovelace"},{"typ":"http://schemas.microsoft.com/identity/claims/tenantid","val":"` + tenant + `"}]}`
-		r.Header.Set("X-MS-CLIENT-PRINCIPAL", base64.StdEncoding.EncodeToString([]byte(p)))
+		tok := strings.TrimPrefix(e.authorization, "Bearer ")
+		oid := authtest.Claim(tok, "oid")
+		r.Header.Set("X-MS-CLIENT-PRINCIPAL", authtest.Principal(oid, authtest.Claim(tok, "tid")))
+		if oid != "" {
+			r.Header.Set("X-MS-CLIENT-PRINCIPAL-ID", oid)
+		}
 	}
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// asUser is what Easy Auth passes for the signed-in user named user, with
+// a token the fake Entra signed.
+func (c *chain) asUser(user string) easyAuthRT {
+	return easyAuthRT{"Bearer " + c.entra.UserToken(user), true}
 }
 
 func (c *chain) connect(t *testing.T, rt http.RoundTripper) *mcp.ClientSession {
@@ -223,7 +234,7 @@ func callUserInfo(t *testing.T, cs *mcp.ClientSession) (*mcp.CallToolResult, str
 func TestChain(t *testing.T) {
 	c := newChain(t, "mi-chain-"+authtest.ShortHash(t.Name()))
 	c.entra.SetResponder(func(w http.ResponseWriter, r *http.Request, form url.Values) bool {
-		switch form.Get("assertion") {
+		switch authtest.UserOf(form.Get("assertion")) {
 		case "user-consent":
 			return authtest.EntraError(400, "invalid_grant", "consent_required", 65001, "")(w, r, form)
 		case "user-mfa":
@@ -246,17 +257,15 @@ func TestChain(t *testing.T) {
 		wantErr bool
 		want    []string
 	}{
-		{"success", easyAuthRT{"Bearer user-ok", true}, false, []string{"Display name: Ada Lovelace", "Email: ada@example.com", "User principal name: ada@example.com", "ID: u-"}},
-		{"no token", easyAuthRT{"", true}, true, []string{"no access token reached the server"}},
-		{"malformed header", easyAuthRT{"Basic dXNlcjpwdw==", true}, true, []string{"malformed"}},
-		{"consent required", easyAuthRT{"Bearer user-consent", true}, true, []string{"https://" + hostname + "/.auth/login/aad?post_login_redirect_uri=/authcomplete"}},
-		{"mfa", easyAuthRT{"Bearer user-mfa", true}, true, []string{"AADSTS50076"}},
-		{"expired user token", easyAuthRT{"Bearer user-expired", true}, true, []string{"AADSTS500133"}},
-		{"entra unavailable", easyAuthRT{"Bearer user-entra500", true}, true, []string{"unavailable"}},
-		{"graph 401", easyAuthRT{"Bearer user-g401", true}, true, []string{"HTTP 401", "sign in again"}},
-		{"graph 403", easyAuthRT{"Bearer user-g403", true}, true, []string{"HTTP 403", "User.Read"}},
-		{"graph 500", easyAuthRT{"Bearer user-g500", true}, true, []string{"unavailable (HTTP 500)"}},
-		{"graph slow", easyAuthRT{"Bearer user-slow", true}, true, []string{"did not answer in time"}},
+		{"success", c.asUser("user-ok"), false, []string{"Display name: Ada Lovelace", "Email: ada@example.com", "User principal name: ada@example.com", "ID: u-"}},
+		{"consent required", c.asUser("user-consent"), true, []string{"https://" + hostname + "/.auth/login/aad?post_login_redirect_uri=/authcomplete"}},
+		{"mfa", c.asUser("user-mfa"), true, []string{"AADSTS50076"}},
+		{"expired user token", c.asUser("user-expired"), true, []string{"AADSTS500133"}},
+		{"entra unavailable", c.asUser("user-entra500"), true, []string{"unavailable"}},
+		{"graph 401", c.asUser("user-g401"), true, []string{"HTTP 401", "sign in again"}},
+		{"graph 403", c.asUser("user-g403"), true, []string{"HTTP 403", "User.Read"}},
+		{"graph 500", c.asUser("user-g500"), true, []string{"unavailable (HTTP 500)"}},
+		{"graph slow", c.asUser("user-slow"), true, []string{"did not answer in time"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,7 +280,8 @@ func TestChain(t *testing.T) {
 					t.Errorf("text lacks %q:\n%s", w, text)
 				}
 			}
-			for _, secret := range append(c.entra.IssuedTokens(), c.mi.Token, "user-ok", "user-consent", "user-mfa", "user-expired", "user-g401", "dXNlcjpwdw==") {
+			callerToken := strings.TrimPrefix(tt.rt.authorization, "Bearer ")
+			for _, secret := range append(c.entra.IssuedTokens(), c.mi.Token, callerToken, callerToken[strings.LastIndex(callerToken, ".")+1:]) {
 				if strings.Contains(text, secret) {
 					t.Errorf("tool text contains token material %q", secret)
 				}
@@ -287,24 +297,30 @@ func TestChain(t *testing.T) {
 			}
 		})
 	}
-	if logs := c.logs.String(); strings.Contains(logs, "user-ok") || strings.Contains(logs, c.mi.Token) {
+	if logs := c.logs.String(); containsAny(logs, append(c.entra.IssuedTokens(), c.mi.Token, strings.TrimPrefix(c.asUser("user-ok").authorization, "Bearer "))...) {
 		t.Errorf("logs contain token material:\n%s", logs)
 	}
 
-	t.Run("no Easy Auth principal", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodPost, c.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Authorization", "Bearer user-ok")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("status %d, want 401", resp.StatusCode)
-		}
-	})
+	// Requests Easy Auth would not pass on: the endpoint refuses them
+	// before any tool runs.
+	for _, tt := range []struct {
+		name string
+		rt   easyAuthRT
+	}{
+		{"no Easy Auth principal", easyAuthRT{c.asUser("user-ok").authorization, false}},
+		{"no token", easyAuthRT{"", true}},
+		{"malformed header", easyAuthRT{"Basic dXNlcjpwdw==", true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := c.entra.TokenRequests()
+			if status := post(t, c.url, tt.rt); status != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401", status)
+			}
+			if n := c.entra.TokenRequests() - before; n != 0 {
+				t.Fatalf("%d token requests", n)
+			}
+		})
+	}
 
 	t.Run("authcomplete", func(t *testing.T) {
 		resp, err := http.Get(c.url + "/authcomplete")
@@ -322,7 +338,7 @@ func TestChain(t *testing.T) {
 func TestChainCache(t *testing.T) {
 	c := newChain(t, "mi-cache-"+authtest.ShortHash(t.Name()))
 
-	cs := c.connect(t, easyAuthRT{"Bearer user-repeat", true})
+	cs := c.connect(t, c.asUser("user-repeat"))
 	for i := range 2 {
 		if res, text := callUserInfo(t, cs); res.IsError {
 			t.Fatalf("call %d: %s", i, text)
@@ -335,7 +351,7 @@ func TestChainCache(t *testing.T) {
 	// 100 concurrent calls with one new token: one exchange.
 	before := c.entra.TokenRequests()
 	c.entra.SetDelay(200 * time.Millisecond) // keep the first exchange in flight
-	cs2 := c.connect(t, easyAuthRT{"Bearer user-burst", true})
+	cs2 := c.connect(t, c.asUser("user-burst"))
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for range 100 {
@@ -362,15 +378,19 @@ func TestChainCache(t *testing.T) {
 	if n := c.entra.TokenRequests() - before; n != 1 {
 		t.Errorf("100 concurrent calls with one new token made %d exchanges, want 1", n)
 	}
-	if n := c.entra.MetadataRequests(); n > 1 {
-		t.Errorf("authority metadata fetched %d times, want once per process", n)
+	// Once for MSAL and once for the token verifier.
+	if n := c.entra.MetadataRequests(); n > 2 {
+		t.Errorf("authority metadata fetched %d times, want once per process for each of MSAL and the verifier", n)
+	}
+	if n := c.entra.KeyRequests(); n != 1 {
+		t.Errorf("signing keys fetched %d times, want once", n)
 	}
 }
 
 func TestManagedIdentityDown(t *testing.T) {
 	c := newChain(t, "mi-down-"+authtest.ShortHash(t.Name()))
 	c.mi.SetStatus(http.StatusInternalServerError)
-	cs := c.connect(t, easyAuthRT{"Bearer user-mi", true})
+	cs := c.connect(t, c.asUser("user-mi"))
 	res, text := callUserInfo(t, cs)
 	if !res.IsError || !strings.Contains(text, "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID") {
 		t.Fatalf("managed identity down: isError %v %q", res.IsError, text)
@@ -417,7 +437,11 @@ func TestSetupErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"no auth mode", map[string]string{}, "MCP_AUTH"},
+		{"no auth mode on Azure", map[string]string{"WEBSITE_SITE_NAME": "func-userinfo"}, "MCP_AUTH"},
+		// The issue: this started and served without a warning.
+		{"easyauth on Azure with authentication off", map[string]string{"MCP_AUTH": "easyauth", "WEBSITE_AUTH_ENABLED": "False", "WEBSITE_SITE_NAME": "func-userinfo",
+			"WEBSITE_AUTH_CLIENT_ID": appID, "WEBSITE_AUTH_AAD_ALLOWED_TENANTS": tenant}, "WEBSITE_AUTH_ENABLED"},
+		{"easyauth without the app registration", map[string]string{"MCP_AUTH": "easyauth"}, "WEBSITE_AUTH_CLIENT_ID"},
 		{"bad graph timeout", map[string]string{"MCP_AUTH": "none", "GRAPH_TIMEOUT": "soon"}, "GRAPH_TIMEOUT"},
 		{"bad graph url", map[string]string{"MCP_AUTH": "none", "GRAPH_BASE_URL": "http://graph.example.com/v1.0"}, "GRAPH_BASE_URL"},
 	}
@@ -445,5 +469,124 @@ func TestSetupAuthorityHost(t *testing.T) {
 	}
 	if _, err := server.New(context.Background(), &mcp.Implementation{Name: "u", Version: "t"}, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler), nil); err != nil {
 		t.Fatalf("setup with a loopback http authority and no on-behalf-of: %v", err)
+	}
+}
+
+// post sends one MCP ping to url's /mcp through rt and returns the status.
+func post(t *testing.T, url string, rt http.RoundTripper) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_user_info","arguments":{}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	resp, err := (&http.Client{Transport: rt}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// containsAny reports whether s contains any non-empty needle.
+func containsAny(s string, needles ...string) bool {
+	for _, n := range needles {
+		if n != "" && strings.Contains(s, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEasyAuthForgery replays the review's finding: with MCP_AUTH=easyauth
+// and no Easy Auth in front, a forged X-MS-CLIENT-PRINCIPAL with a token
+// for another audience, or no token at all, was passed on to Entra as an
+// On-Behalf-Of assertion with the managed identity's client assertion.
+// Now nothing that is not a verified token of the principal's caller
+// reaches Entra's token endpoint.
+func TestEasyAuthForgery(t *testing.T) {
+	c := newChain(t, "mi-forgery-"+authtest.ShortHash(t.Name()))
+	other := c.entra.UserClaims("mallory")
+	other["aud"] = "api://another-app"
+	forged := func(auth, principal, principalID string) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			r = r.Clone(r.Context())
+			for k, v := range map[string]string{"Authorization": auth, "X-MS-CLIENT-PRINCIPAL": principal, "X-MS-CLIENT-PRINCIPAL-ID": principalID} {
+				if v != "" {
+					r.Header.Set(k, v)
+				}
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})
+	}
+	ada := c.entra.UserToken("ada")
+	for _, tt := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"empty principal, garbage token", forged("Bearer garbage.garbage.garbage", "e30", "")},
+		{"empty principal, token for another app", forged("Bearer "+c.entra.Sign(other), "e30", "")},
+		{"principal of the token's user, token for another app", forged("Bearer "+c.entra.Sign(other), authtest.Principal(authtest.OID("mallory"), tenant), authtest.OID("mallory"))},
+		{"empty principal, valid token", forged("Bearer "+ada, "e30", "")},
+		{"someone else's principal, valid token", forged("Bearer "+ada, authtest.Principal(authtest.OID("mallory"), tenant), "")},
+		{"principal id of someone else, valid token", forged("Bearer "+ada, authtest.Principal("", ""), authtest.OID("mallory"))},
+		{"valid token signed by another key", forged("Bearer "+authtest.NewEntra(t, tenant, appID).Sign(c.entra.UserClaims("ada")), authtest.Principal(authtest.OID("ada"), tenant), "")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if status := post(t, c.url, tt.rt); status != http.StatusUnauthorized {
+				t.Errorf("status %d, want 401", status)
+			}
+			if n := c.entra.TokenRequests(); n != 0 {
+				t.Fatalf("Entra's token endpoint got %d requests", n)
+			}
+		})
+	}
+	// What Easy Auth passes for Ada works, and is the only exchange.
+	if res, text := callUserInfo(t, c.connect(t, c.asUser("ada"))); res.IsError {
+		t.Fatalf("Ada's call: %q", text)
+	}
+	if n := c.entra.TokenRequests(); n != 1 {
+		t.Fatalf("%d token requests, want 1", n)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestSetupDefaults: outside Azure an unset MCP_AUTH serves without
+// authentication and says so on stdout (information, not a warning), and
+// get_user_info then refuses to exchange tokens nothing verified.
+func TestSetupDefaults(t *testing.T) {
+	var mu sync.Mutex
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	env := map[string]string{"AZURE_TENANT_ID": tenant, "AZURE_CLIENT_ID": appID, "AZURE_CLIENT_SECRET": "local-secret-value"}
+	entra := authtest.NewEntra(t, tenant, appID)
+	env["AZURE_AUTHORITY_HOST"] = entra.URL
+	url := serve(t, env, logger, entra.Client)
+	mu.Lock()
+	startup := logs.String()
+	mu.Unlock()
+	if !strings.Contains(startup, "level=INFO msg=\"MCP_AUTH is not set") {
+		t.Errorf("startup log does not say that MCP_AUTH is unset:\n%s", startup)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(context.Background(),
+		&mcp.StreamableClientTransport{Endpoint: url + "/mcp", HTTPClient: &http.Client{Transport: easyAuthRT{"Bearer " + entra.UserToken("ada"), true}}, DisableStandaloneSSE: true, MaxRetries: -1},
+		&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, text := callUserInfo(t, cs)
+	if !res.IsError || !strings.Contains(text, "MCP_AUTH=entra") {
+		t.Fatalf("get_user_info without verification = %v %q", res.IsError, text)
+	}
+	if n := entra.TokenRequests(); n != 0 {
+		t.Fatalf("an unverified token went to Entra (%d token requests)", n)
 	}
 }

@@ -20,37 +20,60 @@
 //
 // # MCP authorization in process
 //
-// [AuthModeFromEnv] and [Protect] decide, from one setting, how the /mcp
-// endpoint is protected: by Easy Auth in front of the app, by a JWT
-// [Verifier] for Microsoft Entra ID tokens inside the process (for hosts
-// without Easy Auth), or not at all (local development only).
+// [AuthModeFromEnv] and [Protect] ([ProtectFromEnv] does both) decide, from
+// one setting, how the /mcp endpoint of every server is protected: by Easy
+// Auth in front of the app with the token and the principal it forwards
+// checked again in the process, by a JWT [Verifier] for Microsoft Entra ID
+// tokens inside the process (for hosts without Easy Auth), or not at all
+// (local development only). In both verifying modes a tool handler finds
+// the verified token in req.Extra.TokenInfo, and only such a token may be
+// used on the caller's behalf.
 //
 // # Environment variables
 //
 // Authorization mode ([AuthModeFromEnv]):
 //
 //   - MCP_AUTH: "easyauth", "entra" or "none". When unset, the mode is
-//     "easyauth" if WEBSITE_AUTH_ENABLED is "True"; otherwise it is an error,
-//     so a server never starts unauthenticated by accident. "none" must
-//     always be asked for explicitly (for example in local.settings.json).
+//     "easyauth" if WEBSITE_AUTH_ENABLED is "True"; otherwise, on Azure
+//     (WEBSITE_SITE_NAME set), the server refuses to start, so no server is
+//     anonymous on Azure by accident; outside Azure it is "none", logged as
+//     information at startup. local.settings.json says "none" explicitly.
 //   - WEBSITE_AUTH_ENABLED: set to "True" by App Service when Easy Auth is
-//     on. [UNCERTAIN] whether Flex Consumption sets it; if it does not, set
-//     MCP_AUTH=easyauth as an app setting.
-//   - WEBSITE_SITE_NAME: set by App Service / Functions on Azure; used only
-//     to word the error when no mode is configured.
-//   - MCP_AUTH_TENANT_IDS (entra mode, required): comma- or space-separated
+//     on. In easyauth mode on Azure anything else stops the server (Easy
+//     Auth is not in front, so its headers could be forged).
+//   - MCP_REQUIRE_EASYAUTH_ENV (easyauth mode, optional): "on" (default) or
+//     "off". "off" skips the WEBSITE_AUTH_ENABLED check above. [UNCERTAIN]
+//     whether Flex Consumption sets WEBSITE_AUTH_ENABLED (see
+//     easyAuthEnabled in mode.go for what was found and how to check); set
+//     "off" only if it does not although authentication is on. The token
+//     and principal checks apply either way.
+//   - WEBSITE_SITE_NAME: set by App Service / Functions on Azure: the sign
+//     that the server runs on Azure.
+//   - WEBSITE_AUTH_CLIENT_ID (easyauth mode, required unless
+//     MCP_AUTH_AUDIENCES is set): the app registration's client ID, set by
+//     the platform; the audience of v2.0 access tokens.
+//   - WEBSITE_AUTH_AAD_ALLOWED_TENANTS (easyauth mode, required unless
+//     MCP_AUTH_TENANT_IDS is set): the tenants whose tokens are accepted.
+//   - WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES (easyauth mode, optional): the
+//     scopes Easy Auth advertises; the Application ID URIs in them (such as
+//     api://app of api://app/user_impersonation) are accepted audiences too.
+//   - MCP_AUTH_TENANT_IDS (entra mode, required; easyauth mode, optional in
+//     place of WEBSITE_AUTH_AAD_ALLOWED_TENANTS): comma- or space-separated
 //     tenant IDs (GUIDs) whose tokens are accepted.
-//   - MCP_AUTH_AUDIENCES (entra mode, required): comma- or space-separated
-//     accepted token audiences, typically the app's client ID and its
-//     Application ID URI (api://…).
-//   - MCP_AUTH_SCOPES (entra mode; this or MCP_AUTH_ROLES is required):
+//   - MCP_AUTH_AUDIENCES (entra mode, required; easyauth mode, optional,
+//     added to the audiences above): comma- or space-separated accepted
+//     token audiences, typically the app's client ID and its Application ID
+//     URI (api://…).
+//   - MCP_AUTH_SCOPES (entra mode: this or MCP_AUTH_ROLES is required;
+//     easyauth mode: optional):
 //     comma- or space-separated scopes every delegated (user) token must
 //     carry, such as api://<app>/user_impersonation.
 //     They are also advertised in the protected resource metadata and in
 //     the WWW-Authenticate challenge; a token without them gets 403 with
 //     error="insufficient_scope" (RFC 6750 §3.1), on which MCP clients ask
 //     for a token with these scopes.
-//   - MCP_AUTH_ROLES (entra mode; this or MCP_AUTH_SCOPES is required):
+//   - MCP_AUTH_ROLES (entra mode: this or MCP_AUTH_SCOPES is required;
+//     easyauth mode: optional, and then applied the same way):
 //     comma- or space-separated app roles (the roles claim) that admit a
 //     token. App-only tokens (no scp) are accepted only with one of these
 //     roles, and never when it is unset; when MCP_AUTH_SCOPES is unset,
@@ -59,10 +82,11 @@
 //     comma- or space-separated client IDs of the applications allowed to
 //     call the server (the token's azp claim, appid in v1.0 tokens), like
 //     Easy Auth's allowedApplications. Unset: any application.
-//   - MCP_PUBLIC_URL (entra mode): the public base URL of the server, such
-//     as https://app.azurewebsites.net or http://localhost:7071. The
-//     protected resource is this URL + "/mcp". Defaults to
-//     https://$WEBSITE_HOSTNAME when that is set.
+//   - MCP_PUBLIC_URL (entra mode; easyauth mode, optional): the public base
+//     URL of the server, such as https://app.azurewebsites.net or
+//     http://localhost:7071. The protected resource is this URL + "/mcp",
+//     and the challenges name its /.well-known/oauth-protected-resource.
+//     Defaults to https://$WEBSITE_HOSTNAME when that is set.
 //   - AZURE_AUTHORITY_HOST (optional, all modes): the Entra authority host,
 //     default https://login.microsoftonline.com; for sovereign clouds and
 //     tests. One parser ([ParseAuthorityHost]) reads it for the token
@@ -97,7 +121,8 @@
 //     Loopback values (localhost, 127.0.0.1) are ignored.
 //   - AZURE_AUTHORITY_HOST, as above.
 //
-// Nothing in this package logs, and no error message contains token
+// Nothing in this package logs, except [Protection.LogNotice] when a server
+// calls it, and no error message contains token
 // material: not the caller's token, the client assertion or an issued
 // access token.
 package auth

@@ -2,10 +2,11 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
@@ -16,15 +17,21 @@ import (
 type AuthMode string
 
 const (
-	// ModeEasyAuth relies on App Service / Functions authentication in
-	// front of the app; the app only checks that X-MS-CLIENT-PRINCIPAL is
-	// present (see [RequireEasyAuth]).
+	// ModeEasyAuth runs behind App Service / Functions authentication
+	// ("Easy Auth") and checks again what it forwards: the bearer token is
+	// verified in the process like in ModeEntra (the app registration's
+	// client ID and Application ID URI as audiences, the allowed tenants),
+	// and the caller X-MS-CLIENT-PRINCIPAL names must be the token's
+	// subject (same object ID). A request that did not come through Easy
+	// Auth, or whose headers were forged, is refused before anything uses
+	// its token.
 	ModeEasyAuth AuthMode = "easyauth"
 	// ModeEntra verifies Microsoft Entra ID bearer tokens in the process
 	// and serves protected resource metadata.
 	ModeEntra AuthMode = "entra"
-	// ModeNone does not authenticate. For local development only; it must
-	// be requested explicitly with MCP_AUTH=none.
+	// ModeNone does not authenticate. For local development only: it is
+	// chosen by MCP_AUTH=none, or when MCP_AUTH is unset outside Azure
+	// (see [AuthModeFromEnv]); never on Azure unless asked for.
 	ModeNone AuthMode = "none"
 )
 
@@ -42,11 +49,16 @@ const (
 type AuthConfig struct {
 	// Mode is the protection mode.
 	Mode AuthMode
-	// Verifier configures token verification (ModeEntra).
+	// Verifier configures token verification (ModeEntra, ModeEasyAuth).
 	Verifier VerifierConfig
-	// PublicURL is the public base URL of the server (ModeEntra); the
-	// protected resource is PublicURL + "/mcp".
+	// PublicURL is the public base URL of the server; the protected
+	// resource is PublicURL + "/mcp". Required in ModeEntra; in
+	// ModeEasyAuth, when known, the challenges name the metadata that Easy
+	// Auth serves there.
 	PublicURL string
+	// Defaulted is true when ModeNone was chosen because MCP_AUTH is unset
+	// outside Azure, rather than asked for.
+	Defaulted bool
 }
 
 // AuthModeFromEnv reads the authorization setting through getenv
@@ -54,10 +66,15 @@ type AuthConfig struct {
 //
 //   - MCP_AUTH=easyauth, entra or none selects that mode.
 //   - MCP_AUTH unset: easyauth when WEBSITE_AUTH_ENABLED is "True" (set by
-//     the platform when Easy Auth is on; [UNCERTAIN] on Flex Consumption).
-//     Otherwise an error, worded for Azure when WEBSITE_SITE_NAME is set:
-//     the server must not start unauthenticated by accident, so even local
-//     development has to say MCP_AUTH=none.
+//     the platform when Easy Auth is on). Otherwise, on Azure
+//     (WEBSITE_SITE_NAME is set) an error: no server is anonymous on Azure
+//     by accident. Outside Azure (local development, tests) none, with
+//     AuthConfig.Defaulted set so the caller can say so.
+//   - easyauth needs the app registration's client ID
+//     (WEBSITE_AUTH_CLIENT_ID, which the platform sets, or
+//     MCP_AUTH_AUDIENCES) and its tenants (WEBSITE_AUTH_AAD_ALLOWED_TENANTS
+//     or MCP_AUTH_TENANT_IDS). On Azure it also needs WEBSITE_AUTH_ENABLED
+//     to be True, unless MCP_REQUIRE_EASYAUTH_ENV=off.
 //   - entra needs MCP_AUTH_TENANT_IDS, MCP_AUTH_AUDIENCES,
 //     MCP_PUBLIC_URL (or WEBSITE_HOSTNAME), and MCP_AUTH_SCOPES or
 //     MCP_AUTH_ROLES (or both); MCP_AUTH_ALLOWED_APPLICATIONS and
@@ -67,25 +84,127 @@ func AuthModeFromEnv(getenv func(string) string) (AuthConfig, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	mode := AuthMode(strings.ToLower(get(EnvMCPAuth)))
 	switch mode {
-	case ModeEasyAuth, ModeNone:
+	case ModeNone:
 		return AuthConfig{Mode: mode}, nil
+	case ModeEasyAuth:
+		return easyAuthFromEnv(get)
 	case ModeEntra:
 		return entraFromEnv(get)
 	case "":
 	default:
 		return AuthConfig{}, fmt.Errorf("auth: %s=%q: use easyauth, entra or none", EnvMCPAuth, get(EnvMCPAuth))
 	}
-	if strings.EqualFold(get(EnvWebsiteAuthEnabled), "true") {
-		return AuthConfig{Mode: ModeEasyAuth}, nil
+	if easyAuthEnabled(get) {
+		return easyAuthFromEnv(get)
 	}
 	if get(EnvWebsiteSiteName) != "" {
 		return AuthConfig{}, fmt.Errorf("auth: refusing to serve MCP unauthenticated: this app runs on Azure (%s is set) without App Service authentication (%s is not True). "+
 			"Enable authentication (Easy Auth) on the app, or set %s=entra with %s, %s and %s, or set %s=none to serve anonymously on purpose",
 			EnvWebsiteSiteName, EnvWebsiteAuthEnabled, EnvMCPAuth, EnvMCPAuthTenantIDs, EnvMCPAuthAudiences, EnvMCPPublicURL, EnvMCPAuth)
 	}
-	return AuthConfig{}, fmt.Errorf("auth: no authorization mode configured: set %s=none for local development without authentication, "+
-		"%s=entra (with %s, %s and %s) to verify Entra tokens in the process, or %s=easyauth behind App Service authentication",
-		EnvMCPAuth, EnvMCPAuth, EnvMCPAuthTenantIDs, EnvMCPAuthAudiences, EnvMCPPublicURL, EnvMCPAuth)
+	return AuthConfig{Mode: ModeNone, Defaulted: true}, nil
+}
+
+// easyAuthEnabled reports whether the platform says App Service
+// authentication is on for this app.
+//
+// [UNCERTAIN] Whether Flex Consumption sets WEBSITE_AUTH_ENABLED. App
+// Service documents it as "Read-only. Injected into a Windows or Linux app
+// to indicate whether App Service authentication is enabled" (Learn,
+// "Environment variables and app settings in Azure App Service"), and the
+// Functions host sets it from the site's auth settings when a Linux
+// Consumption instance is assigned to an app, unless an app setting of the
+// same name exists (azure-functions-host, HostAssignmentContext.
+// ApplyAppSettings, "App settings take precedence over site config for easy
+// auth enabled"); nothing found says whether Flex goes through that path.
+// To check: deploy with Easy Auth on and read the variable in the app (for
+// example in Kudu's environment page, or log it at startup). If Flex does
+// not set it, MCP_REQUIRE_EASYAUTH_ENV=off lets easyauth mode start; the
+// token and principal checks still apply.
+func easyAuthEnabled(get func(string) string) bool {
+	return strings.EqualFold(get(EnvWebsiteAuthEnabled), "true")
+}
+
+func easyAuthFromEnv(get func(string) string) (AuthConfig, error) {
+	onAzure := get(EnvWebsiteSiteName) != ""
+	switch req := strings.ToLower(get(EnvMCPRequireEasyAuthEnv)); req {
+	case "", "on", "true", "1":
+		if onAzure && !easyAuthEnabled(get) {
+			return AuthConfig{}, fmt.Errorf("auth: refusing to start: %s=easyauth, but App Service authentication is not on for this app (%s=%q; the platform sets it to True when it is), "+
+				"so requests would reach the server without Easy Auth in front. Turn on authentication for the app (Easy Auth, requiring authentication), "+
+				"or set %s=entra to verify tokens in the process. If authentication is on and the platform does not set %s, set %s=off",
+				EnvMCPAuth, EnvWebsiteAuthEnabled, get(EnvWebsiteAuthEnabled), EnvMCPAuth, EnvWebsiteAuthEnabled, EnvMCPRequireEasyAuthEnv)
+		}
+	case "off", "false", "0":
+	default:
+		return AuthConfig{}, fmt.Errorf("auth: %s=%q: use on (the default) or off", EnvMCPRequireEasyAuthEnv, get(EnvMCPRequireEasyAuthEnv))
+	}
+
+	tenants := splitList(get(EnvMCPAuthTenantIDs))
+	if len(tenants) == 0 {
+		tenants = splitList(get(EnvAuthAllowedTenants))
+	}
+	// Tokens are v2.0 (requestedAccessTokenVersion 2), whose aud is the
+	// client ID; Easy Auth's allowedAudiences names the Application ID
+	// URI, which the app learns from the scopes it advertises.
+	audiences := splitList(get(EnvAuthClientID))
+	audiences = append(audiences, identifierURIs(splitList(get(EnvWebsiteAuthPRMScopes)))...)
+	audiences = append(audiences, splitList(get(EnvMCPAuthAudiences))...)
+	var missing []string
+	if len(tenants) == 0 {
+		missing = append(missing, EnvAuthAllowedTenants+" (or "+EnvMCPAuthTenantIDs+")")
+	}
+	if len(splitList(get(EnvAuthClientID))) == 0 && len(splitList(get(EnvMCPAuthAudiences))) == 0 {
+		missing = append(missing, EnvAuthClientID+" (or "+EnvMCPAuthAudiences+")")
+	}
+	if len(missing) > 0 {
+		return AuthConfig{}, fmt.Errorf("auth: %s=easyauth verifies the caller's token in the process too and needs %s; on Azure the platform and the Bicep set them when authentication is configured",
+			EnvMCPAuth, strings.Join(missing, " and "))
+	}
+	c := AuthConfig{
+		Mode: ModeEasyAuth,
+		Verifier: VerifierConfig{
+			TenantIDs:           tenants,
+			Audiences:           slices.Compact(audiences),
+			RequiredScopes:      splitList(get(EnvMCPAuthScopes)),
+			AcceptedRoles:       splitList(get(EnvMCPAuthRoles)),
+			AllowedApplications: splitList(get(EnvMCPAuthAllowedApplications)),
+			Authority:           get(EnvAuthorityHost),
+		},
+		PublicURL: publicURL(get),
+	}
+	if c.PublicURL != "" {
+		base, err := normalizePublicURL(c.PublicURL)
+		if err != nil {
+			return AuthConfig{}, fmt.Errorf("auth: %s: %w", EnvMCPPublicURL, err)
+		}
+		c.PublicURL = base
+	}
+	return c, nil
+}
+
+// identifierURIs returns the Application ID URIs of full scope names such
+// as api://app/user_impersonation (api://app), skipping short names.
+func identifierURIs(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		if i := strings.LastIndex(s, "/"); i > 0 && strings.Contains(s, "://") && !strings.HasSuffix(s[:i], ":/") {
+			out = append(out, s[:i])
+		}
+	}
+	return out
+}
+
+// publicURL is MCP_PUBLIC_URL, else https://$WEBSITE_HOSTNAME when that is
+// not a loopback host, else "".
+func publicURL(get func(string) string) string {
+	if u := get(EnvMCPPublicURL); u != "" {
+		return u
+	}
+	if h := get(EnvWebsiteHostname); h != "" && !isLoopbackHost(h) {
+		return "https://" + h
+	}
+	return ""
 }
 
 func entraFromEnv(get func(string) string) (AuthConfig, error) {
@@ -99,12 +218,7 @@ func entraFromEnv(get func(string) string) (AuthConfig, error) {
 			AllowedApplications: splitList(get(EnvMCPAuthAllowedApplications)),
 			Authority:           get(EnvAuthorityHost),
 		},
-		PublicURL: get(EnvMCPPublicURL),
-	}
-	if c.PublicURL == "" {
-		if h := get(EnvWebsiteHostname); h != "" && !isLoopbackHost(h) {
-			c.PublicURL = "https://" + h
-		}
+		PublicURL: publicURL(get),
 	}
 	var missing []string
 	if len(c.Verifier.TenantIDs) == 0 {
@@ -161,11 +275,66 @@ type Protection struct {
 	PRMPattern string
 	// PRMHandler serves the protected resource metadata (ModeEntra).
 	PRMHandler http.Handler
-	// Verifier is the token verifier (ModeEntra), for reuse elsewhere.
+	// Verifier is the token verifier (ModeEntra, ModeEasyAuth), for reuse
+	// elsewhere.
 	Verifier *Verifier
+	// Defaulted is true when ModeNone was chosen because MCP_AUTH is unset
+	// outside Azure (AuthConfig.Defaulted).
+	Defaulted bool
 }
 
-// Protect builds the protection for cfg. In ModeEntra it creates the
+// Notice is a line for the server to log at startup about how /mcp is
+// protected: in ModeNone, that it is not ("" otherwise). Log it as a
+// warning when MCP_AUTH=none was asked for, and as information when it was
+// Defaulted, so that local runs and tests keep stderr for errors.
+func (p *Protection) Notice() string {
+	switch {
+	case p.Mode != ModeNone:
+		return ""
+	case p.Defaulted:
+		return "MCP_AUTH is not set and this is not Azure (WEBSITE_SITE_NAME is unset): /mcp accepts unauthenticated requests; " +
+			"set MCP_AUTH=none to say so, or MCP_AUTH=entra to verify Entra tokens"
+	default:
+		return "MCP_AUTH=none: /mcp accepts unauthenticated requests; use only for local development"
+	}
+}
+
+// LogNotice logs [Protection.Notice], if any, through logger: as a warning
+// when MCP_AUTH=none was asked for, as information when it was Defaulted.
+// The servers call it once at startup; nothing else in this package logs.
+func (p *Protection) LogNotice(ctx context.Context, logger *slog.Logger) {
+	n := p.Notice()
+	switch {
+	case n == "":
+	case p.Defaulted:
+		logger.InfoContext(ctx, n)
+	default:
+		logger.WarnContext(ctx, n)
+	}
+}
+
+// ProtectFromEnv is [AuthModeFromEnv] and then [Protect], the way every
+// server in this repository sets up its MCP endpoint. hc, when not nil,
+// sends the token verifier's OpenID discovery and key set requests.
+func ProtectFromEnv(ctx context.Context, getenv func(string) string, hc *http.Client) (*Protection, error) {
+	ac, err := AuthModeFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if hc != nil && ac.Verifier.HTTPClient == nil {
+		ac.Verifier.HTTPClient = hc
+	}
+	p, err := Protect(ctx, ac)
+	if err != nil {
+		return nil, err
+	}
+	p.Defaulted = ac.Defaulted
+	return p, nil
+}
+
+// Protect builds the protection for cfg. In ModeEasyAuth it creates the
+// [Verifier] and wraps the MCP handler with [Verifier.EasyAuthMiddleware];
+// there is no PRM handler, Easy Auth serves its own. In ModeEntra it creates the
 // [Verifier] (no network request: discovery is lazy), wraps the MCP
 // handler with [Verifier.Middleware] (401 and 403 with the RFC 6750
 // challenges: error="invalid_token", error="insufficient_scope"), and
@@ -178,7 +347,8 @@ type Protection struct {
 //
 // The WWW-Authenticate challenges name <PublicURL>/.well-known/oauth-protected-resource.
 //
-// Typical use with the hosting package:
+// Typical use with the hosting package (ProtectFromEnv does the first two
+// steps):
 //
 //	ac, err := auth.AuthModeFromEnv(os.Getenv)
 //	p, err := auth.Protect(ctx, ac)
@@ -191,7 +361,7 @@ func Protect(ctx context.Context, cfg AuthConfig) (*Protection, error) {
 	case ModeNone:
 		return &Protection{Mode: ModeNone, Middleware: func(h http.Handler) http.Handler { return h }}, nil
 	case ModeEasyAuth:
-		return &Protection{Mode: ModeEasyAuth, Middleware: RequireEasyAuth}, nil
+		return protectEasyAuth(ctx, cfg)
 	case ModeEntra:
 	default:
 		return nil, fmt.Errorf("auth: unknown authorization mode %q", cfg.Mode)
@@ -224,23 +394,23 @@ func Protect(ctx context.Context, cfg AuthConfig) (*Protection, error) {
 	}, nil
 }
 
-// RequireEasyAuth is the ModeEasyAuth middleware: it answers 401 to
-// requests without a parseable X-MS-CLIENT-PRINCIPAL header. Easy Auth
-// validates the caller's token, adds that header, and strips copies sent
-// by clients, so the check is only meaningful behind Easy Auth; it is
-// defence in depth against a misconfigured app (authentication disabled
-// or set to allow anonymous requests), not authentication in itself.
-func RequireEasyAuth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := PrincipalFromHeader(r.Header); err != nil {
-			msg := "unauthenticated: App Service authentication did not identify the caller"
-			if !errors.Is(err, ErrNoPrincipal) {
-				msg = "unauthenticated: malformed " + HeaderClientPrincipal + " header"
-			}
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			http.Error(w, msg, http.StatusUnauthorized)
-			return
+// protectEasyAuth builds the ModeEasyAuth protection: the token verifier
+// of cfg.Verifier, and a middleware that verifies the bearer token and
+// requires X-MS-CLIENT-PRINCIPAL to name the same caller before the request
+// goes on (see [Verifier.EasyAuthMiddleware]). Easy Auth serves the
+// protected resource metadata itself, so there is no PRM handler.
+func protectEasyAuth(ctx context.Context, cfg AuthConfig) (*Protection, error) {
+	var prm string
+	if cfg.PublicURL != "" {
+		base, err := normalizePublicURL(cfg.PublicURL)
+		if err != nil {
+			return nil, fmt.Errorf("auth: public URL: %w", err)
 		}
-		next.ServeHTTP(w, r)
-	})
+		prm = base + PRMPath
+	}
+	v, err := NewVerifier(ctx, cfg.Verifier)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %s=easyauth: %w", EnvMCPAuth, err)
+	}
+	return &Protection{Mode: ModeEasyAuth, Middleware: v.EasyAuthMiddleware(prm), Verifier: v}, nil
 }

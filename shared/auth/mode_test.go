@@ -3,11 +3,16 @@ package auth
 import (
 	"context"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
 )
 
 func TestAuthModeFromEnv(t *testing.T) {
@@ -20,6 +25,14 @@ func TestAuthModeFromEnv(t *testing.T) {
 		EnvMCPPublicURL:     "https://mcp.example.com/",
 	}
 	with := withEnv
+	easy := map[string]string{
+		EnvWebsiteAuthEnabled:   "True",
+		EnvWebsiteSiteName:      "app",
+		EnvWebsiteHostname:      "app.azurewebsites.net",
+		EnvAuthClientID:         "app-client-id",
+		EnvAuthAllowedTenants:   tid,
+		EnvWebsiteAuthPRMScopes: "api://app/user_impersonation",
+	}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -27,15 +40,61 @@ func TestAuthModeFromEnv(t *testing.T) {
 		wantErr []string
 		check   func(t *testing.T, c AuthConfig)
 	}{
-		{name: "easy auth detected", env: map[string]string{EnvWebsiteAuthEnabled: "True", EnvWebsiteSiteName: "app"}, want: ModeEasyAuth},
-		{name: "easy auth detected lower-case", env: map[string]string{EnvWebsiteAuthEnabled: "true"}, want: ModeEasyAuth},
-		{name: "explicit easyauth", env: map[string]string{EnvMCPAuth: "EasyAuth"}, want: ModeEasyAuth},
-		{name: "explicit none locally", env: map[string]string{EnvMCPAuth: "none"}, want: ModeNone},
+		// Easy Auth: what the platform and the Bicep set for an app with
+		// authentication on.
+		{
+			name: "easy auth detected", env: easy, want: ModeEasyAuth,
+			check: func(t *testing.T, c AuthConfig) {
+				v := c.Verifier
+				if !slices.Equal(v.TenantIDs, []string{tid}) || !slices.Equal(v.Audiences, []string{"app-client-id", "api://app"}) ||
+					len(v.RequiredScopes) != 0 || c.PublicURL != "https://app.azurewebsites.net" || c.Defaulted {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+		{name: "easy auth detected lower-case", env: with(easy, EnvWebsiteAuthEnabled, "true"), want: ModeEasyAuth},
+		{name: "explicit easyauth", env: with(easy, EnvMCPAuth, "EasyAuth"), want: ModeEasyAuth},
+		{name: "explicit easyauth outside Azure", env: with(easy, EnvMCPAuth, "easyauth", EnvWebsiteSiteName, "", EnvWebsiteAuthEnabled, ""), want: ModeEasyAuth},
+		{
+			name: "easyauth with its own settings", want: ModeEasyAuth,
+			env: with(easy, EnvMCPAuth, "easyauth", EnvMCPAuthTenantIDs, tenantA, EnvMCPAuthAudiences, "api://other", EnvMCPAuthScopes, "api://app/user_impersonation",
+				EnvMCPAuthAllowedApplications, "client-1", EnvWebsiteAuthPRMScopes, "", EnvMCPPublicURL, "https://mcp.example.com/mcp"),
+			check: func(t *testing.T, c AuthConfig) {
+				v := c.Verifier
+				if !slices.Equal(v.TenantIDs, []string{tenantA}) || !slices.Equal(v.Audiences, []string{"app-client-id", "api://other"}) ||
+					!slices.Equal(v.RequiredScopes, []string{"api://app/user_impersonation"}) || !slices.Equal(v.AllowedApplications, []string{"client-1"}) ||
+					c.PublicURL != "https://mcp.example.com" {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+		// The issue: MCP_AUTH=easyauth on Azure with authentication off
+		// served without a warning.
+		{name: "easyauth on azure with authentication off", env: with(easy, EnvMCPAuth, "easyauth", EnvWebsiteAuthEnabled, "False", EnvWebsiteSiteName, "func-userinfo"),
+			wantErr: []string{"refusing", EnvWebsiteAuthEnabled, `"False"`, "MCP_AUTH=entra", "MCP_REQUIRE_EASYAUTH_ENV=off"}},
+		{name: "easyauth on azure, WEBSITE_AUTH_ENABLED unset", env: with(easy, EnvMCPAuth, "easyauth", EnvWebsiteAuthEnabled, ""),
+			wantErr: []string{"refusing", EnvWebsiteAuthEnabled}},
+		{name: "easyauth on azure, check turned off", env: with(easy, EnvMCPAuth, "easyauth", EnvWebsiteAuthEnabled, "", "MCP_REQUIRE_EASYAUTH_ENV", "OFF"), want: ModeEasyAuth},
+		{name: "easyauth, bad MCP_REQUIRE_EASYAUTH_ENV", env: with(easy, "MCP_REQUIRE_EASYAUTH_ENV", "maybe"), wantErr: []string{"MCP_REQUIRE_EASYAUTH_ENV", `"maybe"`}},
+		{name: "easyauth without client id", env: with(easy, EnvAuthClientID, ""), wantErr: []string{EnvAuthClientID, EnvMCPAuthAudiences}},
+		{name: "easyauth without tenants", env: with(easy, EnvAuthAllowedTenants, " "), wantErr: []string{EnvAuthAllowedTenants, EnvMCPAuthTenantIDs}},
+		{name: "explicit none locally", env: map[string]string{EnvMCPAuth: "none"}, want: ModeNone,
+			check: func(t *testing.T, c AuthConfig) {
+				if c.Defaulted {
+					t.Error("Defaulted for an explicit none")
+				}
+			}},
 		{name: "explicit none on azure", env: map[string]string{EnvMCPAuth: "none", EnvWebsiteSiteName: "app"}, want: ModeNone},
 		{name: "explicit none wins over easy auth", env: map[string]string{EnvMCPAuth: "none", EnvWebsiteAuthEnabled: "True"}, want: ModeNone},
 		{name: "on azure without easy auth", env: map[string]string{EnvWebsiteSiteName: "app"}, wantErr: []string{"refusing", EnvWebsiteAuthEnabled, "MCP_AUTH=entra", "MCP_AUTH=none"}},
 		{name: "on azure with easy auth off", env: map[string]string{EnvWebsiteSiteName: "app", EnvWebsiteAuthEnabled: "False"}, wantErr: []string{"refusing"}},
-		{name: "local, nothing set", env: map[string]string{}, wantErr: []string{"MCP_AUTH=none", "MCP_AUTH=entra"}},
+		// Outside Azure an unset MCP_AUTH means none, and says so.
+		{name: "local, nothing set", env: map[string]string{}, want: ModeNone,
+			check: func(t *testing.T, c AuthConfig) {
+				if !c.Defaulted {
+					t.Error("not Defaulted")
+				}
+			}},
 		{name: "unknown mode", env: map[string]string{EnvMCPAuth: "basic"}, wantErr: []string{`"basic"`, "easyauth, entra or none"}},
 		{
 			name: "entra", env: entra, want: ModeEntra,
@@ -112,9 +171,8 @@ func TestAuthModeFromEnv(t *testing.T) {
 	}
 }
 
-func TestProtectNoneAndEasyAuth(t *testing.T) {
+func TestProtectNone(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
-
 	p, err := Protect(context.Background(), AuthConfig{Mode: ModeNone})
 	if err != nil || p.PRMHandler != nil || p.PRMPattern != "" {
 		t.Fatalf("none: %+v %v", p, err)
@@ -124,39 +182,122 @@ func TestProtectNoneAndEasyAuth(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("none: %d", rec.Code)
 	}
-
-	p, err = Protect(context.Background(), AuthConfig{Mode: ModeEasyAuth})
-	if err != nil || p.PRMHandler != nil {
-		t.Fatalf("easyauth: %+v %v", p, err)
-	}
-	h := p.Middleware(ok)
-	for _, tc := range []struct {
-		name      string
-		principal string
-		want      int
-	}{
-		{"missing", "", 401},
-		{"malformed", "%%%", 401},
-		{"present", base64.StdEncoding.EncodeToString([]byte(principalJSON)), 200},
-	} {
-		req := httptest.NewRequest("POST", "/mcp", nil)
-		if tc.principal != "" {
-			req.Header.Set(HeaderClientPrincipal, tc.principal)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != tc.want {
-			t.Errorf("%s: status %d, want %d (%s)", tc.name, rec.Code, tc.want, rec.Body)
-		}
-		if tc.want == 401 && rec.Header().Get("WWW-Authenticate") == "" {
-			t.Errorf("%s: no WWW-Authenticate", tc.name)
-		}
-	}
-
 	if _, err := Protect(context.Background(), AuthConfig{Mode: "bogus"}); err == nil {
 		t.Fatal("bogus mode accepted")
 	}
 	if _, err := Protect(context.Background(), AuthConfig{Mode: ModeEntra, PublicURL: "https://x"}); err == nil {
 		t.Fatal("entra without tenants accepted")
+	}
+	if _, err := Protect(context.Background(), AuthConfig{Mode: ModeEasyAuth}); err == nil {
+		t.Fatal("easyauth without tenants and audiences accepted")
+	}
+}
+
+// principalOf is an X-MS-CLIENT-PRINCIPAL value naming oid (objectidentifier
+// claim) and tenant; "" leaves a claim out.
+func principalOf(oid, tenant string) string {
+	var claims []string
+	if oid != "" {
+		claims = append(claims, `{"typ":"`+ClaimTypeObjectID+`","val":"`+oid+`"}`)
+	}
+	if tenant != "" {
+		claims = append(claims, `{"typ":"`+ClaimTypeTenantID+`","val":"`+tenant+`"}`)
+	}
+	return base64.StdEncoding.EncodeToString([]byte(`{"auth_typ":"aad","name_typ":"name","role_typ":"roles","claims":[` + strings.Join(claims, ",") + `]}`))
+}
+
+// TestEasyAuthMiddleware sends requests as they would reach the app behind
+// Easy Auth, and as a caller could send them when Easy Auth is not in
+// front: only a verified token whose subject is the principal Easy Auth
+// names gets through, and the handler sees that token's TokenInfo.
+func TestEasyAuthMiddleware(t *testing.T) {
+	key := newTestKey(t, "k")
+	fi := newFakeIssuer(t, key)
+	p, err := Protect(context.Background(), AuthConfig{Mode: ModeEasyAuth, Verifier: fi.verifierConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mode != ModeEasyAuth || p.PRMHandler != nil || p.Verifier == nil {
+		t.Fatalf("protection %+v", p)
+	}
+	var reached atomic.Int64
+	var seen atomic.Pointer[mcpauth.TokenInfo]
+	srv := httptest.NewServer(p.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		seen.Store(mcpauth.TokenInfoFromContext(r.Context()))
+		w.Write([]byte("ok"))
+	})))
+	defer srv.Close()
+
+	const oid = "user-oid-1" // fi.claimsFor's
+	valid := rs256(t, key, fi.claimsFor(tenantA))
+	tests := []struct {
+		name        string
+		principal   string // X-MS-CLIENT-PRINCIPAL
+		principalID string // X-MS-CLIENT-PRINCIPAL-ID
+		auth        string
+		want        int
+	}{
+		{name: "nothing", want: 401},
+		// The issue: a parseable principal was all it took.
+		{name: "forged empty principal", principal: "e30", want: 401},
+		{name: "forged empty principal, garbage token", principal: "e30", auth: "Bearer garbage.garbage.garbage", want: 401},
+		{name: "forged empty principal, valid token", principal: "e30", auth: "Bearer " + valid, want: 401},
+		{name: "token for another audience", principal: principalOf(oid, tenantA), auth: "Bearer " + rs256(t, key, with(fi.claimsFor(tenantA), "aud", "api://another-app")), want: 401},
+		{name: "token of another tenant's issuer", principal: principalOf(oid, tenantA), auth: "Bearer " + rs256(t, key, with(fi.claimsFor(tenantX))), want: 401},
+		{name: "expired token", principal: principalOf(oid, tenantA), auth: "Bearer " + rs256(t, key, with(fi.claimsFor(tenantA), "exp", time.Now().Add(-time.Hour).Unix())), want: 401},
+		{name: "token signed by another key", principal: principalOf(oid, tenantA), auth: "Bearer " + rs256(t, newTestKey(t, "k"), fi.claimsFor(tenantA)), want: 401},
+		{name: "principal of someone else", principal: principalOf("someone-else", tenantA), auth: "Bearer " + valid, want: 401},
+		{name: "principal of another tenant", principal: principalOf(oid, tenantB), auth: "Bearer " + valid, want: 401},
+		{name: "principal id header of someone else", principal: principalOf(oid, tenantA), principalID: "someone-else", auth: "Bearer " + valid, want: 401},
+		{name: "principal id header only, someone else", principal: principalOf("", ""), principalID: "someone-else", auth: "Bearer " + valid, want: 401},
+		{name: "valid token, no principal", auth: "Bearer " + valid, want: 401},
+		{name: "valid token, no principal, id header only", principalID: oid, auth: "Bearer " + valid, want: 401},
+		{name: "malformed principal", principal: "%%%", auth: "Bearer " + valid, want: 401},
+		{name: "principal, no token", principal: principalOf(oid, tenantA), want: 401},
+		{name: "principal, another scheme", principal: principalOf(oid, tenantA), auth: "Basic dXNlcjpwdw==", want: 401},
+		{name: "valid", principal: principalOf(oid, tenantA), auth: "Bearer " + valid, want: 200},
+		{name: "valid, principal without tenant", principal: principalOf(oid, ""), auth: "Bearer " + valid, want: 200},
+		{name: "valid, object id in X-MS-CLIENT-PRINCIPAL-ID", principal: principalOf("", tenantA), principalID: oid, auth: "Bearer " + valid, want: 200},
+		{name: "valid, both naming the caller", principal: principalOf(oid, tenantA), principalID: strings.ToUpper(oid), auth: "Bearer " + valid, want: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := reached.Load()
+			req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader("{}"))
+			if tt.principal != "" {
+				req.Header.Set(HeaderClientPrincipal, tt.principal)
+			}
+			if tt.principalID != "" {
+				req.Header.Set("X-MS-CLIENT-PRINCIPAL-ID", tt.principalID)
+			}
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, strings.TrimSpace(string(body)), tt.want)
+			}
+			if tt.want != 200 {
+				if reached.Load() != before {
+					t.Fatal("the request reached the handler")
+				}
+				if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("WWW-Authenticate = %q", resp.Header.Get("WWW-Authenticate"))
+				}
+				if len(tt.auth) > 30 && strings.Contains(string(body)+resp.Header.Get("WWW-Authenticate"), tt.auth[7:30]) {
+					t.Error("the answer contains the token")
+				}
+				return
+			}
+			if ti := seen.Load(); ti == nil || ti.UserID != oid {
+				t.Fatalf("TokenInfo %+v", ti)
+			}
+		})
 	}
 }

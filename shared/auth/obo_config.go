@@ -32,6 +32,12 @@ const (
 	// to call the server.
 	EnvMCPAuthAllowedApplications = "MCP_AUTH_ALLOWED_APPLICATIONS"
 	EnvMCPPublicURL               = "MCP_PUBLIC_URL"
+	// EnvMCPRequireEasyAuthEnv, set to off, lets easyauth mode start on
+	// Azure although WEBSITE_AUTH_ENABLED is not True.
+	EnvMCPRequireEasyAuthEnv = "MCP_REQUIRE_EASYAUTH_ENV"
+	// EnvWebsiteAuthPRMScopes is the scope list Easy Auth advertises in
+	// its protected resource metadata (set by the Bicep).
+	EnvWebsiteAuthPRMScopes = "WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES"
 )
 
 // Defaults for on-behalf-of settings.

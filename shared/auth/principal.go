@@ -14,6 +14,11 @@ import (
 // clients send, so the header can be trusted only behind Easy Auth.
 const HeaderClientPrincipal = "X-MS-CLIENT-PRINCIPAL"
 
+// HeaderClientPrincipalID is the header in which Easy Auth passes the
+// caller's identifier (for Microsoft Entra ID, the object ID). Like
+// X-MS-CLIENT-PRINCIPAL, it can be trusted only behind Easy Auth.
+const HeaderClientPrincipalID = "X-MS-CLIENT-PRINCIPAL-ID"
+
 // MaxPrincipalBytes bounds the decoded size of an X-MS-CLIENT-PRINCIPAL
 // header; larger values are rejected.
 const MaxPrincipalBytes = 16 << 10

@@ -454,14 +454,77 @@ func (v *Verifier) tenantVerifier(ctx context.Context, tenant string) (*oidc.IDT
 // resourceMetadataURL. Tool handlers find the verified token in
 // req.Extra.TokenInfo.
 func (v *Verifier) Middleware(resourceMetadataURL string) func(http.Handler) http.Handler {
-	g := &bearerGuard{
-		verify:           v.Verify,
+	return v.guard(v.Verify, resourceMetadataURL).middleware
+}
+
+// guard is the bearerGuard that checks tokens with verify and applies the
+// access policy of v's config.
+func (v *Verifier) guard(verify mcpauth.TokenVerifier, resourceMetadataURL string) *bearerGuard {
+	return &bearerGuard{
+		verify:           verify,
 		authorize:        accessPolicy{scopes: v.Scopes(), roles: v.roles, apps: v.apps}.authorize,
 		resourceMetadata: resourceMetadataURL,
 		scopes:           v.Scopes(),
 		skew:             v.skew,
 	}
-	return g.middleware
+}
+
+// EasyAuthMiddleware is [Verifier.Middleware] for an app behind Easy Auth
+// (ModeEasyAuth): besides the token, it checks what Easy Auth says about
+// the caller, since the X-MS-CLIENT-PRINCIPAL headers can be trusted only
+// when Easy Auth really is in front and the token alone proves nothing
+// about them. A request passes only when
+//
+//   - X-MS-CLIENT-PRINCIPAL is present and well-formed;
+//   - its object ID (the objectidentifier or oid claim, else
+//     X-MS-CLIENT-PRINCIPAL-ID; both must agree when both are present)
+//     equals the verified token's oid, and its tenant, when it names one,
+//     the token's tid;
+//   - the bearer token passes [Verifier.Verify] and the access policy.
+//
+// Anything else is refused with 401 before any tool can use the token, so
+// a forged principal or a token for another audience never reaches the
+// on-behalf-of exchange. resourceMetadataURL ("" for none) is named in the
+// challenges.
+func (v *Verifier) EasyAuthMiddleware(resourceMetadataURL string) func(http.Handler) http.Handler {
+	return v.guard(v.verifyEasyAuth, resourceMetadataURL).middleware
+}
+
+// verifyEasyAuth checks the Easy Auth principal of r against token.
+func (v *Verifier) verifyEasyAuth(ctx context.Context, token string, r *http.Request) (*mcpauth.TokenInfo, error) {
+	if r == nil {
+		return nil, invalid("no request to read " + HeaderClientPrincipal + " from")
+	}
+	p, err := PrincipalFromHeader(r.Header)
+	switch {
+	case errors.Is(err, ErrNoPrincipal):
+		return nil, invalid("App Service authentication did not identify the caller (no " + HeaderClientPrincipal + ")")
+	case err != nil:
+		return nil, invalid("malformed " + HeaderClientPrincipal)
+	}
+	principalOID := strings.TrimSpace(p.ObjectID())
+	headerID := strings.TrimSpace(r.Header.Get(HeaderClientPrincipalID))
+	switch {
+	case principalOID == "":
+		principalOID = headerID
+	case headerID != "" && !strings.EqualFold(headerID, principalOID):
+		return nil, invalid(HeaderClientPrincipal + " and " + HeaderClientPrincipalID + " name different callers")
+	}
+	if principalOID == "" {
+		return nil, invalid(HeaderClientPrincipal + " names no object ID")
+	}
+	ti, err := v.Verify(ctx, token, r)
+	if err != nil {
+		return nil, err
+	}
+	oid, _ := ti.Extra["oid"].(string)
+	if oid == "" || !strings.EqualFold(oid, principalOID) {
+		return nil, invalid("the caller in " + HeaderClientPrincipal + " is not the subject of the token")
+	}
+	if tid := strings.TrimSpace(p.TenantID()); tid != "" && !strings.EqualFold(tid, extraString(ti, "tid")) {
+		return nil, invalid("the tenant in " + HeaderClientPrincipal + " is not the token's")
+	}
+	return ti, nil
 }
 
 // fetchLimiter is the key set client's transport: per URL, a token bucket

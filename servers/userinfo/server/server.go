@@ -41,18 +41,6 @@ type Server struct {
 // nil means a client with a connection pool sized for concurrent calls
 // (tests pass one that trusts their TLS fakes).
 func New(ctx context.Context, impl *mcp.Implementation, getenv func(string) string, logger *slog.Logger, hc *http.Client) (*Server, error) {
-	ac, err := auth.AuthModeFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	protection, err := auth.Protect(ctx, ac)
-	if err != nil {
-		return nil, err
-	}
-	if ac.Mode == auth.ModeNone {
-		logger.Warn("MCP_AUTH=none: /mcp accepts unauthenticated requests; use only for local development")
-	}
-
 	if hc == nil {
 		// Entra, the managed identity endpoint and Graph are each one host
 		// that every call goes to; Go's default keeps 2 idle connections
@@ -64,6 +52,14 @@ func New(ctx context.Context, impl *mcp.Implementation, getenv func(string) stri
 		t.IdleConnTimeout = 90 * time.Second
 		hc = &http.Client{Transport: t}
 	}
+	// The token verifier (easyauth and entra modes) shares the client: its
+	// discovery and key set requests go to Entra too.
+	protection, err := auth.ProtectFromEnv(ctx, getenv, hc)
+	if err != nil {
+		return nil, err
+	}
+	protection.LogNotice(ctx, logger)
+
 	cfg := tools.Config{Logger: logger}
 	oboCfg, err := auth.OBOConfigFromEnv(getenv)
 	var notConfigured *auth.NotConfiguredError

@@ -91,6 +91,12 @@ func (h handler) getUserInfo(ctx context.Context, req *mcp.CallToolRequest, _ st
 			return nil, UserInfo{}, errors.New("the Authorization header is malformed: it must be `Bearer <token>`")
 		}
 	}
+	// Only a token the MCP endpoint verified (easyauth or entra mode) goes
+	// to Entra: with MCP_AUTH=none nothing checked it, and a caller could
+	// make the server present any string with its own credential.
+	if req.Extra == nil || req.Extra.TokenInfo == nil {
+		return nil, UserInfo{}, errors.New("this server does not verify callers' tokens (MCP_AUTH=none), so it does not exchange them for Microsoft Graph tokens: run it with MCP_AUTH=entra locally, or behind Easy Auth (MCP_AUTH=easyauth) on Azure")
+	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
 	// Exchange first, then call Graph with the result, so that a slow or

@@ -1,15 +1,22 @@
 // Package authtest provides fakes of the identity services shared/auth
-// talks to, for tests only: a Microsoft Entra ID authority (OpenID metadata
-// and an On-Behalf-Of token endpoint that checks what it receives) and an
-// App Service managed-identity endpoint. They are built from the documented
-// behaviour (../shared/docs/go-stack-notes.md §6) and serve on loopback.
+// talks to, for tests only: a Microsoft Entra ID authority (OpenID metadata,
+// a signing key set, an On-Behalf-Of token endpoint that checks what it
+// receives, and access tokens for signed-in users that the fake signs) and
+// an App Service managed-identity endpoint. They are built from the
+// documented behaviour (../shared/docs/go-stack-notes.md §6) and serve on
+// loopback.
 package authtest
 
 import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -41,8 +48,10 @@ type Entra struct {
 	Client *http.Client
 
 	tenant, clientID string
+	signer           *Signer
 
 	metadataGets atomic.Int64
+	keysGets     atomic.Int64
 	tokenPosts   atomic.Int64
 
 	mu                  sync.Mutex
@@ -62,17 +71,27 @@ type Entra struct {
 // grant type, say) fail t when the test ends.
 func NewEntra(t testing.TB, tenant, clientID string) *Entra {
 	t.Helper()
-	e := &Entra{tenant: tenant, clientID: clientID, issued: map[string]string{}}
+	signer, err := NewSigner()
+	if err != nil {
+		t.Fatalf("fake Entra: %v", err)
+	}
+	e := &Entra{tenant: tenant, clientID: clientID, signer: signer, issued: map[string]string{}}
 	mux := http.NewServeMux()
 	var srv *httptest.Server
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		e.metadataGets.Add(1)
 		base := srv.URL + "/" + r.PathValue("tenant")
 		WriteJSON(w, http.StatusOK, map[string]any{
-			"issuer":                 base + "/v2.0",
-			"authorization_endpoint": base + "/oauth2/v2.0/authorize",
-			"token_endpoint":         base + "/oauth2/v2.0/token",
+			"issuer":                                base + "/v2.0",
+			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+			"token_endpoint":                        base + "/oauth2/v2.0/token",
+			"jwks_uri":                              base + "/discovery/v2.0/keys",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
+	})
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
+		e.keysGets.Add(1)
+		WriteJSON(w, http.StatusOK, signer.KeySet())
 	})
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.token)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +109,152 @@ func NewEntra(t testing.TB, tenant, clientID string) *Entra {
 		}
 	})
 	return e
+}
+
+// signingKeyID is the kid of a Signer's key.
+const signingKeyID = "authtest-key"
+
+// UserScope is the delegated scope in the tokens [Entra.UserToken] issues.
+const UserScope = "user_impersonation"
+
+// Signer signs access tokens with one RSA key and publishes that key as a
+// JSON Web Key Set, as Entra does at its jwks_uri. It needs no testing.TB,
+// so fakes that run outside tests (bench/userinfofake) can use it too.
+type Signer struct{ key *rsa.PrivateKey }
+
+// NewSigner makes a Signer with a fresh 2048-bit key.
+func NewSigner() (*Signer, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("authtest: signing key: %w", err)
+	}
+	return &Signer{key: key}, nil
+}
+
+// KeySet is the JSON Web Key Set document with the signing key.
+func (s *Signer) KeySet() map[string]any {
+	return map[string]any{"keys": []map[string]any{{
+		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": signingKeyID,
+		"n": base64.RawURLEncoding.EncodeToString(s.key.PublicKey.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(s.key.PublicKey.E)).Bytes()),
+	}}}
+}
+
+// Sign returns claims as a compact RS256 JWT signed with the key.
+func (s *Signer) Sign(claims map[string]any) string {
+	h, _ := json.Marshal(map[string]any{"alg": "RS256", "typ": "JWT", "kid": signingKeyID})
+	c, err := json.Marshal(claims)
+	if err != nil {
+		panic(fmt.Sprintf("authtest: claims: %v", err))
+	}
+	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
+	sum := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
+	if err != nil {
+		panic(fmt.Sprintf("authtest: sign: %v", err))
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// UserClaims returns the claims of a v2.0 access token that Entra at
+// issuer ({authority}/{tenant}/v2.0) would issue to the signed-in user
+// named user for the app clientID, valid for an hour: iss, tid, aud
+// (clientID), oid ([OID] of user), sub, scp (UserScope), name (user, which
+// [UserOf] reads back), azp (VS Code's client ID), ver, iat, nbf, exp.
+func UserClaims(issuer, tenant, clientID, user string) map[string]any {
+	now := time.Now()
+	return map[string]any{
+		"iss":  issuer,
+		"tid":  tenant,
+		"aud":  clientID,
+		"oid":  OID(user),
+		"sub":  "sub-" + ShortHash(user),
+		"scp":  UserScope,
+		"name": user,
+		"azp":  "aebc6443-996d-45c2-90f0-388ff96faa56",
+		"ver":  "2.0",
+		"iat":  now.Add(-time.Minute).Unix(),
+		"nbf":  now.Add(-time.Minute).Unix(),
+		"exp":  now.Add(time.Hour).Unix(),
+	}
+}
+
+// Issuer is the v2.0 issuer of the fake's tenant, as in the iss claim.
+func (e *Entra) Issuer() string { return e.URL + "/" + e.tenant + "/v2.0" }
+
+// UserClaims is [UserClaims] for this fake's tenant and app. Edit them and
+// pass them to [Entra.Sign] for other tokens.
+func (e *Entra) UserClaims(user string) map[string]any {
+	return UserClaims(e.Issuer(), e.tenant, e.clientID, user)
+}
+
+// UserToken is [Entra.UserClaims] of user, signed by the fake: a token the
+// verifier accepts for the app.
+func (e *Entra) UserToken(user string) string { return e.Sign(e.UserClaims(user)) }
+
+// Sign signs claims with the key the fake publishes.
+func (e *Entra) Sign(claims map[string]any) string { return e.signer.Sign(claims) }
+
+// KeyRequests counts requests for the signing key set.
+func (e *Entra) KeyRequests() int64 { return e.keysGets.Load() }
+
+// OID is the object ID (a GUID) of the user named user in tokens the fake
+// issues.
+func OID(user string) string {
+	h := sha256.Sum256([]byte("oid:" + user))
+	x := hex.EncodeToString(h[:16])
+	return x[0:8] + "-" + x[8:12] + "-4" + x[13:16] + "-8" + x[17:20] + "-" + x[20:32]
+}
+
+// Claim returns the claim name of a JWT, read without verification (tests
+// only), or "" when it is not a string or token is not a JWT.
+func Claim(token, name string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims map[string]any
+	if json.Unmarshal(b, &claims) != nil {
+		return ""
+	}
+	s, _ := claims[name].(string)
+	return s
+}
+
+// UserOf returns the user a token from [Entra.UserToken] was issued to
+// (its name claim), or "" for anything else.
+func UserOf(token string) string { return Claim(token, "name") }
+
+// Principal is an X-MS-CLIENT-PRINCIPAL value as Easy Auth adds it for a
+// caller with this object ID and tenant (either may be "" to leave the
+// claim out).
+func Principal(oid, tenant string) string {
+	claims := []map[string]string{{"typ": "name", "val": "Ada Lovelace"}}
+	if oid != "" {
+		claims = append(claims, map[string]string{"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": oid})
+	}
+	if tenant != "" {
+		claims = append(claims, map[string]string{"typ": "http://schemas.microsoft.com/identity/claims/tenantid", "val": tenant})
+	}
+	b, _ := json.Marshal(map[string]any{"auth_typ": "aad", "name_typ": "name", "role_typ": "roles", "claims": claims})
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// EasyAuthHeaders are the headers Easy Auth passes to the app for a caller
+// whose access token is token: Authorization unchanged, and
+// X-MS-CLIENT-PRINCIPAL and X-MS-CLIENT-PRINCIPAL-ID for the token's oid
+// and tid.
+func EasyAuthHeaders(token string) http.Header {
+	oid := Claim(token, "oid")
+	return http.Header{
+		"Authorization":            {"Bearer " + token},
+		"X-Ms-Client-Principal":    {Principal(oid, Claim(token, "tid"))},
+		"X-Ms-Client-Principal-Id": {oid},
+	}
 }
 
 // ExpectClientAssertion makes the token endpoint require this
@@ -160,7 +325,8 @@ func (e *Entra) LastTokenForm() url.Values {
 // TokenRequests counts token endpoint requests.
 func (e *Entra) TokenRequests() int64 { return e.tokenPosts.Load() }
 
-// MetadataRequests counts OpenID metadata requests.
+// MetadataRequests counts OpenID metadata requests (MSAL's and the token
+// verifier's).
 func (e *Entra) MetadataRequests() int64 { return e.metadataGets.Load() }
 
 // AssertionFor returns the user assertion an access token was issued for.
