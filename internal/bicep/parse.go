@@ -130,6 +130,54 @@ func (n *Node) setParents() {
 	}
 }
 
+// reassociate fixes a precedence error of tree-sitter-bicep 1.1.0: it
+// binds member access, indexing and `::` more loosely than the operators,
+// so `!a.b` parses as `(!a).b`, `c ? x : y.z` as `(c ? x : y).z` and
+// `a + b.c` as `(a + b).c`. In Bicep (as in C) the postfix binds tighter,
+// so each such access is moved onto the operator's last operand, with the
+// texts, lines and field names adjusted. It works bottom-up and returns
+// the node that takes n's place.
+func reassociate(n *Node) *Node {
+	for i, c := range n.Children {
+		n.Children[i] = reassociate(c)
+	}
+	return rotatePostfix(n)
+}
+
+func rotatePostfix(p *Node) *Node {
+	switch p.Type {
+	case "member_expression", "subscript_expression", "resource_expression":
+	default:
+		return p
+	}
+	if len(p.Children) == 0 || p.Children[0].Field != "object" {
+		return p
+	}
+	o := p.Children[0]
+	switch o.Type {
+	case "binary_expression", "unary_expression", "ternary_expression", "lambda_expression":
+	default:
+		return p
+	}
+	if len(o.Children) == 0 || !strings.HasPrefix(p.Text, o.Text) {
+		return p
+	}
+	last := len(o.Children) - 1
+	r := o.Children[last]
+	suffix := p.Text[len(o.Text):]
+	pField, rField := p.Field, r.Field
+	// p now applies to r, and takes r's place in o; o takes p's place.
+	r.Field = "object"
+	p.Children[0] = r
+	p.Text = r.Text + suffix
+	p.Line = r.Line
+	p.Field = rField
+	o.Children[last] = rotatePostfix(p)
+	o.Text += suffix
+	o.Field = pField
+	return o
+}
+
 // SyntaxError lists the places where tree-sitter-bicep could not parse a
 // file (ERROR and MISSING nodes).
 type SyntaxError struct {
@@ -243,6 +291,7 @@ func ParseWith(ctx context.Context, clientsDir, root string, paths ...string) ([
 		if f.Root == nil {
 			return nil, errors.New("tree-sitter-bicep returned no tree for " + paths[i])
 		}
+		f.Root = reassociate(f.Root)
 		f.Root.setParents()
 		for _, e := range o.Errors {
 			what := "cannot parse " + fmt.Sprintf("%q", e.Text)

@@ -139,3 +139,60 @@ func TestParseMissingFile(t *testing.T) {
 		t.Fatalf("Parse(nope.bicep) = %v, want a not-exist error", err)
 	}
 }
+
+// tree prints a node as an S-expression of types and field names.
+func tree(n *Node) string {
+	var b strings.Builder
+	if n.Field != "" {
+		b.WriteString(n.Field + ": ")
+	}
+	b.WriteString("(" + n.Type)
+	for _, c := range n.Children {
+		b.WriteString(" " + tree(c))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// TestParsePostfixPrecedence checks that member access and indexing bind
+// tighter than operators (tree-sitter-bicep 1.1.0 has it the other way).
+func TestParsePostfixPrecedence(t *testing.T) {
+	cases := []struct{ expr, want, text string }{
+		{"!c.d", "(unary_expression argument: (member_expression object: (identifier) property: (property_identifier)))", "c.d"},
+		{"a ? b : c.d.e", "(ternary_expression condition: (identifier) consequence: (identifier) alternative: (member_expression object: (member_expression object: (identifier) property: (property_identifier)) property: (property_identifier)))", "c.d.e"},
+		{"a + !b[0].c", "(binary_expression left: (identifier) right: (unary_expression argument: (member_expression object: (subscript_expression object: (identifier) index: (number)) property: (property_identifier))))", "b[0].c"},
+		{"a || b.c ? d : e", "(ternary_expression condition: (binary_expression left: (identifier) right: (member_expression object: (identifier) property: (property_identifier))) consequence: (identifier) alternative: (identifier))", "b.c"},
+		{"map(l, i => i.name)", "(call_expression function: (identifier) arguments: (arguments (identifier) (lambda_expression (identifier) (member_expression object: (identifier) property: (property_identifier)))))", "i.name"},
+		{"c.d ? a.b : e.f", "(ternary_expression condition: (member_expression object: (identifier) property: (property_identifier)) consequence: (member_expression object: (identifier) property: (property_identifier)) alternative: (member_expression object: (identifier) property: (property_identifier)))", "e.f"},
+	}
+	dir := t.TempDir()
+	var src strings.Builder
+	for _, c := range cases {
+		src.WriteString("var x = " + c.expr + "\n")
+	}
+	if err := os.WriteFile(dir+"/p.bicep", []byte(src.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := parse(t, dir, "p.bicep")[0]
+	for i, c := range cases {
+		d := f.Decls()[i]
+		if got := tree(d.Value); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.expr, got, c.want)
+		}
+		if d.Value.Text != c.expr {
+			t.Errorf("%s: text %q", c.expr, d.Value.Text)
+		}
+		// The rightmost whole member access has the right text.
+		var last *Node
+		d.Value.Walk(func(n *Node, _ []*Node) bool {
+			if n.Type == "member_expression" {
+				last = n
+				return false
+			}
+			return true
+		})
+		if last == nil || last.Text != c.text || last.Parent() == nil {
+			t.Errorf("%s: last member access %v, want text %q", c.expr, last, c.text)
+		}
+	}
+}
