@@ -1,0 +1,386 @@
+//go:build e2e
+
+package e2e
+
+// This file runs a server built from servers/weather in MCP_AUTH=entra mode
+// against a fake Microsoft Entra ID authorization server (OpenID metadata,
+// signing keys, an authorization endpoint that approves at once, and a
+// token endpoint for the authorization code flow with PKCE), and checks the
+// WWW-Authenticate challenges over HTTP and step-up authorization with the
+// official TypeScript SDK client.
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
+)
+
+// The app registration the fake issues tokens for.
+const (
+	stepupTenant   = "5c0ffee0-0000-4000-8000-00000000c0de"
+	stepupClientID = "0a0a0a0a-0000-4000-8000-0000000000a1" // the MCP server's app
+	stepupCaller   = "0b0b0b0b-0000-4000-8000-0000000000b2" // the MCP client's app
+	stepupAppURI   = "api://mcp-stepup"
+)
+
+// stepupScopes are the scopes the server requires, as clients request them.
+var stepupScopes = []string{stepupAppURI + "/tools.read", stepupAppURI + "/tools.write"}
+
+// fakeAuthServer is an Entra-shaped authorization server. Its first
+// authorization grants only the first scope asked for, as when a user
+// consents to part of what an app asks; later ones grant everything asked.
+type fakeAuthServer struct {
+	*httptest.Server
+	signer *authtest.Signer
+
+	mu        sync.Mutex
+	codes     map[string]authCode
+	requested []string   // the scope parameter of each authorization request
+	granted   [][]string // the scp of each access token issued
+	problems  []string
+}
+
+type authCode struct {
+	scopes              []string
+	challenge, redirect string
+	clientID            string
+}
+
+func newFakeAuthServer(t *testing.T) *fakeAuthServer {
+	t.Helper()
+	signer, err := authtest.NewSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeAuthServer{signer: signer, codes: map[string]authCode{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		base := f.URL + "/" + r.PathValue("tenant")
+		authtest.WriteJSON(w, http.StatusOK, map[string]any{
+			"issuer":                                base + "/v2.0",
+			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+			"token_endpoint":                        base + "/oauth2/v2.0/token",
+			"jwks_uri":                              base + "/discovery/v2.0/keys",
+			"response_types_supported":              []string{"code"},
+			"subject_types_supported":               []string{"pairwise"},
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+			"code_challenge_methods_supported":      []string{"S256"},
+			"grant_types_supported":                 []string{"authorization_code"},
+			"token_endpoint_auth_methods_supported": []string{"none"},
+			"scopes_supported":                      []string{"openid", "profile"},
+		})
+	})
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
+		authtest.WriteJSON(w, http.StatusOK, signer.KeySet())
+	})
+	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", f.authorize)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", f.token)
+	mux.HandleFunc("/", http.NotFound) // other discovery paths Entra does not serve
+	f.Server = httptest.NewServer(mux)
+	t.Cleanup(func() {
+		f.Close()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, p := range f.problems {
+			t.Errorf("fake authorization server: %s", p)
+		}
+	})
+	return f
+}
+
+func (f *fakeAuthServer) problem(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.problems = append(f.problems, fmt.Sprintf(format, args...))
+}
+
+func (f *fakeAuthServer) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("redirect_uri") == "" {
+		f.problem("authorization request %s", r.URL.RawQuery)
+		http.Error(w, "bad authorization request", http.StatusBadRequest)
+		return
+	}
+	asked := strings.Fields(q.Get("scope"))
+	f.mu.Lock()
+	f.requested = append(f.requested, q.Get("scope"))
+	grant := asked
+	if len(f.requested) == 1 && len(asked) > 1 {
+		grant = asked[:1]
+	}
+	code := "code-" + newID()
+	f.codes[code] = authCode{scopes: grant, challenge: q.Get("code_challenge"), redirect: q.Get("redirect_uri"), clientID: q.Get("client_id")}
+	f.mu.Unlock()
+	to, _ := url.Parse(q.Get("redirect_uri"))
+	v := to.Query()
+	v.Set("code", code)
+	if s := q.Get("state"); s != "" {
+		v.Set("state", s)
+	}
+	to.RawQuery = v.Encode()
+	http.Redirect(w, r, to.String(), http.StatusFound)
+}
+
+func (f *fakeAuthServer) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "authorization_code" {
+		f.problem("token request %v %v", err, r.PostForm)
+		authtest.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": "unsupported_grant_type"})
+		return
+	}
+	form := r.PostForm
+	f.mu.Lock()
+	c, ok := f.codes[form.Get("code")]
+	delete(f.codes, form.Get("code"))
+	f.mu.Unlock()
+	sum := sha256.Sum256([]byte(form.Get("code_verifier")))
+	switch {
+	case !ok:
+		authtest.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant", "error_description": "unknown code"})
+		return
+	case base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge || form.Get("redirect_uri") != c.redirect || form.Get("client_id") != c.clientID:
+		f.problem("token request does not match its authorization (PKCE verifier, redirect_uri or client_id)")
+		authtest.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant"})
+		return
+	}
+	// Entra puts the short scope names of the resource in scp.
+	var scp []string
+	for _, s := range c.scopes {
+		scp = append(scp, s[strings.LastIndex(s, "/")+1:])
+	}
+	f.mu.Lock()
+	f.granted = append(f.granted, scp)
+	f.mu.Unlock()
+	claims := authtest.UserClaims(f.URL+"/"+stepupTenant+"/v2.0", stepupTenant, stepupClientID, "ada")
+	claims["scp"] = strings.Join(scp, " ")
+	claims["azp"] = c.clientID
+	authtest.WriteJSON(w, http.StatusOK, map[string]any{
+		"token_type": "Bearer", "expires_in": 3600, "scope": strings.Join(c.scopes, " "),
+		"access_token": f.signer.Sign(claims),
+	})
+}
+
+// startEntraWeather runs servers/weather in MCP_AUTH=entra mode on a port
+// chosen beforehand (the protected resource metadata names the server's
+// own URL), trusting the fake authority at authority. It returns the base
+// URL.
+func startEntraWeather(t *testing.T, authority string, extra ...string) string {
+	t.Helper()
+	app := appDir(t, "weather")
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cmd := exec.Command(filepath.Join(app, "app"))
+	cmd.Dir = app
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port),
+		"GORACE=atexit_sleep_ms=0",
+		"WEBSITE_SITE_NAME=", "WEBSITE_HOSTNAME=", "WEBSITE_AUTH_ENABLED=",
+		"MCP_AUTH=entra",
+		"MCP_AUTH_TENANT_IDS="+stepupTenant,
+		"MCP_AUTH_AUDIENCES="+stepupClientID+","+stepupAppURI,
+		"MCP_AUTH_SCOPES="+strings.Join(stepupScopes, " "),
+		"MCP_PUBLIC_URL="+base,
+		"AZURE_AUTHORITY_HOST="+authority,
+		"NWS_API_BASE_URL=http://127.0.0.1:1",
+	)
+	cmd.Env = append(cmd.Env, extra...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("weather output:\n%s", out.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(base + "/"); err == nil {
+			resp.Body.Close()
+			return base
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("weather exited during startup: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("weather did not answer within 30s\n%s", out.String())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// challengeParams parses the auth-params of a Bearer challenge (quoted
+// values, as the server writes them).
+func challengeParams(t *testing.T, h string) map[string]string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		t.Fatalf("challenge %q is not Bearer with parameters", h)
+	}
+	out := map[string]string{}
+	for rest != "" {
+		name, after, ok := strings.Cut(rest, `="`)
+		end := strings.Index(after, `"`)
+		if !ok || end < 0 {
+			t.Fatalf("challenge %q: cannot parse %q", h, rest)
+		}
+		out[strings.TrimSpace(name)] = after[:end]
+		rest = strings.TrimPrefix(strings.TrimSpace(after[end+1:]), ",")
+		rest = strings.TrimSpace(rest)
+	}
+	return out
+}
+
+// TestEntraChallenges checks, against the built server over HTTP, the
+// WWW-Authenticate challenges RFC 6750 §3.1 and the MCP authorization
+// specification call for: none of the error attribute without a token,
+// error="invalid_token" for a bad one, and error="insufficient_scope" with
+// the scopes for a token without them.
+func TestEntraChallenges(t *testing.T) {
+	as := newFakeAuthServer(t)
+	base := startEntraWeather(t, as.URL)
+	prm := base + "/.well-known/oauth-protected-resource"
+	scope := strings.Join(stepupScopes, " ")
+	issuer := as.URL + "/" + stepupTenant + "/v2.0"
+	token := func(scp string) string {
+		c := authtest.UserClaims(issuer, stepupTenant, stepupClientID, "ada")
+		c["scp"] = scp
+		return as.signer.Sign(c)
+	}
+	tests := []struct {
+		name   string
+		auth   string
+		status int
+		want   map[string]string
+	}{
+		{"no token", "", 401, map[string]string{"resource_metadata": prm, "scope": scope}},
+		{"invalid token", "Bearer garbage.garbage.garbage", 401, map[string]string{"error": "invalid_token", "resource_metadata": prm, "scope": scope}},
+		{"missing a scope", "Bearer " + token("tools.read"), 403, map[string]string{"error": "insufficient_scope", "resource_metadata": prm, "scope": scope}},
+		{"all scopes", "Bearer " + token("tools.read tools.write"), 200, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(rpc("tools/list", "")))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tt.status)
+			}
+			if tt.want == nil {
+				return
+			}
+			got := challengeParams(t, resp.Header.Get("WWW-Authenticate"))
+			delete(got, "error_description")
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("challenge %q\n got %v\nwant %v", resp.Header.Get("WWW-Authenticate"), got, tt.want)
+			}
+		})
+	}
+	// The metadata the challenges point at.
+	resp, err := http.Get(prm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+		ScopesSupported      []string `json:"scopes_supported"`
+	}
+	json.NewDecoder(resp.Body).Decode(&meta)
+	resp.Body.Close()
+	if meta.Resource != base+"/mcp" || !slices.Equal(meta.AuthorizationServers, []string{issuer}) || !slices.Equal(meta.ScopesSupported, stepupScopes) {
+		t.Fatalf("protected resource metadata %+v", meta)
+	}
+}
+
+// stepupSummary is what testdata/ts-stepup.mjs prints.
+type stepupSummary struct {
+	Authorizations []string `json:"authorizations"`
+	MCPResponses   []struct {
+		Status    int    `json:"status"`
+		Challenge string `json:"challenge"`
+	} `json:"mcpResponses"`
+	Tools []string `json:"tools"`
+	Steps []string `json:"steps"`
+}
+
+// TestStepUpTypeScriptSDK: the TypeScript SDK client signs in, gets a
+// token with one of the two required scopes, is answered 403 with
+// error="insufficient_scope", authorizes again for the scopes of the
+// challenge, and then lists the tools.
+func TestStepUpTypeScriptSDK(t *testing.T) {
+	nc := needNodeClients(t)
+	as := newFakeAuthServer(t)
+	base := startEntraWeather(t, as.URL)
+	script, err := filepath.Abs(filepath.Join("testdata", "ts-stepup.mjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := nc.run(t, time.Minute, nil, script, "--url", base+"/mcp", "--client-id", stepupCaller)
+	var sum stepupSummary
+	if err := json.Unmarshal([]byte(res.stdout), &sum); err != nil {
+		t.Fatalf("ts-stepup.mjs (exit %d) printed no summary: %v\nstdout:\n%s\nstderr:\n%s", res.code, err, res.stdout, res.stderr)
+	}
+	t.Logf("steps: %q; authorization scopes: %q; MCP answers: %+v", sum.Steps, sum.Authorizations, sum.MCPResponses)
+	if res.code != 0 {
+		t.Fatalf("ts-stepup.mjs exit status %d\nstderr:\n%s", res.code, res.stderr)
+	}
+	as.mu.Lock()
+	requested, granted := slices.Clone(as.requested), slices.Clone(as.granted)
+	as.mu.Unlock()
+
+	want := strings.Join(stepupScopes, " ")
+	if len(requested) != 2 || requested[0] != want || requested[1] != want {
+		t.Fatalf("authorization requests asked for %q, want two asking for %q (the second after the 403)", requested, want)
+	}
+	if len(granted) != 2 || !slices.Equal(granted[0], []string{"tools.read"}) || !slices.Equal(granted[1], []string{"tools.read", "tools.write"}) {
+		t.Fatalf("tokens issued with scp %q", granted)
+	}
+	var saw403 bool
+	for _, r := range sum.MCPResponses {
+		if r.Status == http.StatusForbidden {
+			p := challengeParams(t, r.Challenge)
+			saw403 = p["error"] == "insufficient_scope" && p["scope"] == want
+		}
+	}
+	if !saw403 {
+		t.Fatalf("the client never got 403 insufficient_scope for %q: %+v", want, sum.MCPResponses)
+	}
+	if last := sum.MCPResponses[len(sum.MCPResponses)-1]; last.Status != http.StatusOK && last.Status != http.StatusAccepted {
+		t.Fatalf("last MCP answer %d", last.Status)
+	}
+	if !slices.Contains(sum.Tools, "get_forecast") || !slices.Contains(sum.Tools, "get_alerts") {
+		t.Fatalf("tools %q after step-up", sum.Tools)
+	}
+}
