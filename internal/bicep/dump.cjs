@@ -1,7 +1,7 @@
 // Parses Bicep files with tree-sitter-bicep and prints their syntax trees as
 // one JSON document on stdout. Run by parse.go (go:embed) with the clients/
 // folder as the working directory, where tree-sitter and tree-sitter-bicep
-// are installed; stdin is a JSON array of absolute file paths.
+// are installed; stdin is a JSON array of {path, source}.
 //
 // Output: [{path, root, errors}], where a node is
 //   {t: type, f: field name in parent, x: source text, l: 1-based line,
@@ -55,10 +55,10 @@ function convert(cursor, errors) {
 }
 
 function main() {
-  const paths = JSON.parse(fs.readFileSync(0, 'utf8'));
+  const inputs = JSON.parse(fs.readFileSync(0, 'utf8'));
   const out = [];
-  for (const path of paths) {
-    const source = fs.readFileSync(path, 'utf8').replace(extensionLine, (m) => ' '.repeat(m.length));
+  for (const { path, source: text } of inputs) {
+    const source = text.replace(extensionLine, (m) => ' '.repeat(m.length));
     // The default buffer (32 KiB) is too small for larger files.
     const tree = parser.parse(source, undefined, { bufferSize: Math.max(32 * 1024, 2 * source.length + 1024) });
     const errors = [];

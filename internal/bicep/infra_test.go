@@ -110,9 +110,9 @@ func logLongestNames(t *testing.T, names []CheckedName) {
 }
 
 // TestInfraBugsRestored puts each of the three bugs that broke `azd up`
-// before a6676a4 back into a scratch copy of infra/, in the shape infra/
-// has now, and requires the rule that catches it to report it (and nothing
-// else to be reported). When infra/ changes so that a snippet is gone, the
+// before a6676a4 (and a variant of the third) back into a scratch copy of
+// infra/, in the shape infra/ has now, and requires the rule that catches
+// it to report it (and nothing else to be reported). When infra/ changes so that a snippet is gone, the
 // test fails: update the snippet to the new shape. The bugs as they were
 // written then are in testdata/rules/*/bad.
 func TestInfraBugsRestored(t *testing.T) {
@@ -146,6 +146,14 @@ func TestInfraBugsRestored(t *testing.T) {
 			name: "deployer type hard-coded to User", file: "app/rbac.bicep", rule: RulePrincipalType,
 			old: "type: deployerPrincipalType",
 			new: "type: 'User'",
+		},
+		{
+			// The same failure the other way round, after `azd auth
+			// login` as a user: the id is traced from AZURE_PRINCIPAL_ID
+			// in main.parameters.json through main.bicep and server.bicep.
+			name: "deployer type hard-coded to ServicePrincipal", file: "app/rbac.bicep", rule: RulePrincipalType,
+			old: "type: deployerPrincipalType",
+			new: "type: 'ServicePrincipal'",
 		},
 	}
 	scratch := t.TempDir()

@@ -244,9 +244,20 @@ func ParseWith(ctx context.Context, clientsDir, root string, paths ...string) ([
 		if abs[i], err = filepath.Abs(p); err != nil {
 			return nil, fmt.Errorf("bicep file %s: %w", paths[i], err)
 		}
-		if _, err := os.Stat(abs[i]); err != nil {
+	}
+	// Go reads the files (so go test's cache sees them) and hands them to
+	// Node on stdin.
+	type input struct {
+		Path   string `json:"path"`
+		Source string `json:"source"`
+	}
+	inputs := make([]input, len(abs))
+	for i, p := range abs {
+		b, err := os.ReadFile(p)
+		if err != nil {
 			return nil, fmt.Errorf("bicep file: %w", err)
 		}
+		inputs[i] = input{Path: p, Source: string(b)}
 	}
 	if _, err := npmclients.Install(ctx, clientsDir); err != nil {
 		return nil, fmt.Errorf("install tree-sitter-bicep: %w", err)
@@ -255,7 +266,7 @@ func ParseWith(ctx context.Context, clientsDir, root string, paths ...string) ([
 	if err != nil {
 		return nil, fmt.Errorf("find Node to run tree-sitter-bicep: %w", err)
 	}
-	in, err := json.Marshal(abs)
+	in, err := json.Marshal(inputs)
 	if err != nil {
 		return nil, err
 	}

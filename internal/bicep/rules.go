@@ -1,7 +1,9 @@
 package bicep
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -17,8 +19,9 @@ const (
 	// RuleConditionalRead: a read of a condition-false resource or module
 	// that is not behind a ternary on the same condition.
 	RuleConditionalRead = "conditional-read"
-	// RulePrincipalType: a role assignment whose principalType is a
-	// hard-coded 'User' or 'Group'.
+	// RulePrincipalType: a role assignment whose principalType is
+	// hard-coded to 'User' or 'Group', or to anything for the principal
+	// running azd (AZURE_PRINCIPAL_ID).
 	RulePrincipalType = "principal-type"
 	// RuleExistingAPIVersion: an existing resource's API version is not a
 	// stable date, or one type is read at several API versions.
@@ -373,17 +376,25 @@ func identifiers(n *Node) []string {
 
 // ---- Rule 3: hard-coded principal types ----
 //
-// azd passes the signed-in principal's type as AZURE_PRINCIPAL_TYPE: User
-// after `azd auth login`, ServicePrincipal after `azd auth login
-// --client-id`. A role assignment that hard-codes 'User' (or 'Group') for
-// a principal fails with UnmatchedPrincipalType under the other login.
-// 'ServicePrincipal' is the one type a template can know: managed
-// identities and app registrations are service principals, so it is
-// allowed. The rule flags a string literal other than 'ServicePrincipal' as
-// the value of a principalType property, and one written as the `type` of
-// an object in a variable that flows into a principalType (as rbac.bicep
-// did: `principals = concat([...], [{ id: userPrincipalId, type: 'User' }])`
-// then `principalType: p.type` in a loop over principals).
+// azd passes the signed-in principal's id and type as AZURE_PRINCIPAL_ID
+// and AZURE_PRINCIPAL_TYPE: User after `azd auth login`, ServicePrincipal
+// after `azd auth login --client-id`. A role assignment that hard-codes the
+// type fails with UnmatchedPrincipalType under the other login. The rule
+// flags
+//   - a string literal other than 'ServicePrincipal' as a principalType,
+//     or as the `type` of an object in a variable that flows into a
+//     principalType (as rbac.bicep did: `principals = concat([...],
+//     [{ id: userPrincipalId, type: 'User' }])`, then `principalType:
+//     p.type` in a loop over principals);
+//   - also 'ServicePrincipal' there when the id next to it comes from
+//     AZURE_PRINCIPAL_ID (followed through module parameters up to the
+//     root template's <name>.parameters.json).
+// 'ServicePrincipal' is otherwise allowed: it is the one type a template
+// can know, since managed identities and app registrations are service
+// principals.
+
+// azdPrincipalID is the azd variable with the signed-in principal's id.
+const azdPrincipalID = "AZURE_PRINCIPAL_ID"
 
 func (c *checker) principalTypes(f *File) {
 	vars := map[string]*Decl{}
@@ -392,6 +403,16 @@ func (c *checker) principalTypes(f *File) {
 			vars[d.Name] = d
 		}
 	}
+	// fromAzd reports whether the id property of obj comes from azd's
+	// signed-in principal.
+	fromAzd := func(obj *Node, keys ...string) bool {
+		for _, k := range keys {
+			if id := Property(obj, k); id != nil && c.fromEnv(f, id, azdPrincipalID, 0) {
+				return true
+			}
+		}
+		return false
+	}
 	flagged := map[*Node]bool{}
 	f.Root.Walk(func(n *Node, parents []*Node) bool {
 		if n.Type != "object_property" || PropertyKey(n) != "principalType" {
@@ -399,8 +420,11 @@ func (c *checker) principalTypes(f *File) {
 		}
 		v := PropertyValue(n)
 		if s, ok := StringLiteral(v); ok {
-			if s != "ServicePrincipal" {
+			switch {
+			case s != "ServicePrincipal":
 				c.violate(f, v, RulePrincipalType, "principalType is hard-coded to '%s': the principal running azd is a User or a ServicePrincipal depending on the login; pass AZURE_PRINCIPAL_TYPE through a parameter (main.parameters.json: \"${AZURE_PRINCIPAL_TYPE=User}\")", s)
+			case fromAzd(n.Parent(), "principalId"):
+				c.violate(f, v, RulePrincipalType, "principalType is hard-coded to 'ServicePrincipal' for a principalId that comes from %s, which is a User after `azd auth login`: pass AZURE_PRINCIPAL_TYPE through a parameter", azdPrincipalID)
 			}
 			return true
 		}
@@ -411,15 +435,111 @@ func (c *checker) principalTypes(f *File) {
 				if m.Type != "object_property" || PropertyKey(m) != "type" || flagged[m] {
 					return true
 				}
-				if s, ok := StringLiteral(PropertyValue(m)); ok && s != "ServicePrincipal" {
+				s, ok := StringLiteral(PropertyValue(m))
+				switch {
+				case !ok:
+				case s != "ServicePrincipal":
 					flagged[m] = true
 					c.violate(f, m, RulePrincipalType, "type '%s' in var %s reaches principalType at line %d: the principal running azd is a User or a ServicePrincipal depending on the login; take the type from a parameter that azd sets from AZURE_PRINCIPAL_TYPE", s, d.Name, n.Line)
+				case fromAzd(m.Parent(), "id", "principalId"):
+					flagged[m] = true
+					c.violate(f, m, RulePrincipalType, "type 'ServicePrincipal' in var %s reaches principalType at line %d for an id from %s, which is a User after `azd auth login`: take the type from a parameter that azd sets from AZURE_PRINCIPAL_TYPE", d.Name, n.Line, azdPrincipalID)
 				}
 				return true
 			})
 		}
 		return true
 	})
+}
+
+// fromEnv reports whether the expression n of file f can take its value
+// from the azd environment variable env: through variables, ternary
+// branches and module parameters, up to a root template's parameters file.
+func (c *checker) fromEnv(f *File, n *Node, env string, depth int) bool {
+	n = Unparen(n)
+	if n == nil || depth > 16 {
+		return false
+	}
+	switch n.Type {
+	case "ternary_expression":
+		return c.fromEnv(f, n.FieldChild("consequence"), env, depth+1) || c.fromEnv(f, n.FieldChild("alternative"), env, depth+1)
+	case "binary_expression":
+		if n.HasToken("??") {
+			return c.fromEnv(f, n.FieldChild("left"), env, depth+1) || c.fromEnv(f, n.FieldChild("right"), env, depth+1)
+		}
+		return false
+	case "identifier":
+	default:
+		return false
+	}
+	d := f.Decl(n.Text)
+	if d == nil {
+		return false
+	}
+	switch d.Kind {
+	case "var":
+		return d.Value != nil && c.fromEnv(f, d.Value, env, depth+1)
+	case "param":
+	default:
+		return false
+	}
+	callers := c.callers(f)
+	if len(callers) == 0 {
+		return c.parametersFileEnv(f, d.Name)[env]
+	}
+	for _, call := range callers {
+		if arg := Property(call.d.Params(), d.Name); arg != nil && c.fromEnv(call.f, arg, env, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// caller is a module declaration of file f.
+type caller struct {
+	f *File
+	d *Decl
+}
+
+// callers returns the module declarations that deploy file t.
+func (c *checker) callers(t *File) []caller {
+	var out []caller
+	for _, f := range c.files {
+		for _, d := range f.Modules() {
+			if c.moduleFile(f, d) == t {
+				out = append(out, caller{f, d})
+			}
+		}
+	}
+	return out
+}
+
+var envRefRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(=[^}]*)?\}`)
+
+// parametersFileEnv returns the azd variables that <root>.parameters.json
+// (azd's main.parameters.json) puts into the root template's parameter.
+func (c *checker) parametersFileEnv(root *File, param string) map[string]bool {
+	p := strings.TrimSuffix(root.Abs, ".bicep") + ".parameters.json"
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	var doc struct {
+		Parameters map[string]struct {
+			Value any `json:"value"`
+		} `json:"parameters"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		c.report.Notes = append(c.report.Notes, fmt.Sprintf("%s: not read: %v", filepath.Base(p), err))
+		return nil
+	}
+	out := map[string]bool{}
+	if v, ok := doc.Parameters[param].Value.(string); ok {
+		for _, m := range envRefRE.FindAllStringSubmatch(v, -1) {
+			out[m[1]] = true
+		}
+	}
+	return out
 }
 
 // principalTypeSources returns the variables whose contents can reach the

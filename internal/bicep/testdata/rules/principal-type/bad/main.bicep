@@ -55,3 +55,12 @@ resource direct 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalType: 'User' // want: principal-type
   }
 }
+
+// 'ServicePrincipal' is wrong too for the principal running azd.
+module rbac 'rbac.bicep' = {
+  name: 'rbac'
+  params: {
+    deployerId: empty(userPrincipalId) ? '' : userPrincipalId
+    identityId: managedIdentityPrincipalId
+  }
+}
