@@ -140,16 +140,25 @@ func commonHostileRows() []hostileRow {
 		{name: "whitespace padding past 1 MiB", body: pingBody + strings.Repeat(" ", 1<<20), want: want4xx, status: 413, msg: "exceeds"},
 
 		// Deep nesting.
-		{name: "100k nested arrays", body: strings.Repeat("[", 100000) + strings.Repeat("]", 100000), want: want4xx, status: 400, msg: "nesting depth"},
+		{name: "100k nested arrays", body: strings.Repeat("[", 100000) + strings.Repeat("]", 100000), want: wantRPCError, status: 400, msg: batchMsg},
 		{name: "100k nested objects in params", body: `{"jsonrpc":"2.0","id":1,"method":"ping","params":` + strings.Repeat(`{"a":`, 100000) + `1` + strings.Repeat("}", 100000) + `}`, want: want4xx, status: 400, msg: "nesting depth"},
 		{name: "unterminated nesting", body: strings.Repeat("[", 500000), want: want4xx, status: 400},
 
-		// Batches.
-		{name: "empty batch", body: `[]`, want: want4xx, status: 400, msg: "empty batch"},
-		{name: "batch under protocol 2025-11-25", body: `[` + pingBody + `]`, header: map[string]string{"MCP-Protocol-Version": "2025-11-25"}, want: want4xx, status: 400, msg: "batching is not supported"},
-		{name: "batch of garbage", body: `[1,2,3]`, want: want4xx, status: 400, msg: "malformed payload"},
-		{name: "nested batch", body: `[[` + pingBody + `]]`, want: want4xx, status: 400, msg: "malformed payload"},
-		{name: "batch with an unknown method", body: `[` + pingBody + `,` + rpc("nope/nope", "") + `]`, want: want4xx, status: 400, msg: "not handled"},
+		// Batches: refused whatever the protocol version, with a JSON-RPC
+		// -32600 error and no id.
+		{name: "empty batch", body: `[]`, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch under protocol 2025-11-25", body: `[` + pingBody + `]`, header: map[string]string{"MCP-Protocol-Version": "2025-11-25"}, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch of garbage", body: `[1,2,3]`, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "nested batch", body: `[[` + pingBody + `]]`, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch with an unknown method", body: `[` + pingBody + `,` + rpc("nope/nope", "") + `]`, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch of one ping, no protocol header", body: `[` + pingBody + `]`, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch of one ping at 2025-03-26", body: `[` + pingBody + `]`, header: map[string]string{"MCP-Protocol-Version": "2025-03-26"}, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch of one ping at 2024-11-05", body: `[` + pingBody + `]`, header: map[string]string{"MCP-Protocol-Version": "2024-11-05"}, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch after whitespace", body: " \r\n\t[" + pingBody + `]`, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch of 500 pings", body: repeatBatch(500, pingBody), want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch of one notification", body: `[{"jsonrpc":"2.0","method":"notifications/initialized"}]`, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch with lying Mcp-Method", body: `[` + pingBody + `]`, header: map[string]string{"Mcp-Method": "ping"}, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "unterminated batch", body: `[` + pingBody + `,`, want: wantRPCError, status: 400, msg: batchMsg},
 
 		// Content-Type and Accept.
 		{name: "Content-Type text/plain", body: pingBody, header: map[string]string{"Content-Type": "text/plain"}, want: want4xx, status: 415, msg: "Content-Type"},
@@ -272,9 +281,17 @@ func weatherHostileRows() []hostileRow {
 		// coverage there (the fake answers 404).
 		{name: "latitude and longitude -0", body: forecast(`-0`, `-0`), want: wantToolError, msg: "no NWS forecast for 0,0", upstream: 1},
 
-		// Batches of bad tool calls (protocol 2025-03-26 allows batches).
-		{name: "batch of 200 bad tool calls", body: badAlertsBatch(200), want: wantToolError, msg: stateMsg},
+		// Batches of tool calls: refused before any tool runs.
+		{name: "batch of 200 bad tool calls", body: badAlertsBatch(200), want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch of 500 distinct forecasts", body: forecastBatch(500), want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch of 500 distinct forecasts at 2025-03-26", body: forecastBatch(500), header: map[string]string{"MCP-Protocol-Version": "2025-03-26"}, want: wantRPCError, status: 400, msg: batchMsg},
+		{name: "batch of 20 valid alerts calls", body: repeatBatch(20, alerts(`"CA"`)), want: wantRPCError, status: 400, msg: batchMsg},
 	}
+}
+
+// repeatBatch is a batch of n copies of msg.
+func repeatBatch(n int, msg string) string {
+	return "[" + strings.Repeat(msg+",", n-1) + msg + "]"
 }
 
 // badAlertsBatch is a batch of n get_alerts calls, each with a bad state.

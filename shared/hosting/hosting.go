@@ -20,6 +20,11 @@
 //     mode (MCP_RESPONSE_MODE=sse or [WithResponseMode]) a tool call's
 //     answer is an event stream that also carries the log and progress
 //     notifications the tool sends while it runs.
+//   - Refuse JSON-RPC batches (a JSON array body) with 400 and a JSON-RPC
+//     -32600 error, whatever the protocol version. Protocol 2025-06-18
+//     removed them; the SDK still accepts them at 2025-03-26 and runs
+//     their calls concurrently, so one POST could start hundreds of tool
+//     calls. Single messages at 2025-03-26 are served as before.
 //   - Answer GET / with 200 and {"name":…,"version":…}: the Functions host
 //     pings / until it answers before it forwards any request.
 //   - Log one line per request with log/slog (MCP method, tool, status,
@@ -375,6 +380,7 @@ func newHandler(s *mcp.Server, cfg *config, stopping <-chan struct{}) (http.Hand
 	for i := len(cfg.middleware) - 1; i >= 0; i-- {
 		mcpHandler = cfg.middleware[i](mcpHandler)
 	}
+	mcpHandler = refuseBatches(mcpHandler)
 
 	root, err := json.Marshal(map[string]string{"name": cfg.name(), "version": cfg.version()})
 	if err != nil {

@@ -430,7 +430,7 @@ func TestHTTPContract(t *testing.T) {
 		{name: "foreign host allowed when protection off", url: stOff.url, host: "app.azurewebsites.net", body: pingBody, want: 200},
 		{name: "body over limit", url: st.url, body: big, want: 413, wantBody: "exceeds 2048 bytes"},
 		{name: "malformed json", url: st.url, body: `{"jsonrpc":`, want: 400},
-		{name: "batch (allowed by protocol 2025-03-26)", url: st.url, body: `[` + pingBody + `]`, want: 200, wantBody: `[{`},
+		{name: "batch (refused although protocol 2025-03-26 allowed it)", url: st.url, body: `[` + pingBody + `]`, want: 400, wantBody: `"code":-32600`},
 		{name: "wrong content type", url: st.url, body: pingBody, hdr: map[string]string{"Content-Type": "text/plain"}, want: 415},
 		{name: "unsupported protocol version", url: st.url, body: pingBody, hdr: map[string]string{"Mcp-Protocol-Version": "1999-01-01"}, want: 400},
 	}
@@ -624,12 +624,12 @@ func TestPeekRPC(t *testing.T) {
 			for k, v := range tt.hdr {
 				r.Header.Set(k, v)
 			}
-			m, tool := peekRPC(r)
-			if m != tt.wantMethod || tool != tt.wantTool {
-				t.Fatalf("peekRPC = %q, %q; want %q, %q", m, tool, tt.wantMethod, tt.wantTool)
+			info := peekRPC(r)
+			if info.method != tt.wantMethod || info.tool != tt.wantTool {
+				t.Fatalf("peekRPC = %q, %q; want %q, %q", info.method, info.tool, tt.wantMethod, tt.wantTool)
 			}
 			rest, err := io.ReadAll(r.Body)
-			if err != nil || (tt.hdr == nil && string(rest) != tt.body) {
+			if err != nil || string(rest) != tt.body {
 				t.Fatalf("body not restored: %q, %v", rest, err)
 			}
 		})

@@ -70,13 +70,12 @@ type rpcSummary struct {
 }
 
 // peekRPC reads the request body (bounded by limitBody), puts it back
-// for the next handler, and returns the JSON-RPC method and tool name.
-func peekRPC(r *http.Request) (method, tool string) {
-	if v := r.Header.Get(headerMCPMethod); v != "" {
-		return v, r.Header.Get(headerMCPName)
-	}
+// for the next handler, and summarizes it for the request log: the
+// JSON-RPC method and tool name, or, for a JSON array, the batch.
+func peekRPC(r *http.Request) reqInfo {
+	var info reqInfo
 	if r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody {
-		return "", ""
+		return info
 	}
 	body, err := io.ReadAll(r.Body)
 	r.Body.Close()
@@ -84,17 +83,21 @@ func peekRPC(r *http.Request) (method, tool string) {
 	// *http.MaxBytesError), on to the MCP handler, which answers for them.
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 	if err != nil {
-		return "", ""
+		return info
 	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		return "batch", ""
+	if isBatch(body) {
+		info.method, info.batch = "batch", summarizeBatch(body)
+		return info
+	}
+	if v := r.Header.Get(headerMCPMethod); v != "" {
+		info.method, info.tool = v, r.Header.Get(headerMCPName)
+		return info
 	}
 	var s rpcSummary
-	if json.Unmarshal(body, &s) != nil {
-		return "", ""
+	if json.Unmarshal(body, &s) == nil {
+		info.method, info.tool = s.Method, s.Params.Name
 	}
-	return s.Method, s.Params.Name
+	return info
 }
 
 // errReader returns err, or io.EOF when err is nil.
@@ -120,13 +123,14 @@ func serveLogged(logger *slog.Logger, maxBytes int64, listenLimit time.Duration,
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		if limitBody(sw, r, maxBytes) {
-			var method, tool string
-			// The MCP method and tool name only serve the info-level request
-			// line; skip reading the body for them when that line is off.
-			if r.URL.Path == MCPPath && logger.Enabled(r.Context(), slog.LevelInfo) {
-				method, tool = peekRPC(r)
+			info := &reqInfo{}
+			// Read even when the request line is off: refuseBatches needs
+			// to know whether the body is a batch.
+			if r.URL.Path == MCPPath {
+				*info = peekRPC(r)
 			}
-			if r.Header.Get(headerMCPMethod) == methodListen || method == methodListen {
+			r = withReqInfo(r, info)
+			if r.Header.Get(headerMCPMethod) == methodListen || info.method == methodListen {
 				ctx, cancel := context.WithTimeout(r.Context(), listenLimit)
 				defer cancel()
 				go func() {
@@ -139,10 +143,10 @@ func serveLogged(logger *slog.Logger, maxBytes int64, listenLimit time.Duration,
 				r = r.WithContext(ctx)
 			}
 			next.ServeHTTP(sw, r)
-			logRequest(logger, r, sw, start, method, tool)
+			logRequest(logger, r, sw, start, info)
 			return
 		}
-		logRequest(logger, r, sw, start, "", "")
+		logRequest(logger, r, sw, start, &reqInfo{})
 	})
 }
 
@@ -163,7 +167,7 @@ const methodListen = "subscriptions/listen"
 const defaultListenLimit = 120 * time.Second
 
 // logRequest writes the request line.
-func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start time.Time, method, tool string) {
+func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start time.Time, info *reqInfo) {
 	if sw.status == 0 {
 		sw.status = http.StatusOK
 	}
@@ -178,18 +182,29 @@ func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start ti
 	if !logger.Enabled(r.Context(), level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 9)
+	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
 		slog.String("http_method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", sw.status),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		slog.Int64("bytes", sw.bytes))
-	if method != "" {
-		attrs = append(attrs, slog.String("mcp_method", method))
+	if info.method != "" {
+		attrs = append(attrs, slog.String("mcp_method", info.method))
 	}
-	if tool != "" {
-		attrs = append(attrs, slog.String("tool", tool))
+	if info.tool != "" {
+		attrs = append(attrs, slog.String("tool", info.tool))
+	}
+	if b := info.batch; b != nil {
+		if b.size >= 0 {
+			attrs = append(attrs, slog.Int("batch_size", b.size))
+		}
+		if len(b.tools) > 0 {
+			attrs = append(attrs, slog.String("batch_tools", b.logTools()))
+		}
+	}
+	if info.rejected != "" {
+		attrs = append(attrs, slog.String("rejected", info.rejected))
 	}
 	id := r.Header.Get(headerInvocationID)
 	if id == "" {
