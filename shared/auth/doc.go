@@ -65,19 +65,19 @@
 //     token audiences, typically the app's client ID and its Application ID
 //     URI (api://…).
 //   - MCP_AUTH_SCOPES (entra mode: this or MCP_AUTH_ROLES is required;
-//     easyauth mode: optional):
-//     comma- or space-separated scopes every delegated (user) token must
-//     carry, such as api://<app>/user_impersonation.
-//     They are also advertised in the protected resource metadata and in
-//     the WWW-Authenticate challenge; a token without them gets 403 with
-//     error="insufficient_scope" (RFC 6750 §3.1), on which MCP clients ask
-//     for a token with these scopes.
+//     easyauth mode: optional): comma- or space-separated scopes every
+//     delegated (user) token must carry, such as
+//     api://<app>/user_impersonation. They are also advertised in the
+//     protected resource metadata and in the WWW-Authenticate challenge; a
+//     token without them gets 403 with error="insufficient_scope" (RFC 6750
+//     §3.1), on which MCP clients ask for a token with these scopes.
 //   - MCP_AUTH_ROLES (entra mode: this or MCP_AUTH_SCOPES is required;
-//     easyauth mode: optional, and then applied the same way):
-//     comma- or space-separated app roles (the roles claim) that admit a
-//     token. App-only tokens (no scp) are accepted only with one of these
-//     roles, and never when it is unset; when MCP_AUTH_SCOPES is unset,
-//     delegated tokens need one of them too.
+//     easyauth mode: optional, and then applied the same way): comma- or
+//     space-separated app roles (the roles claim) that admit a token.
+//     App-only tokens (no scp) are accepted only with one of these roles,
+//     and never when it is unset (unless neither this nor MCP_AUTH_SCOPES
+//     is set in easyauth mode, where Easy Auth's own policy decides); when
+//     MCP_AUTH_SCOPES is unset, delegated tokens need one of them too.
 //   - MCP_AUTH_ALLOWED_APPLICATIONS (optional, entra and easyauth modes):
 //     comma- or space-separated client IDs of the applications allowed to
 //     call the server (the token's azp claim, appid in v1.0 tokens), like
