@@ -226,6 +226,12 @@ module app 'br/public:avm/res/web/site:0.15.1' = {
         version: runtimeVersion
       }
     }
+    // The module's default siteConfig turns alwaysOn on, which Flex
+    // Consumption does not accept ("not valid" among its deprecations);
+    // the official samples pass it off, as here.
+    siteConfig: {
+      alwaysOn: false
+    }
     virtualNetworkSubnetId: vnetEnabled ? virtualNetworkSubnetId : null
     appSettingsKeyValuePairs: union(baseSettings, authSettings, tokenExchangeSettings)
   }

@@ -284,6 +284,11 @@ func checkServiceTags(root string) []error {
 	if !regexp.MustCompile(`'azd-service-name'\s*:\s*serverName\b`).MatchString(serverSrc) {
 		errs = append(errs, fmt.Errorf("%s: the Function app must be tagged 'azd-service-name': serverName, or azd cannot find it", ServerBicepFile))
 	}
+	// The AVM site module's default siteConfig sets alwaysOn: true, which
+	// Flex Consumption lists as not valid.
+	if !regexp.MustCompile(`siteConfig:\s*\{\s*alwaysOn:\s*false\s*\}`).MatchString(serverSrc) {
+		errs = append(errs, fmt.Errorf("%s: pass siteConfig: { alwaysOn: false } to the site module: its default turns alwaysOn on, which Flex Consumption does not accept", ServerBicepFile))
+	}
 	return errs
 }
 

@@ -131,6 +131,13 @@ func TestCheckInfraBrokenCopies(t *testing.T) {
 			want: []string{"AzureWebJobsFeatureFlags must be 'EnableMcpCustomHandlerPreview'"},
 		},
 		{
+			name: "alwaysOn left to the site module's default",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, ServerBicepFile, "alwaysOn: false", "alwaysOn: true")
+			},
+			want: []string{"pass siteConfig: { alwaysOn: false } to the site module"},
+		},
+		{
 			name: "app naming changed",
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, ServerBicepFile, "var appName = 'func-${serverName}-${resourceToken}'", "var appName = 'fn-${serverName}-${resourceToken}'")
