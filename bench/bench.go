@@ -264,7 +264,7 @@ func (b *bench) env(server, cache, level string) []string {
 // then imitates.
 func (b *bench) probe(ctx context.Context) error {
 	for _, server := range b.o.servers {
-		p, err := startProc(ctx, server, b.bins[server], b.env(server, "off", "warn"), readyHeader(server))
+		p, err := startProc(ctx, server, b.bins[server], b.env(server, "off", "warn"), readyHeader(b.ids, server))
 		if err != nil {
 			return err
 		}
@@ -273,7 +273,7 @@ func (b *bench) probe(ctx context.Context) error {
 			if _, err := p.waitReady(ctx, readyLimit); err != nil {
 				return err
 			}
-			body, hdr := newCaller(server, false)(1)
+			body, hdr := newCaller(b.ids, server, false)(1)
 			status, resp, err := post(ctx, b.hc, p.url, body, hdr)
 			if err == nil {
 				err = checkToolResult(status, resp)
@@ -303,7 +303,7 @@ func (b *bench) coldStarts(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "==> cold starts: %d per binary\n", b.o.coldRuns)
 	for range b.o.coldRuns {
 		for _, bin := range b.binaries() {
-			p, err := startProc(ctx, bin.name, b.bins[bin.name], b.env(bin.server, "", ""), readyHeader(bin.server))
+			p, err := startProc(ctx, bin.name, b.bins[bin.name], b.env(bin.server, "", ""), readyHeader(b.ids, bin.server))
 			if err != nil {
 				return err
 			}
@@ -352,7 +352,7 @@ func (b *bench) loads(ctx context.Context) error {
 }
 
 func (b *bench) load(ctx context.Context, c config, clients int) (loadStats, error) {
-	p, err := startProc(ctx, c.bin, b.bins[c.bin], b.env(c.server, c.cache, c.log), readyHeader(c.server))
+	p, err := startProc(ctx, c.bin, b.bins[c.bin], b.env(c.server, c.cache, c.log), readyHeader(b.ids, c.server))
 	if err != nil {
 		return loadStats{}, err
 	}
@@ -361,7 +361,7 @@ func (b *bench) load(ctx context.Context, c config, clients int) (loadStats, err
 	if _, err := p.waitReady(ctx, readyLimit); err != nil {
 		return loadStats{}, err
 	}
-	st, err := runLoad(ctx, b.hc, p, clients, b.o.warmup, b.o.duration, newCaller(c.server, c.fresh), b.upstream(c.server))
+	st, err := runLoad(ctx, b.hc, p, clients, b.o.warmup, b.o.duration, newCaller(b.ids, c.server, c.fresh), b.upstream(c.server))
 	if err != nil {
 		return st, fmt.Errorf("%s at %d clients: %w", c.label, clients, err)
 	}

@@ -12,21 +12,22 @@ import (
 // adds (nil for none; shared, so never modified).
 type caller func(id int64) ([]byte, http.Header)
 
-// benchUser is the user token of the userinfo rows with one token.
+// benchUser is the user of the userinfo rows with one token.
 const benchUser = "bench-user-ada"
 
 // newCaller returns the requests of server's load: tools/call get_alerts
 // for California for weather; tools/call get_user_info for userinfo, as
-// Easy Auth forwards it, with one user token for all calls, or with a new
-// one per call when fresh.
-func newCaller(server string, fresh bool) caller {
+// Easy Auth forwards it, with one user's token (signed by the fake Entra
+// in ids, which userinfo verifies) for all calls, or with a new user's per
+// call when fresh.
+func newCaller(ids *userinfofake.Upstreams, server string, fresh bool) caller {
 	switch server {
 	case "userinfo":
-		one := userinfofake.Headers(benchUser)
+		one := userinfofake.Headers(ids.UserToken(benchUser))
 		return func(id int64) ([]byte, http.Header) {
 			body := fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"get_user_info","arguments":{}}}`, id)
 			if fresh {
-				return body, userinfofake.Headers("bench-user-" + strconv.FormatInt(id, 36))
+				return body, userinfofake.Headers(ids.UserToken("bench-user-" + strconv.FormatInt(id, 36)))
 			}
 			return body, one
 		}
@@ -36,9 +37,9 @@ func newCaller(server string, fresh bool) caller {
 }
 
 // readyHeader is what the server needs on initialize to answer 200.
-func readyHeader(server string) http.Header {
+func readyHeader(ids *userinfofake.Upstreams, server string) http.Header {
 	if server == "userinfo" {
-		return userinfofake.Headers(benchUser)
+		return userinfofake.Headers(ids.UserToken(benchUser))
 	}
 	return nil
 }

@@ -5,12 +5,19 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/mcpfunc/mcpfunc/bench/userinfofake"
 )
 
 func TestNewCaller(t *testing.T) {
+	ids, err := userinfofake.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ids.Close()
 	for _, server := range serverNames {
 		for _, fresh := range []bool{false, true} {
-			call := newCaller(server, fresh)
+			call := newCaller(ids, server, fresh)
 			b1, h1 := call(1)
 			b2, h2 := call(2)
 			var req struct {

@@ -50,7 +50,7 @@ func (b *bench) profileRun(ctx context.Context, server string) error {
 		return err
 	}
 	name := "profiled-" + server
-	p, err := startProc(ctx, name, b.bins[name], b.env(server, profileCache, profileLog), readyHeader(server))
+	p, err := startProc(ctx, name, b.bins[name], b.env(server, profileCache, profileLog), readyHeader(b.ids, server))
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (b *bench) profileRun(ctx context.Context, server string) error {
 	go func() {
 		// The load outlasts the profile by a little.
 		st, err := runLoad(ctx, b.hc, p, profileClients, b.o.warmup, time.Duration(secs)*time.Second+500*time.Millisecond,
-			newCaller(server, false), b.upstream(server))
+			newCaller(b.ids, server, false), b.upstream(server))
 		loaded <- result{st, err}
 	}()
 	cpuFile, allocFile := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "allocs.pprof")

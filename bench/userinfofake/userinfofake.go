@@ -31,6 +31,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 )
 
 // Identities the fakes expect, as configured by Env.
@@ -43,8 +45,9 @@ const (
 	accessTokenPrefix  = "graph-at-"
 )
 
-// Principal is an X-MS-CLIENT-PRINCIPAL value as Easy Auth adds it: the
-// userinfo server in MCP_AUTH=easyauth mode refuses requests without one.
+// Principal is an X-MS-CLIENT-PRINCIPAL value that names no caller: the
+// userinfo server in MCP_AUTH=easyauth mode refuses requests with it (401),
+// as it refuses any whose principal is not the bearer token's subject.
 var Principal = base64.StdEncoding.EncodeToString([]byte(`{"auth_typ":"aad","claims":[]}`))
 
 // Counts are the requests the fakes answered, and the connections each
@@ -66,6 +69,11 @@ type Upstreams struct {
 	metadata, token, mi, graph      atomic.Int64
 	entraConns, miConns, graphConns atomic.Int64
 
+	// signer signs the users' access tokens and is published as the
+	// tenant's key set: userinfo verifies every token before using it.
+	signer *authtest.Signer
+	tokens sync.Map // user -> signed token
+
 	mu       sync.Mutex
 	problems []string
 }
@@ -73,7 +81,11 @@ type Upstreams struct {
 // Start starts the fakes on loopback and writes Entra's certificate to a
 // file in dir.
 func Start(dir string) (*Upstreams, error) {
-	u := &Upstreams{}
+	signer, err := authtest.NewSigner()
+	if err != nil {
+		return nil, err
+	}
+	u := &Upstreams{signer: signer}
 	u.Entra = newServer(u.entraHandler(), &u.entraConns)
 	u.ManagedIdentity = newServer(http.HandlerFunc(u.serveMI), &u.miConns)
 	u.Graph = newServer(http.HandlerFunc(u.serveGraph), &u.graphConns)
@@ -111,13 +123,25 @@ func (u *Upstreams) Env() []string {
 // its own before adding Env.
 var EnvPrefixes = []string{"MCP_", "AZURE_", "WEBSITE_", "OVERRIDE_USE_MI", "IDENTITY_", "MSI_", "GRAPH_", "SSL_CERT_", "TokenExchangeAudience"}
 
-// Headers are what Easy Auth passes to the app for a signed-in caller
-// whose access token is userToken.
-func Headers(userToken string) http.Header {
-	return http.Header{
-		"Authorization":         {"Bearer " + userToken},
-		"X-Ms-Client-Principal": {Principal},
+// UserToken is an access token for the app that the fake Entra issued to
+// the user named user (signed with the key it publishes), the same token
+// for the same user.
+func (u *Upstreams) UserToken(user string) string {
+	if t, ok := u.tokens.Load(user); ok {
+		return t.(string)
 	}
+	claims := authtest.UserClaims(u.Entra.URL+"/"+Tenant+"/v2.0", Tenant, ClientID, user)
+	claims["exp"] = time.Now().Add(24 * time.Hour).Unix()
+	t, _ := u.tokens.LoadOrStore(user, u.signer.Sign(claims))
+	return t.(string)
+}
+
+// Headers are what Easy Auth passes to the app for a signed-in caller
+// whose access token is userToken (from [Upstreams.UserToken]): the
+// Authorization header and the principal headers naming the token's
+// subject.
+func Headers(userToken string) http.Header {
+	return authtest.EasyAuthHeaders(userToken)
 }
 
 // Counts returns the requests answered so far.
@@ -187,7 +211,11 @@ func (u *Upstreams) entraHandler() http.Handler {
 			"issuer":                 base + "/v2.0",
 			"authorization_endpoint": base + "/oauth2/v2.0/authorize",
 			"token_endpoint":         base + "/oauth2/v2.0/token",
+			"jwks_uri":               base + "/discovery/v2.0/keys",
 		})
+	})
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, u.signer.KeySet())
 	})
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", u.serveToken)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
