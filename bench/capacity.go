@@ -154,7 +154,7 @@ func setEnv(env []string, key, value string) []string {
 // call, so an On-Behalf-Of cache miss (userinfo).
 func (c *capacity) caller(server string) caller {
 	if server == "userinfo" {
-		return newCaller(server, true)
+		return newCaller(c.b.ids, server, true)
 	}
 	return forecastCall
 }
@@ -203,7 +203,7 @@ func (c *capacity) probe(ctx context.Context) error {
 }
 
 func (c *capacity) probeOne(ctx context.Context, s capSetup) error {
-	p, err := startProc(ctx, s.bin, c.b.bins[s.bin], c.env(s.server), readyHeader(s.server))
+	p, err := startProc(ctx, s.bin, c.b.bins[s.bin], c.env(s.server), readyHeader(c.b.ids, s.server))
 	if err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func (c *capacity) loads(ctx context.Context) error {
 // process is not stopped but watched idle (see idleWatch).
 func (c *capacity) run(ctx context.Context, s capSetup, n int, keep bool) (capResult, error) {
 	var r capResult
-	p, err := startProc(ctx, s.bin, c.b.bins[s.bin], c.env(s.server), readyHeader(s.server))
+	p, err := startProc(ctx, s.bin, c.b.bins[s.bin], c.env(s.server), readyHeader(c.b.ids, s.server))
 	if err != nil {
 		return r, err
 	}
