@@ -98,15 +98,15 @@ param localhostProtection string = 'on'
 ])
 param responseMode string = 'json'
 
-@description('Memory of each instance, in MB. Flex Consumption offers 512, 2048 and 4096; see README "Cost" for the measurements behind the default.')
+@description('Memory of each instance, in MB: 512 (0.25 vCPU), 2048 (1 vCPU) or 4096 (2 vCPU). A server needs 15 to 25 MiB at 16 calls in flight (README "Cost"), so 512; 2048 if the Functions host and server outgrow a quarter core.')
 @allowed([
   512
   2048
   4096
 ])
-param instanceMemoryMB int = 2048
+param instanceMemoryMB int = 512
 
-@description('Most concurrent HTTP requests one instance takes before Flex Consumption adds another (1 to 1000).')
+@description('Most concurrent HTTP requests one instance takes before Flex Consumption adds another (1 to 1000). Set explicitly: with runtime python the platform default is 1 request per instance. 16 uses about a quarter of a 512 MB instance\'s CPU; use 64 with 2048 MB.')
 @minValue(1)
 @maxValue(1000)
 param perInstanceConcurrency int = 16
