@@ -186,32 +186,79 @@ func printSteps(pairs ...string) {
 	}
 }
 
-// Adopt hosts an existing Go MCP server module in servers/NAME without code changes (-port=N if it listens on a fixed port).
+// Adopt hosts an existing Go MCP server module in servers/NAME without code changes; it probes the server first (-args='...' for host.json arguments, -port=N to force the port).
 func Adopt(ctx context.Context, dir string,
-	// customHandler.port for a server that listens on a fixed port (default: the next free port from 8081)
+	// customHandler.port; adopt finds the port the server listens on by itself, so this is rarely needed
 	port *int,
+	// arguments for the server (host.json customHandler.description.arguments), e.g. -args='-http 127.0.0.1:{port}'; {port} becomes customHandler.port
+	args *string,
 ) error {
+	if strings.HasPrefix(dir, "-") {
+		return adoptFlagFirst(dir)
+	}
 	opts := scaffold.Options{Out: os.Stdout}
 	if port != nil {
 		opts.HandlerPort = *port
+	}
+	if args != nil {
+		a, err := scaffold.SplitArgs(*args)
+		if err != nil {
+			return fmt.Errorf("-args: %w; nothing was changed", err)
+		}
+		opts.Args = a
 	}
 	res, err := scaffold.Adopt(ctx, ".", dir, opts)
 	if err != nil {
 		return err
 	}
 	printResult(res)
-	fmt.Printf(`Your server must (adopt cannot check this):
-  - listen on the port in FUNCTIONS_CUSTOMHANDLER_PORT (the Functions host sets it to %d, the port in host.json), on 127.0.0.1 or all interfaces
-  - serve MCP over streamable HTTP, statelessly (no sessions), at /mcp (the path .vscode/mcp.json uses)
-  - answer GET / with any status (the host pings / until it answers) and log information to stdout (stderr shows as errors)
-`, res.HandlerPort)
+	if len(res.Args) > 0 {
+		fmt.Printf("    host.json arguments: %s\n", scaffold.JoinArgs(res.Args))
+	}
+	if len(res.GoModChanged) > 0 {
+		fmt.Printf("    changed your %s/go.mod and go.sum: %d module version(s) raised to the workspace's (see above); review and commit them with the server\n", res.Dir, len(res.GoModChanged))
+	}
+	if len(res.Warnings) > 0 {
+		fmt.Printf("%d warning(s) above: it runs as it is, but read them before you deploy.\n", len(res.Warnings))
+	}
+	fmt.Println("adopt did not call your tools (they may have side effects): try them locally before you deploy.")
 	fmt.Println("Next:")
 	printSteps(
 		"go tool mage package -server="+res.Name, "build and check the zip azd deploys",
-		"go tool mage dev", fmt.Sprintf("run every server; %s on http://localhost:%d/mcp (without func it gets -port %d: see the README)", res.Name, res.DevPort, res.DevPort),
+		"go tool mage dev", fmt.Sprintf("run every server; %s on http://localhost:%d/mcp", res.Name, res.DevPort),
 		"azd up", "provision its Function app and deploy",
 	)
 	return nil
+}
+
+// adoptFlagFirst answers `mage adopt -port=N servers/x`: mage hands a
+// target its positional arguments first and reads -flags only after them,
+// so the first word after "adopt" is always the folder. It names the
+// command in the order mage reads.
+func adoptFlagFirst(first string) error {
+	words := []string{first}
+	// os.Args of the compiled magefile are the target and its words.
+	if i := slices.IndexFunc(os.Args, func(a string) bool { return strings.EqualFold(a, "adopt") }); i >= 0 {
+		words = os.Args[i+1:]
+	}
+	var flags, folders []string
+	for _, w := range words {
+		if strings.HasPrefix(w, "-") {
+			flags = append(flags, w)
+		} else {
+			folders = append(folders, w)
+		}
+	}
+	folder := "servers/<name>"
+	if len(folders) > 0 {
+		folder = folders[0]
+	}
+	for i, f := range flags {
+		if k, v, ok := strings.Cut(f, "="); ok && strings.ContainsAny(v, " \t") {
+			flags[i] = k + "='" + v + "'"
+		}
+	}
+	return fmt.Errorf("%q is not a folder: mage reads the first word after `adopt` as the folder and its -flags after it, so put the folder first:\n  go tool mage adopt %s %s\nnothing was changed", first, folder, strings.Join(flags, " "))
 }
 
 func printResult(res *scaffold.Result) {

@@ -149,7 +149,8 @@ func TestScaffoldRefusals(t *testing.T) {
 		{[]string{"adopt", outside}, "is not a folder directly under servers/: adopt registers servers/<name> only"},
 		{[]string{"adopt", "servers/missing"}, "servers/missing is not a folder"},
 		{[]string{"adopt", "servers/notes"}, "servers/notes has no go.mod: adopt takes a Go module"},
-		{[]string{"adopt", "servers/weather"}, "servers/weather/host.json already exists: adopt writes it and will not overwrite yours"},
+		{[]string{"adopt", "servers/weather"}, "servers/weather is already hosted here: it has host.json and local.settings.json and is registered in go.work and azure.yaml"},
+		{[]string{"adopt", "-port=9000", "servers/notes"}, "\"-port=9000\" is not a folder: mage reads the first word after `adopt` as the folder and its -flags after it, so put the folder first:\n  go tool mage adopt servers/notes -port=9000"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

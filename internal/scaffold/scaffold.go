@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -41,8 +42,14 @@ type Options struct {
 	Out io.Writer
 	// HandlerPort, for Adopt, is the customHandler.port to write to
 	// host.json, for a server that listens on a fixed port. Zero picks the
-	// next free port from 8081.
+	// next free port from 8081. The probe finds the port a server
+	// listens on by itself; this is for a server it cannot run here.
 	HandlerPort int
+	// Args, for Adopt, are the command-line arguments the Functions host
+	// passes (host.json customHandler.description.arguments), e.g. the
+	// flags that make a stdio server serve HTTP. PortPlaceholder ("{port}")
+	// in them is replaced by the handler port.
+	Args []string
 }
 
 func (o Options) out() io.Writer {
@@ -67,6 +74,21 @@ type Result struct {
 	// Warning, if not empty, holds what workspace.CheckRegistry found wrong
 	// after the server was added: problems the repository already had.
 	Warning string
+
+	// For Adopt only:
+	// Args are the arguments written to host.json.
+	Args []string
+	// Probe is what starting the server showed.
+	Probe *Probe
+	// Warnings are what the probe and the checks found that the server's
+	// owner should know or fix (also printed as "warning:" lines).
+	Warnings []string
+	// GoModChanged lists, as "path old -> new", the module versions Adopt
+	// wrote into the server's go.mod to match the workspace build.
+	GoModChanged []string
+	// GoWorkGo holds go.work's go line before and after, if adopting
+	// changed it.
+	GoWorkGo [2]string
 }
 
 // nameRule explains valid server names.
@@ -173,13 +195,24 @@ func New(ctx context.Context, root, name string, opts Options) (*Result, error) 
 // and links nothing), hold a go.mod and a main package in its root
 // folder, build the way azd builds it (GOWORK=off CGO_ENABLED=0 GOOS=linux
 // GOARCH=amd64 go build .), and not have a host.json or
-// local.settings.json yet. Adopt writes those two files (executable "app",
-// the next free handler port unless opts.HandlerPort says otherwise, the
-// next free local port) and registers the server like New does.
+// local.settings.json yet.
 //
-// The server must listen on FUNCTIONS_CUSTOMHANDLER_PORT (or on the port in
-// host.json), serve stateless streamable HTTP, answer GET / (any status),
-// and log information to stdout: Adopt cannot check this.
+// Before it writes anything, Adopt probes the built binary: it starts it
+// as the Functions host does and finds the port it listens on, the path
+// that answers MCP over streamable HTTP, whether it is stateful, what it
+// writes to stderr, whether GET / answers, and which files in the folder
+// the package will not carry (see Probe). A server that cannot work as
+// adopted (it speaks stdio, exits, or answers no streamable HTTP MCP) is
+// refused with what to pass or change; nothing is written then.
+//
+// Adopt then writes host.json (executable "app", the port the server
+// listens on, opts.Args as arguments) and local.settings.json, registers
+// the server like New does, and makes the module's versions explicit:
+// modules the workspace (the build azd deploys) raises above the
+// module's own go.mod are written into its go.mod (`go mod edit`, then
+// GOWORK=off go mod tidy). It builds the server as azd does, in workspace
+// mode, and probes that build again when arguments or versions changed.
+// Any failure after the first write restores every file.
 func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error) {
 	out := opts.out()
 	rel, err := adoptPath(root, dir)
@@ -191,13 +224,11 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder: adopt takes the folder of an existing Go module with a main package (copy it to %s first); nothing was changed", rel, rel)
 	}
+	if err := checkNotHosted(root, rel, abs); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(abs, "go.mod")); err != nil {
 		return nil, fmt.Errorf("%s has no go.mod: adopt takes a Go module whose root folder is the server's main package (run `go mod init` there first); nothing was changed", rel)
-	}
-	for _, f := range []string{"host.json", "local.settings.json"} {
-		if _, err := os.Stat(filepath.Join(abs, f)); err == nil {
-			return nil, fmt.Errorf("%s/%s already exists: adopt writes it and will not overwrite yours; remove it (or register the server by hand); nothing was changed", rel, f)
-		}
 	}
 	// Look at the files azd compiles: linux/amd64 without cgo.
 	bctx := build.Default
@@ -215,20 +246,22 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	}
 	devPort, handlerPort := workspace.NextFreePorts(servers)
 	if opts.HandlerPort != 0 {
+		if err := checkHandlerPort(opts.HandlerPort, servers, "handler port"); err != nil {
+			return nil, err
+		}
 		handlerPort = opts.HandlerPort
-		if handlerPort < 1024 || handlerPort > 65535 {
-			return nil, fmt.Errorf("handler port %d: use a port from 1024 to 65535; nothing was changed", handlerPort)
-		}
-		for _, s := range servers {
-			if s.HandlerPort == handlerPort || s.DevPort == handlerPort {
-				return nil, fmt.Errorf("handler port %d is already used by servers/%s: every server needs its own; nothing was changed", handlerPort, s.Name)
-			}
-		}
-		if handlerPort == devPort {
-			devPort, _ = workspace.NextFreePorts(append(servers, workspace.Server{DevPort: devPort}))
+	}
+	for _, a := range opts.Args {
+		if strings.TrimSpace(a) == "" {
+			return nil, fmt.Errorf("-args has an empty argument (%q): give the arguments separated by spaces, e.g. -args='-http 127.0.0.1:%s'; nothing was changed", JoinArgs(opts.Args), PortPlaceholder)
 		}
 	}
 	edits, err := planRegistration(root, name, devPort, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w; nothing was changed", err)
+	}
+
+	goLine, err := checkModule(ctx, root, rel, abs)
 	if err != nil {
 		return nil, fmt.Errorf("%w; nothing was changed", err)
 	}
@@ -242,32 +275,305 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	if err := BuildDeployable(ctx, abs, filepath.Join(bin, "app"), true); err != nil {
 		return nil, fmt.Errorf("%s does not build on its own for linux/amd64 without cgo, as azd builds it; fix the build first (adopt changes no code; nothing was changed): %w", rel, err)
 	}
+	probeBin, err := nativeBinary(ctx, abs, filepath.Join(bin, "app"), filepath.Join(bin, "app-native"), true)
+	if err != nil {
+		return nil, fmt.Errorf("build %s for this machine, to probe it: %w; nothing was changed", rel, err)
+	}
 
-	fmt.Fprintf(out, "==> writing %s/host.json (handler port %d) and %s/local.settings.json (local port %d)\n", rel, handlerPort, rel, devPort)
+	a := &adoption{rel: rel, abs: abs, out: out, servers: servers, opts: opts, handlerPort: handlerPort, devPort: devPort}
+	if err := a.probe(ctx, probeBin, bin); err != nil {
+		return nil, err
+	}
+	handlerPort, devPort = a.handlerPort, a.devPort
+	if devPort == handlerPort {
+		devPort, _ = workspace.NextFreePorts(append(slices.Clone(servers), workspace.Server{DevPort: devPort, HandlerPort: handlerPort}))
+		if edits, err = planRegistration(root, name, devPort, true); err != nil {
+			return nil, fmt.Errorf("%w; nothing was changed", err)
+		}
+	}
+
+	// From here on every change is undone on failure.
+	gwPath := filepath.Join(root, workspace.GoWorkFile)
+	gwOld, err := os.ReadFile(gwPath)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w; nothing was changed", workspace.GoWorkFile, err)
+	}
+	modFiles := map[string][]byte{}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if b, err := os.ReadFile(filepath.Join(abs, f)); err == nil {
+			modFiles[f] = b
+		}
+	}
+	fmt.Fprintf(out, "==> writing %s/host.json (handler port %d%s) and %s/local.settings.json (local port %d)\n", rel, handlerPort, argsNote(opts.Args, handlerPort), rel, devPort)
 	written := []string{}
-	undo := func() {
+	registered := false
+	undo := func(cause error) error {
+		errs := []error{cause}
+		for _, f := range written {
+			if err := os.Remove(filepath.Join(root, filepath.FromSlash(f))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		if registered {
+			errs = append(errs, restoreRegistration(root, edits, gwOld, 0o644)...)
+		}
+		for f, b := range modFiles {
+			if err := writeFileAtomic(filepath.Join(abs, f), b, 0o644); err != nil {
+				errs = append(errs, fmt.Errorf("restore %s/%s: %w", rel, f, err))
+			}
+		}
+		if _, had := modFiles["go.sum"]; !had {
+			os.Remove(filepath.Join(abs, "go.sum"))
+		}
+		return fmt.Errorf("adopting %s failed, so every change was undone: %w", rel, errors.Join(errs...))
+	}
+	hostArgs := withPort(opts.Args, handlerPort)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"host.json", adoptHostJSON(handlerPort, hostArgs)}, {"local.settings.json", localSettingsJSON(devPort)}} {
+		if err := writeFileAtomic(filepath.Join(abs, f.name), f.data, 0o644); err != nil {
+			return nil, undo(fmt.Errorf("write %s/%s: %w", rel, f.name, err))
+		}
+		written = append(written, rel+"/"+f.name)
+	}
+	slices.Sort(written)
+	changed, err := register(ctx, root, name, edits, out)
+	if err != nil {
 		for _, f := range written {
 			os.Remove(filepath.Join(root, filepath.FromSlash(f)))
 		}
-	}
-	for f, b := range map[string][]byte{"host.json": hostJSON(handlerPort), "local.settings.json": localSettingsJSON(devPort)} {
-		if err := writeFileAtomic(filepath.Join(abs, f), b, 0o644); err != nil {
-			undo()
-			return nil, fmt.Errorf("write %s/%s: %w; nothing was changed", rel, f, err)
-		}
-		written = append(written, rel+"/"+f)
-	}
-	slices.Sort(written)
-	registered, err := register(ctx, root, name, edits, out)
-	if err != nil {
-		undo()
 		return nil, err
 	}
-	res := &Result{Name: name, Dir: rel, DevPort: devPort, HandlerPort: handlerPort, Created: written, Registered: registered}
+	registered = true
+	res := &Result{Name: name, Dir: rel, DevPort: devPort, HandlerPort: handlerPort, Created: written, Registered: changed,
+		Args: hostArgs, Probe: a.result, Warnings: a.warnings}
+	if gw, err := os.ReadFile(gwPath); err == nil {
+		if w, err := workspace.ParseGoWork(gw); err == nil && w.Go != goLine.work {
+			res.GoWorkGo = [2]string{goLine.work, w.Go}
+			msg := fmt.Sprintf("go.work's go line changed from %s to %s: %s/go.mod says go %s, and `go work use` raises the workspace to the highest go line of its modules, so every module here now needs Go %s or newer. To keep go %s, lower the go line in %s/go.mod and adopt again", goLine.work, w.Go, rel, goLine.module, w.Go, goLine.work, rel)
+			fmt.Fprintf(out, "    warning: %s\n", msg)
+			res.Warnings = append(res.Warnings, msg)
+		}
+	}
+
+	fmt.Fprintf(out, "==> comparing the module versions azd deploys (workspace build) with %s/go.mod (GOWORK=off)\n", rel)
+	raised, err := makeVersionsExplicit(ctx, abs)
+	if err != nil {
+		return nil, undo(err)
+	}
+	if len(raised) > 0 {
+		res.GoModChanged = raised
+		fmt.Fprintf(out, "    changed %s/go.mod and go.sum: the workspace builds this server with newer versions than its go.mod names, so they are now written there (go mod edit, then GOWORK=off go mod tidy), and the binary you test with GOWORK=off is the one azd deploys:\n", rel)
+		for _, r := range raised {
+			fmt.Fprintf(out, "      %s\n", r)
+		}
+	} else {
+		fmt.Fprintf(out, "    the same versions: what you build with GOWORK=off is what azd deploys\n")
+	}
+	fmt.Fprintf(out, "==> building %s as azd does (go build . in its folder, workspace mode)\n", rel)
+	wsBin := filepath.Join(bin, "app-workspace")
+	if err := BuildDeployable(ctx, abs, wsBin, false); err != nil {
+		return nil, undo(fmt.Errorf("%s does not build in the workspace, as azd builds it: %w", rel, err))
+	}
+	if len(hostArgs) > 0 || len(raised) > 0 {
+		why := "with the arguments now in host.json"
+		if len(hostArgs) == 0 {
+			why = "with the versions now in its go.mod"
+		}
+		nb, err := nativeBinary(ctx, abs, wsBin, filepath.Join(bin, "app-workspace-native"), false)
+		if err != nil {
+			return nil, undo(err)
+		}
+		fmt.Fprintf(out, "==> probing %s again, %s, as azd builds it\n", rel, why)
+		if err := a.verify(ctx, nb, filepath.Join(abs, "host.json")); err != nil {
+			return nil, undo(err)
+		}
+	}
 	if err := workspace.CheckRegistry(root); err != nil {
 		res.Warning = err.Error()
 	}
 	return res, nil
+}
+
+// checkHandlerPort checks a handler port given by the user or found by
+// the probe against the range and the other servers.
+func checkHandlerPort(port int, servers []workspace.Server, what string) error {
+	if port < 1024 || port > 65535 {
+		return fmt.Errorf("%s %d: use a port from 1024 to 65535; nothing was changed", what, port)
+	}
+	for _, s := range servers {
+		if s.HandlerPort == port || s.DevPort == port {
+			return fmt.Errorf("%s %d is already used by servers/%s: every server needs its own; nothing was changed", what, port, s.Name)
+		}
+	}
+	return nil
+}
+
+// checkNotHosted refuses a folder that already has host.json or
+// local.settings.json: an already hosted server gets told so, a module
+// that brought its own files gets told to move them aside.
+func checkNotHosted(root, rel, abs string) error {
+	var have []string
+	for _, f := range []string{"host.json", "local.settings.json"} {
+		if _, err := os.Stat(filepath.Join(abs, f)); err == nil {
+			have = append(have, f)
+		}
+	}
+	if len(have) == 0 {
+		return nil
+	}
+	name := strings.TrimPrefix(rel, "servers/")
+	var where []string
+	if b, err := os.ReadFile(filepath.Join(root, workspace.GoWorkFile)); err == nil {
+		if w, err := workspace.ParseGoWork(b); err == nil {
+			for _, u := range w.Use {
+				if filepath.ToSlash(filepath.Clean(u)) == rel {
+					where = append(where, workspace.GoWorkFile)
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, workspace.AzureYAMLFile)); err == nil {
+		if a, err := workspace.ParseAzureYAML(b); err == nil {
+			if _, ok := a.Service(name); ok {
+				where = append(where, workspace.AzureYAMLFile)
+			}
+		}
+	}
+	if len(where) > 0 {
+		return fmt.Errorf("%s is already hosted here: it has %s and is registered in %s, so there is nothing to adopt. Run it with `go tool mage dev`, package it with `go tool mage package -server=%s`, deploy it with `azd deploy %s`; nothing was changed",
+			rel, strings.Join(have, " and "), strings.Join(where, " and "), name, name)
+	}
+	return fmt.Errorf("%s/%s already exists: adopt writes it and will not overwrite yours; move it aside (e.g. `mv %s/%s %s/%s.orig`) and adopt again, then carry over what you need; nothing was changed",
+		rel, have[0], rel, have[0], rel, have[0])
+}
+
+// nativeBinary returns a binary of the server that runs on this machine:
+// deployed itself on linux/amd64, else a build for this machine.
+func nativeBinary(ctx context.Context, dir, deployed, out string, standalone bool) (string, error) {
+	if runtime.GOOS == "linux" && runtime.GOARCH == "amd64" {
+		return deployed, nil
+	}
+	env := []string{"CGO_ENABLED=0"}
+	if standalone {
+		env = append(env, "GOWORK=off")
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return "", err
+	}
+	if err := goCmd(ctx, dir, env, "build", "-o", abs, "."); err != nil {
+		return "", err
+	}
+	return abs, nil
+}
+
+// goLines are the go lines of go.work and of the module being adopted.
+type goLines struct{ work, module string }
+
+// checkModule reads the go lines `go work use` will compare, and refuses
+// a module whose path another module of the workspace already has.
+func checkModule(ctx context.Context, root, rel, abs string) (goLines, error) {
+	var gl goLines
+	b, err := os.ReadFile(filepath.Join(root, workspace.GoWorkFile))
+	if err != nil {
+		return gl, fmt.Errorf("read %s: %w", workspace.GoWorkFile, err)
+	}
+	w, err := workspace.ParseGoWork(b)
+	if err != nil {
+		return gl, err
+	}
+	gl.work = w.Go
+	cmd := exec.CommandContext(ctx, "go", "mod", "edit", "-json")
+	cmd.Dir = abs
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	o, err := cmd.Output()
+	if err != nil {
+		return gl, fmt.Errorf("read %s/go.mod: %w", rel, err)
+	}
+	var m struct {
+		Module struct{ Path string }
+		Go     string
+	}
+	if err := json.Unmarshal(o, &m); err != nil {
+		return gl, fmt.Errorf("read %s/go.mod: %w", rel, err)
+	}
+	gl.module = m.Go
+	for _, u := range w.Use {
+		gm, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(u), "go.mod"))
+		if err != nil {
+			continue
+		}
+		if mm := moduleLineRE.FindSubmatch(gm); mm != nil && string(mm[1]) == m.Module.Path {
+			return gl, fmt.Errorf("%s/go.mod names module %s, which %s (in go.work) already is: the modules of one workspace need different paths; change the module line in %s/go.mod (e.g. to example.com/%s)", rel, m.Module.Path, strings.TrimPrefix(filepath.ToSlash(filepath.Clean(u)), "./"), rel, strings.TrimPrefix(rel, "servers/"))
+		}
+	}
+	return gl, nil
+}
+
+var moduleLineRE = regexp.MustCompile(`(?m)^\s*module\s+"?([^"\s]+)"?`)
+
+// restoreRegistration undoes register: the registry files and go.work.
+func restoreRegistration(root string, edits []fileEdit, gwOld []byte, gwMode fs.FileMode) []error {
+	var errs []error
+	if err := writeFileAtomic(filepath.Join(root, workspace.GoWorkFile), gwOld, gwMode); err != nil {
+		errs = append(errs, fmt.Errorf("restore %s: %w", workspace.GoWorkFile, err))
+	}
+	for _, e := range edits {
+		p := filepath.Join(root, filepath.FromSlash(e.rel))
+		var err error
+		if e.existed {
+			err = writeFileAtomic(p, e.old, e.mode)
+		} else {
+			err = os.Remove(p)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restore %s: %w", e.rel, err))
+		}
+	}
+	return errs
+}
+
+// makeVersionsExplicit writes into the module's go.mod every module
+// version the workspace build selects above the module's own (GOWORK=off)
+// selection, then tidies it on its own. It returns "path old -> new" per
+// raised module.
+func makeVersionsExplicit(ctx context.Context, dir string) ([]string, error) {
+	ws, err := SelectedModules(ctx, dir, false)
+	if err != nil {
+		return nil, err
+	}
+	own, err := SelectedModules(ctx, dir, true)
+	if err != nil {
+		return nil, err
+	}
+	var raised, edits []string
+	for _, p := range slices.Sorted(maps.Keys(ws)) {
+		v := ws[p]
+		ov, ok := own[p]
+		if ok && ov == v {
+			continue
+		}
+		if !ok {
+			ov = "(not required)"
+		}
+		raised = append(raised, fmt.Sprintf("%s %s -> %s", p, ov, v))
+		edits = append(edits, "-require="+p+"@"+v)
+	}
+	if len(edits) == 0 {
+		return nil, nil
+	}
+	if err := goCmd(ctx, dir, []string{"GOWORK=off"}, append([]string{"mod", "edit"}, edits...)...); err != nil {
+		return nil, err
+	}
+	if err := goCmd(ctx, dir, []string{"GOWORK=off"}, "mod", "tidy"); err != nil {
+		return nil, fmt.Errorf("go mod tidy after raising the versions to the workspace's (it needs the Go module proxy or the module cache): %w", err)
+	}
+	if err := CheckVersionsExplicit(ctx, dir); err != nil {
+		return nil, err
+	}
+	return raised, nil
 }
 
 // adoptPath checks that dir is servers/<name> under root and returns it as
@@ -540,22 +846,7 @@ func register(ctx context.Context, root, name string, edits []fileEdit, out io.W
 	}
 	var applied []fileEdit
 	rollback := func(cause error) error {
-		errs := []error{cause}
-		if err := writeFileAtomic(gwPath, gwOld, gwMode); err != nil {
-			errs = append(errs, fmt.Errorf("restore %s: %w", workspace.GoWorkFile, err))
-		}
-		for _, e := range applied {
-			p := filepath.Join(root, filepath.FromSlash(e.rel))
-			var err error
-			if e.existed {
-				err = writeFileAtomic(p, e.old, e.mode)
-			} else {
-				err = os.Remove(p)
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("restore %s: %w", e.rel, err))
-			}
-		}
+		errs := append([]error{cause}, restoreRegistration(root, applied, gwOld, gwMode)...)
 		return fmt.Errorf("registering servers/%s failed, so every change was undone: %w", name, errors.Join(errs...))
 	}
 	var changed []string

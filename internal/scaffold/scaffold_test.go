@@ -306,17 +306,40 @@ func TestNew(t *testing.T) {
 	}
 }
 
-// legacyMain is a minimal go-sdk-free server: enough for Adopt's checks,
-// which build but do not run it.
+// legacyMain is a minimal dependency-free MCP server: enough for Adopt's
+// build and probe. It answers initialize and tools/list statelessly with
+// JSON on FUNCTIONS_CUSTOMHANDLER_PORT, at every path.
 const legacyMain = `package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 )
 
 func main() {
-	http.ListenAndServe("127.0.0.1:"+os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"), nil)
+	http.ListenAndServe("127.0.0.1:"+os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     any    ` + "`json:\"id\"`" + `
+			Method string ` + "`json:\"method\"`" + `
+		}
+		if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&req) != nil {
+			http.NotFound(w, r)
+			return
+		}
+		var result any
+		switch req.Method {
+		case "initialize":
+			result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}}, "serverInfo": map[string]any{"name": "legacy", "version": "1.0.0"}}
+		case "tools/list":
+			result = map[string]any{"tools": []any{map[string]any{"name": "echo", "inputSchema": map[string]any{"type": "object"}}}}
+		default:
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": result})
+	}))
 }
 `
 
@@ -380,6 +403,7 @@ func TestAdopt(t *testing.T) {
 
 	// A fixed port the server listens on becomes customHandler.port.
 	writeLegacy(t, root, "fixed", legacyFiles())
+	writeLegacy(t, root, "fixed", map[string]string{"go.mod": "module example.com/fixed\n\ngo 1.26.0\n"})
 	res, err = Adopt(context.Background(), root, "servers/fixed", Options{HandlerPort: 9090})
 	if err != nil {
 		t.Fatal(err)
@@ -420,7 +444,7 @@ func TestAdoptRefuses(t *testing.T) {
 		{dir: "servers/broken", wantErr: "servers/broken does not build on its own for linux/amd64 without cgo"},
 		{dir: "servers/cgo", wantErr: "servers/cgo has no Go package to build for linux/amd64 without cgo"},
 		{dir: "servers/hosted", wantErr: "servers/hosted/host.json already exists: adopt writes it and will not overwrite yours"},
-		{dir: "servers/weather", wantErr: "servers/weather/host.json already exists"},
+		{dir: "servers/weather", wantErr: "servers/weather is already hosted here: it has host.json and local.settings.json and is registered in go.work and azure.yaml, so there is nothing to adopt"},
 		{dir: "servers/legacy", port: 8081, wantErr: "handler port 8081 is already used by servers/weather"},
 		{dir: "servers/legacy", port: 80, wantErr: "handler port 80: use a port from 1024 to 65535"},
 	}
