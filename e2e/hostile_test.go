@@ -281,6 +281,13 @@ func weatherHostileRows() []hostileRow {
 		// coverage there (the fake answers 404).
 		{name: "latitude and longitude -0", body: forecast(`-0`, `-0`), want: wantToolError, msg: "no NWS forecast for 0,0", upstream: 1},
 
+		// Headers that lie about the call: the request log names what the
+		// body asks for (checked by checkRequestLog).
+		{name: "lying Mcp-Method and Mcp-Name", body: alerts(`"XX"`), header: map[string]string{"Mcp-Method": "tools/list", "Mcp-Name": "nothing-to-see"}, want: wantToolError, msg: stateMsg},
+		{name: "lying Mcp-Method and Mcp-Name at 2025-03-26", body: alerts(`"XX"`), header: map[string]string{"MCP-Protocol-Version": "2025-03-26", "Mcp-Method": "ping", "Mcp-Name": "nothing-to-see"}, want: wantToolError, msg: stateMsg},
+		{name: "forged invocation id through the host", body: alerts(`"XX"`), header: map[string]string{"X-Azure-Functions-InvocationId": "forged-invocation", "X-Ms-Invocation-Id": "forged-invocation"}, want: wantToolError, msg: stateMsg},
+		{name: "log injection in the tool name", body: toolCall(`"get_alerts\n{\"level\":\"ERROR\",\"msg\":\"forged\"}"`, `{}`), want: wantRPCError, msg: "unknown tool"},
+
 		// Batches of tool calls: refused before any tool runs.
 		{name: "batch of 200 bad tool calls", body: badAlertsBatch(200), want: wantRPCError, status: 400, msg: batchMsg},
 		{name: "batch of 500 distinct forecasts", body: forecastBatch(500), want: wantRPCError, status: 400, msg: batchMsg},
@@ -538,6 +545,39 @@ func runHostile(t *testing.T, h *fakeHost, rows []hostileRow, upstream func() in
 	checkWorkerLogs(t, h)
 }
 
+// checkRequestLog checks the worker's request lines after the weather
+// table: the lying-header rows are logged as what their bodies asked for,
+// an invocation id a client sent through the host is the host's, and every
+// line is bounded although some rows carry megabyte names.
+func checkRequestLog(t *testing.T, h *fakeHost) {
+	t.Helper()
+	var mismatched int
+	for _, l := range lines(h.Stdout.String()) {
+		if len(l) > 4096 {
+			t.Errorf("log line of %d bytes: %.200s", len(l), l)
+		}
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) != nil || rec["msg"] != "request" {
+			continue
+		}
+		if rec["tool"] == "nothing-to-see" {
+			t.Errorf("the log took the Mcp-Name header on trust: %s", l)
+		}
+		if rec["mcp_headers_mismatch"] == true && rec["mcp_method"] == "tools/call" && rec["tool"] == "get_alerts" {
+			mismatched++
+		}
+		if rec["invocation_id"] == "forged-invocation" {
+			t.Errorf("the client's invocation id reached the log through the host: %s", l)
+		}
+		if id, ok := rec["invocation_id"]; ok && rec["invocation_id_source"] != "functions_host" {
+			t.Errorf("invocation id %v through the host has source %v", id, rec["invocation_id_source"])
+		}
+	}
+	if mismatched < 2 {
+		t.Errorf("%d get_alerts request lines flag mcp_headers_mismatch, want at least the 2 lying-header rows", mismatched)
+	}
+}
+
 // checkWorkerLogs fails on a data race, a panic or an error-level log line
 // in the worker's output.
 func checkWorkerLogs(t *testing.T, h *fakeHost) {
@@ -557,6 +597,7 @@ func TestHostileWeather(t *testing.T) {
 	host := startUnderHost(t, app, "app", map[string]string{"NWS_API_BASE_URL": nws.URL, "NWS_CACHE_ENTRIES": "0"}, yarpProxy)
 	rows := append(commonHostileRows(), weatherHostileRows()...)
 	runHostile(t, host, rows, nws.requests.Load)
+	checkRequestLog(t, host)
 	// A good call still works afterwards.
 	cs := connectMCP(t, host.URL+"/mcp", "2025-11-25")
 	if res, text := call(t, cs, "get_alerts", map[string]any{"state": "CA"}); res.IsError {

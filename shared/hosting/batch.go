@@ -19,7 +19,7 @@ const msgBatch = "batches are not supported (removed in protocol 2025-06-18); se
 // Bounds on what the request log says about a batch.
 const (
 	maxBatchTools = 8  // distinct tool names listed
-	maxLogValue   = 64 // bytes of any client-supplied name in the log
+	maxLogValue   = 64 // bytes of any client-supplied value in the log
 )
 
 // reqInfo is what the request log says about a request to /mcp. The
@@ -27,6 +27,9 @@ const (
 // of the MCP handler add to it.
 type reqInfo struct {
 	method, tool string
+	// headersMismatch: the Mcp-Method or Mcp-Name header disagrees with
+	// the body.
+	headersMismatch bool
 	// batch is set when the body is a JSON array.
 	batch *batchSummary
 	// rejected names the check that refused the request, if one did.

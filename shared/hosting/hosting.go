@@ -30,7 +30,13 @@
 //   - Log one line per request with log/slog (MCP method, tool, status,
 //     duration, Functions invocation id): info to stdout, warnings and errors
 //     to stderr, JSON under the Functions host and text in a terminal.
-//     Headers are never logged, so neither are tokens.
+//     Headers are never logged, so neither are tokens. The method and tool
+//     come from the request body, which is what runs, not from the
+//     Mcp-Method and Mcp-Name headers (mcp_headers_mismatch=true says they
+//     disagreed); invocation_id_source says whether the Functions host set
+//     the invocation id ("functions_host") or the client did ("client").
+//     Client-supplied values are cut to 64 bytes, control characters
+//     replaced.
 //   - Turn a panic in a tool or an HTTP handler into an error response.
 //   - On SIGTERM or SIGINT, stop accepting, let in-flight requests finish
 //     within the shutdown bound, and exit 0.
@@ -396,7 +402,8 @@ func newHandler(s *mcp.Server, cfg *config, stopping <-chan struct{}) (http.Hand
 	for _, rt := range cfg.routes {
 		mux.Handle(rt.pattern, rt.handler)
 	}
-	return serveLogged(cfg.logger, cfg.maxRequestBytes, cfg.listenLimit, stopping, recoverHTTP(cfg.logger, mux)), nil
+	underHost := cfg.getenv(EnvPort) != ""
+	return serveLogged(cfg.logger, cfg.maxRequestBytes, cfg.listenLimit, underHost, stopping, recoverHTTP(cfg.logger, mux)), nil
 }
 
 func (c *config) name() string {

@@ -616,7 +616,7 @@ func TestPeekRPC(t *testing.T) {
 		{"initialize", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}`, nil, "initialize", ""},
 		{"batch", ` [{"method":"ping"}]`, nil, "batch", ""},
 		{"garbage", `{{{`, nil, "", ""},
-		{"headers win", `{"method":"x"}`, map[string]string{headerMCPMethod: "tools/call", headerMCPName: "echo"}, "tools/call", "echo"},
+		{"the body wins over headers", `{"method":"x"}`, map[string]string{headerMCPMethod: "tools/call", headerMCPName: "echo"}, "x", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

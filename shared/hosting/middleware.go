@@ -66,12 +66,20 @@ type rpcSummary struct {
 	Method string `json:"method"`
 	Params struct {
 		Name string `json:"name"`
+		URI  string `json:"uri"`
 	} `json:"params"`
 }
 
 // peekRPC reads the request body (bounded by limitBody), puts it back
 // for the next handler, and summarizes it for the request log: the
 // JSON-RPC method and tool name, or, for a JSON array, the batch.
+//
+// The method and tool always come from the body, which is what the SDK
+// serves. Protocol 2026-07-28 clients repeat them in the Mcp-Method and
+// Mcp-Name headers, but the SDK checks those against the body only at that
+// protocol version; at older ones a client could name any method in them.
+// So the headers are only compared with the body, and a disagreement is
+// flagged.
 func peekRPC(r *http.Request) reqInfo {
 	var info reqInfo
 	if r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody {
@@ -89,15 +97,36 @@ func peekRPC(r *http.Request) reqInfo {
 		info.method, info.batch = "batch", summarizeBatch(body)
 		return info
 	}
-	if v := r.Header.Get(headerMCPMethod); v != "" {
-		info.method, info.tool = v, r.Header.Get(headerMCPName)
-		return info
-	}
 	var s rpcSummary
 	if json.Unmarshal(body, &s) == nil {
-		info.method, info.tool = s.Method, s.Params.Name
+		info.method, info.tool = clip(s.Method, maxLogValue), clip(s.Params.Name, maxLogValue)
+	}
+	if m := r.Header.Get(headerMCPMethod); m != "" && m != s.Method {
+		info.headersMismatch = true
+	}
+	if n := r.Header.Get(headerMCPName); n != "" && n != s.Params.Name && n != s.Params.URI {
+		info.headersMismatch = true
 	}
 	return info
+}
+
+// invocationID returns the Functions invocation id of r, bounded, and
+// where it came from: "functions_host" for X-Azure-Functions-InvocationId
+// in a process the Functions host started (the host overwrites that
+// header on every request it proxies), "client" otherwise. Without the
+// host, or in x-ms-invocation-id alone, the id is whatever the sender of
+// the request chose.
+func invocationID(r *http.Request, underHost bool) (id, source string) {
+	if id = r.Header.Get(headerInvocationID); id != "" {
+		if underHost {
+			return clip(id, maxLogValue), "functions_host"
+		}
+		return clip(id, maxLogValue), "client"
+	}
+	if id = r.Header.Get(headerProxyInvocationID); id != "" {
+		return clip(id, maxLogValue), "client"
+	}
+	return "", ""
 }
 
 // errReader returns err, or io.EOF when err is nil.
@@ -117,8 +146,10 @@ func (e errReader) Read([]byte) (int, error) {
 // which a client keeps open for its whole session, is ended after
 // listenLimit, well before the Functions host's 230 s response limit, and
 // when stopping is closed (shutdown has begun), so that it can hold
-// neither an instance nor shutdown.
-func serveLogged(logger *slog.Logger, maxBytes int64, listenLimit time.Duration, stopping <-chan struct{}, next http.Handler) http.Handler {
+// neither an instance nor shutdown. underHost says whether the Functions
+// host started this process, which decides whether an invocation id is
+// the host's.
+func serveLogged(logger *slog.Logger, maxBytes int64, listenLimit time.Duration, underHost bool, stopping <-chan struct{}, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -143,10 +174,10 @@ func serveLogged(logger *slog.Logger, maxBytes int64, listenLimit time.Duration,
 				r = r.WithContext(ctx)
 			}
 			next.ServeHTTP(sw, r)
-			logRequest(logger, r, sw, start, info)
+			logRequest(logger, r, sw, start, underHost, info)
 			return
 		}
-		logRequest(logger, r, sw, start, &reqInfo{})
+		logRequest(logger, r, sw, start, underHost, &reqInfo{})
 	})
 }
 
@@ -167,7 +198,7 @@ const methodListen = "subscriptions/listen"
 const defaultListenLimit = 120 * time.Second
 
 // logRequest writes the request line.
-func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start time.Time, info *reqInfo) {
+func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start time.Time, underHost bool, info *reqInfo) {
 	if sw.status == 0 {
 		sw.status = http.StatusOK
 	}
@@ -195,6 +226,9 @@ func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start ti
 	if info.tool != "" {
 		attrs = append(attrs, slog.String("tool", info.tool))
 	}
+	if info.headersMismatch {
+		attrs = append(attrs, slog.Bool("mcp_headers_mismatch", true))
+	}
 	if b := info.batch; b != nil {
 		if b.size >= 0 {
 			attrs = append(attrs, slog.Int("batch_size", b.size))
@@ -206,12 +240,8 @@ func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start ti
 	if info.rejected != "" {
 		attrs = append(attrs, slog.String("rejected", info.rejected))
 	}
-	id := r.Header.Get(headerInvocationID)
-	if id == "" {
-		id = r.Header.Get(headerProxyInvocationID)
-	}
-	if id != "" {
-		attrs = append(attrs, slog.String("invocation_id", id))
+	if id, source := invocationID(r, underHost); id != "" {
+		attrs = append(attrs, slog.String("invocation_id", id), slog.String("invocation_id_source", source))
 	}
 	logger.LogAttrs(r.Context(), level, "request", attrs...)
 }
