@@ -178,6 +178,12 @@ var authSettings = useEasyAuth
       WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES: '${identifierUri}/user_impersonation'
       OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: identity.outputs.clientId
       WEBSITE_AUTH_AAD_ALLOWED_TENANTS: tenant().tenantId
+      // shared/auth verifies the bearer token again in process: these are
+      // its accepted audiences (not relying on the platform to inject
+      // WEBSITE_AUTH_CLIENT_ID on Flex) and, as in Easy Auth's policy
+      // below, the applications allowed to call.
+      MCP_AUTH_AUDIENCES: '${applicationId},${identifierUri}'
+      MCP_AUTH_ALLOWED_APPLICATIONS: join(union([applicationId], preAuthorizedClientIds), ',')
     }
   : {}
 
