@@ -91,6 +91,13 @@ param functionsRuntime string = 'python'
 ])
 param localhostProtection string = 'on'
 
+@description('MCP_REQUIRE_EASYAUTH_ENV app setting of every Easy Auth server: "off" only if a deployed app refuses to start because WEBSITE_AUTH_ENABLED is not True although Easy Auth is on (whether Flex sets it is unconfirmed); the token and principal checks apply either way.')
+@allowed([
+  'on'
+  'off'
+])
+param requireEasyAuthEnv string = 'on'
+
 @description('MCP_RESPONSE_MODE app setting of every server: "json" answers each MCP POST with one JSON message, as the official samples do; "sse" answers with an event stream that also carries the log and progress notifications a tool sends while it runs.')
 @allowed([
   'json'
@@ -200,6 +207,7 @@ module serverApps 'app/server.bicep' = [
       tokenExchangeAudience: tokenExchangeAudience
       localhostProtection: localhostProtection
       responseMode: responseMode
+      requireEasyAuthEnv: requireEasyAuthEnv
     }
   }
 ]

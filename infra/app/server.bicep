@@ -39,6 +39,7 @@ param serviceManagementReference string = ''
 param tokenExchangeAudience string = ''
 param localhostProtection string = 'on'
 param responseMode string = 'json'
+param requireEasyAuthEnv string = 'on'
 
 var appName = 'func-${serverName}-${resourceToken}'
 var hostname = '${appName}.azurewebsites.net'
@@ -184,6 +185,7 @@ var authSettings = useEasyAuth
       // below, the applications allowed to call.
       MCP_AUTH_AUDIENCES: '${applicationId},${identifierUri}'
       MCP_AUTH_ALLOWED_APPLICATIONS: join(union([applicationId], preAuthorizedClientIds), ',')
+      MCP_REQUIRE_EASYAUTH_ENV: requireEasyAuthEnv
     }
   : {}
 
