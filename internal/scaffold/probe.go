@@ -87,12 +87,12 @@ type Probe struct {
 	// text/event-stream rather than application/json.
 	ServerName, ServerVersion, ProtocolVersion string
 	EventStream                                bool
-	// SessionID is the Mcp-Session-Id the initialize answer carried (a
-	// stateful server); SessionRequired is set if tools/list without it
-	// was refused, with SessionStatus the HTTP status of that refusal.
+	// SessionID is the Mcp-Session-Id the initialize answer carried;
+	// SessionRequired is set if tools/list without it was refused (a
+	// stateful server), SessionRefusal says how.
 	SessionID       string
 	SessionRequired bool
-	SessionStatus   int
+	SessionRefusal  string
 	// Tools are the names tools/list returned; ToolsErr why it failed.
 	Tools    []string
 	ToolsErr string
@@ -107,8 +107,9 @@ type Probe struct {
 	Elapsed time.Duration
 }
 
-// Stateful reports whether the server answered initialize with a session.
-func (p *Probe) Stateful() bool { return p.SessionID != "" }
+// Stateful reports whether the server answered initialize with a session
+// and refused requests without it.
+func (p *Probe) Stateful() bool { return p.SessionID != "" && p.SessionRequired }
 
 // AllInterfaces reports whether the port MCP answers on is bound on all
 // interfaces.
@@ -397,9 +398,17 @@ func probeMCP(ctx context.Context, client *http.Client, port int, p *Probe) bool
 		}
 		if p.SessionID != "" {
 			// What another instance, which never saw the session, answers.
-			if res, err := mcpPost(ctx, client, base+path, list, http.Header{"Mcp-Protocol-Version": {ir.ProtocolVersion}}); err == nil {
-				p.SessionStatus = res.status
-				p.SessionRequired = res.status >= 400 || (res.msg != nil && res.msg.Error != nil)
+			switch res, err := mcpPost(ctx, client, base+path, list, http.Header{"Mcp-Protocol-Version": {ir.ProtocolVersion}}); {
+			case err != nil:
+				p.SessionRequired, p.SessionRefusal = true, err.Error()
+			case res.msg != nil && res.msg.Error != nil:
+				var e struct {
+					Message string `json:"message"`
+				}
+				json.Unmarshal(res.msg.Error, &e)
+				p.SessionRequired, p.SessionRefusal = true, fmt.Sprintf("HTTP %d, error %q", res.status, e.Message)
+			case res.status >= 400 || res.msg == nil:
+				p.SessionRequired, p.SessionRefusal = true, fmt.Sprintf("HTTP %d %s", res.status, strings.TrimSpace(res.text))
 			}
 			req, err := http.NewRequestWithContext(ctx, http.MethodDelete, base+path, nil)
 			if err == nil {
@@ -421,6 +430,7 @@ type rpcMessage struct {
 }
 
 type mcpResult struct {
+	text        string // the start of a body that held no JSON-RPC answer
 	status      int
 	header      http.Header
 	eventStream bool
@@ -481,6 +491,8 @@ func mcpPost(ctx context.Context, client *http.Client, url, body string, hdr htt
 	var m rpcMessage
 	if json.Unmarshal(b, &m) == nil && (m.Result != nil || m.Error != nil) {
 		res.msg = &m
+	} else {
+		res.text = truncate(string(b), 100)
 	}
 	return res, nil
 }

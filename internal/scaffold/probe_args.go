@@ -123,27 +123,36 @@ func usageOf(ctx context.Context, bin, dir string) string {
 	return ""
 }
 
+// findFlag returns the first flag named one of names (any case).
+func findFlag(flags []cliFlag, names ...string) *cliFlag {
+	for _, n := range names {
+		for i := range flags {
+			if strings.EqualFold(flags[i].Name, n) {
+				return &flags[i]
+			}
+		}
+	}
+	return nil
+}
+
+// listenArgs returns the arguments that set a server's port to
+// PortPlaceholder: its port flag, else its address flag on 127.0.0.1.
+func listenArgs(flags []cliFlag) []string {
+	if f := findFlag(flags, "port", "http-port", "http_port", "listen-port", "p"); f != nil && f.Value {
+		return []string{f.Dash + f.Name, PortPlaceholder}
+	}
+	if f := findFlag(flags, "addr", "address", "listen", "http-addr", "http_addr", "listen-addr", "bind"); f != nil && f.Value {
+		return []string{f.Dash + f.Name, "127.0.0.1:" + PortPlaceholder}
+	}
+	return nil
+}
+
 // argCandidates proposes argument lists that may make a stdio server
 // serve streamable HTTP on PortPlaceholder, most likely first.
 func argCandidates(flags []cliFlag) [][]string {
-	find := func(names ...string) *cliFlag {
-		for _, n := range names {
-			for i := range flags {
-				if strings.EqualFold(flags[i].Name, n) {
-					return &flags[i]
-				}
-			}
-		}
-		return nil
-	}
+	find := func(names ...string) *cliFlag { return findFlag(flags, names...) }
 	flagArg := func(f *cliFlag) string { return f.Dash + f.Name }
-	// How to say the port: a port flag, else an address flag.
-	var listen []string
-	if f := find("port", "http-port", "http_port", "listen-port", "p"); f != nil && f.Value {
-		listen = []string{flagArg(f), PortPlaceholder}
-	} else if f := find("addr", "address", "listen", "http-addr", "http_addr", "listen-addr", "bind"); f != nil && f.Value {
-		listen = []string{flagArg(f), "127.0.0.1:" + PortPlaceholder}
-	}
+	listen := listenArgs(flags)
 	var out [][]string
 	add := func(a ...string) {
 		for _, o := range out {

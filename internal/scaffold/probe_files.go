@@ -79,7 +79,7 @@ func ignoredFile(rel, name string) bool {
 		}
 	}
 	switch path.Ext(lower) {
-	case ".go", ".md", ".mod", ".sum", ".s", ".c", ".h", ".syso":
+	case ".go", ".md", ".mod", ".sum", ".s", ".c", ".h", ".syso", ".sh", ".bash", ".ps1", ".bat", ".cmd":
 		return true
 	}
 	return false

@@ -93,7 +93,7 @@ func (a *adoption) probe(ctx context.Context, bin, tmp string) error {
 		}
 		for _, s := range a.servers {
 			if s.HandlerPort == p.Port || s.DevPort == p.Port {
-				return fmt.Errorf("%s ignores FUNCTIONS_CUSTOMHANDLER_PORT (%d) and listens on the fixed port %d, which servers/%s already uses: two servers cannot share a port under `func start`. Make it listen on FUNCTIONS_CUSTOMHANDLER_PORT, or, if it has a port flag, pass it: -args='-port %s' (adopt then writes a free port); nothing was changed", a.rel, p.Offered, p.Port, s.Name, PortPlaceholder)
+				return fmt.Errorf("%s ignores FUNCTIONS_CUSTOMHANDLER_PORT (%d) and listens on the fixed port %d, which servers/%s already uses: two servers cannot share a port under `func start`. %s; nothing was changed", a.rel, p.Offered, p.Port, s.Name, a.portArgs(ctx, bin, tmp))
 			}
 		}
 		a.handlerPort = p.Port
@@ -123,13 +123,12 @@ func (a *adoption) probe(ctx context.Context, bin, tmp string) error {
 	if p.MCPPath != "/mcp" {
 		a.warn("MCP answers on %s, not on /mcp: its URL in Azure is https://<app host>%s, and .vscode/mcp.json (which adopt points at /mcp) needs that path; or serve MCP at /mcp", p.MCPPath, p.MCPPath)
 	}
-	if p.Stateful() {
-		refusal := "tools/list without that session was answered too"
-		if p.SessionRequired {
-			refusal = fmt.Sprintf("tools/list without that session was refused (HTTP %d)", p.SessionStatus)
-		}
-		a.warn("it is stateful: initialize was answered with an Mcp-Session-Id, and %s. Azure runs several instances of a busy app and recycles idle ones, each with its own sessions, so a client's next request can reach an instance that does not know its session and fail until the client starts over. Make it stateless: %s. Adopted anyway: it works while one instance serves it", refusal, statelessFix(a.abs))
-	} else {
+	switch {
+	case p.Stateful():
+		a.warn("it is stateful: initialize was answered with an Mcp-Session-Id, and tools/list without that session was refused (%s). Azure runs several instances of a busy app and recycles idle ones, each with its own sessions, so a client's next request can reach an instance that does not know its session and fail until the client starts over. Make it stateless: %s. Adopted anyway: it works while one instance serves it", p.SessionRefusal, statelessFix(a.abs))
+	case p.SessionID != "":
+		a.info("sessions: initialize carried an Mcp-Session-Id, but tools/list without it was answered too, so any instance can answer any request")
+	default:
 		a.info("stateless: initialize carried no Mcp-Session-Id, so any instance can answer any request")
 	}
 
@@ -172,6 +171,24 @@ func (a *adoption) verify(ctx context.Context, bin, hostJSONPath string) error {
 	}
 	a.info("ok: it answers MCP on %s at port %d%s (%s)", p.MCPPath, p.Port, argsNote(args, 0), p.Elapsed.Round(time.Millisecond))
 	return nil
+}
+
+// portArgs says how to make a fixed-port server listen where the host
+// says: the port or address flag its -h lists, if one works.
+func (a *adoption) portArgs(ctx context.Context, bin, tmp string) string {
+	dir, err := os.MkdirTemp(tmp, "usage-")
+	if err != nil {
+		dir = tmp
+	}
+	if listen := listenArgs(parseUsage(usageOf(ctx, bin, dir))); len(listen) > 0 {
+		if offered, err := freeLoopbackPort(); err == nil {
+			q, err := probeBinary(ctx, bin, probeConfig{Args: withPort(listen, offered), Offered: offered, StartTimeout: 3 * time.Second})
+			if err == nil && q.MCPPath != "" && q.Port == offered {
+				return fmt.Sprintf("adopt tried its flags: with %s it listens on the port the host gives. Adopt it with those arguments:\n  go tool mage adopt %s -args='%s'\n(or make it listen on FUNCTIONS_CUSTOMHANDLER_PORT)", JoinArgs(listen), a.rel, JoinArgs(listen))
+			}
+		}
+	}
+	return fmt.Sprintf("Make it listen on FUNCTIONS_CUSTOMHANDLER_PORT, or pass its port flag, %s standing for the port adopt picks: go tool mage adopt %s -args='-port %s'", PortPlaceholder, a.rel, PortPlaceholder)
 }
 
 // refuseStdio explains that the server speaks stdio, and finds the
@@ -297,23 +314,14 @@ func unshippedNote(files []string) string {
 	return fmt.Sprintf("files next to the binary that the package will not carry (azd deploys only app and host.json): %s%s", strings.Join(shown, ", "), more)
 }
 
-// embedPattern suggests a go:embed pattern for files: their common top
-// folder, else the first file.
+// embedPattern suggests a go:embed pattern for files: the first folder
+// holding some of them (ui, static, templates: what servers read), else
+// up to three of the files.
 func embedPattern(files []string) string {
-	top, _, ok := strings.Cut(files[0], "/")
-	if ok {
-		all := true
-		for _, f := range files {
-			if !strings.HasPrefix(f, top+"/") {
-				all = false
-			}
-		}
-		if all {
+	for _, f := range files {
+		if top, _, ok := strings.Cut(f, "/"); ok {
 			return top
 		}
-	}
-	if len(files) == 1 {
-		return files[0]
 	}
 	return strings.Join(files[:min(len(files), 3)], " ")
 }

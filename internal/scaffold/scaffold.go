@@ -234,7 +234,10 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	bctx := build.Default
 	bctx.GOOS, bctx.GOARCH, bctx.CgoEnabled = "linux", "amd64", false
 	pkg, err := bctx.ImportDir(abs, 0)
+	var noGo *build.NoGoError
 	switch {
+	case err != nil && !errors.As(err, &noGo):
+		return nil, fmt.Errorf("the Go files in %s's root folder do not load (%w): azd builds `go build .` there, so fix or remove the file named above first; nothing was changed", rel, err)
 	case err != nil:
 		return nil, fmt.Errorf("%s has no Go package to build for linux/amd64 without cgo in its root folder (%w): azd runs `CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build .` there, so the server's main package must be in %s; nothing was changed", rel, err, rel)
 	case pkg.Name != "main":
@@ -392,6 +395,13 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	}
 	if err := workspace.CheckRegistry(root); err != nil {
 		res.Warning = err.Error()
+	}
+	if len(hostArgs) > 0 {
+		if err := workspace.CheckHostJSON(abs); err != nil {
+			msg := fmt.Sprintf("this repository's own host.json check (workspace.CheckHostJSON, which mage package and mage test run) still rejects arguments (%v), so `mage package` refuses %s until that check accepts them. The Functions host itself resolves \"app\" against the app folder with or without arguments (Azure/azure-functions-host PR #6306, 2020), so this host.json is what the host needs", err, rel)
+			fmt.Fprintf(out, "    warning: %s\n", msg)
+			res.Warnings = append(res.Warnings, msg)
+		}
 	}
 	return res, nil
 }
