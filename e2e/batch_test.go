@@ -49,15 +49,9 @@ func TestBatchesRefusedUnderHost(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			var reply struct {
-				ID    json.RawMessage `json:"id"`
-				Error *struct {
-					Code    int    `json:"code"`
-					Message string `json:"message"`
-				} `json:"error"`
-			}
-			if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(body, &reply) != nil || reply.Error == nil ||
-				reply.Error.Code != -32600 || reply.Error.Message != batchMsg || string(reply.ID) != "null" {
+			rs, ok := replies(body)
+			if resp.StatusCode != http.StatusBadRequest || !ok || len(rs) != 1 || rs[0].Error == nil ||
+				rs[0].Error.Code != -32600 || rs[0].Error.Message != batchMsg || string(rs[0].ID) != "null" {
 				t.Fatalf("batch of 500 = %d %.300q; want 400 with JSON-RPC error -32600 %q", resp.StatusCode, body, batchMsg)
 			}
 			if n := nws.requests.Load() - before; n != 0 {

@@ -72,6 +72,9 @@ type hostileRow struct {
 
 const pingBody = `{"jsonrpc":"2.0","id":1,"method":"ping"}`
 
+// originMsg starts the error a cross-origin request gets.
+const originMsg = "cross-origin request refused"
+
 // rpc builds a JSON-RPC request with raw (already encoded) params.
 func rpc(method, params string) string {
 	if params == "" {
@@ -204,6 +207,18 @@ func commonHostileRows() []hostileRow {
 		{name: "POST /mcp/x", path: "/mcp/x", body: pingBody, want: want4xx, status: 404},
 		{name: "encoded traversal", method: http.MethodGet, path: "/..%2f..%2fetc%2fpasswd", want: want4xx, status: 404},
 
+		// Browser pages on other origins: 403 with a JSON-RPC error.
+		{name: "cross-site Origin", body: pingBody, header: map[string]string{"Origin": "https://evil.example.com", "Sec-Fetch-Site": "cross-site"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "cross-site Origin, direct", direct: true, body: pingBody, header: map[string]string{"Origin": "https://evil.example.com", "Sec-Fetch-Site": "cross-site"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "foreign Origin without Sec-Fetch-Site", body: pingBody, header: map[string]string{"Origin": "https://evil.example.com"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "Origin null", body: pingBody, header: map[string]string{"Origin": "null"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "Origin of the public host, old browser", body: pingBody, header: map[string]string{"Origin": "https://app.azurewebsites.net"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "Sec-Fetch-Site same-site", body: pingBody, header: map[string]string{"Origin": "https://evil.azurewebsites.net", "Sec-Fetch-Site": "same-site"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "Sec-Fetch-Site cross-site without Origin", body: pingBody, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "cross-site batch", body: `[` + pingBody + `]`, header: map[string]string{"Origin": "https://evil.example.com", "Sec-Fetch-Site": "cross-site"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "cross-site Origin as text/plain (a simple request)", body: pingBody, header: map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example.com", "Sec-Fetch-Site": "cross-site"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "cross-site GET", method: http.MethodGet, header: map[string]string{"Origin": "https://evil.example.com", "Sec-Fetch-Site": "cross-site"}, want: want4xx, status: 405},
+
 		// What the proxy would normalise: send straight to the worker.
 		{name: "foreign Host header, direct", direct: true, body: pingBody, header: map[string]string{"Host": "evil.example"}, want: want4xx, status: 403, msg: "invalid Host header"},
 		{name: "look-alike loopback Host, direct", direct: true, body: pingBody, header: map[string]string{"Host": "localhost.evil.example"}, want: want4xx, status: 403, msg: "invalid Host header"},
@@ -280,6 +295,11 @@ func weatherHostileRows() []hostileRow {
 		// -0 is a valid coordinate: it reaches the upstream as 0, outside
 		// coverage there (the fake answers 404).
 		{name: "latitude and longitude -0", body: forecast(`-0`, `-0`), want: wantToolError, msg: "no NWS forecast for 0,0", upstream: 1},
+
+		// A tool call from a page on another site never reaches the NWS.
+		{name: "cross-site forecast", body: forecast(`39.7456`, `-97.0892`), header: map[string]string{"Origin": "https://evil.example.com", "Sec-Fetch-Site": "cross-site"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "cross-site forecast, direct", direct: true, body: forecast(`39.7456`, `-97.0892`), header: map[string]string{"Origin": "https://evil.example.com", "Sec-Fetch-Site": "cross-site"}, want: wantRPCError, status: 403, msg: originMsg},
+		{name: "same-origin forecast", body: forecast(`91`, `0`), header: map[string]string{"Origin": "https://app.azurewebsites.net", "Sec-Fetch-Site": "same-origin"}, want: wantToolError, msg: "invalid latitude 91"},
 
 		// Headers that lie about the call: the request log names what the
 		// body asks for (checked by checkRequestLog).

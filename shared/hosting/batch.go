@@ -34,6 +34,8 @@ type reqInfo struct {
 	batch *batchSummary
 	// rejected names the check that refused the request, if one did.
 	rejected string
+	// origin is the Origin header of a request refused as cross-origin.
+	origin string
 }
 
 // batchSummary describes a JSON-RPC batch for the log.

@@ -20,6 +20,12 @@
 //     mode (MCP_RESPONSE_MODE=sse or [WithResponseMode]) a tool call's
 //     answer is an event stream that also carries the log and progress
 //     notifications the tool sends while it runs.
+//   - Refuse POSTs to /mcp from browser pages on other origins with 403
+//     and a JSON-RPC error, using net/http's [http.CrossOriginProtection]:
+//     the MCP transport requires servers to validate Origin. Requests with
+//     no Origin (native clients such as VS Code, mcp-remote or the SDKs)
+//     and same-origin ones pass; other origins must be listed in
+//     MCP_ALLOWED_ORIGINS or [WithAllowedOrigins].
 //   - Refuse JSON-RPC batches (a JSON array body) with 400 and a JSON-RPC
 //     -32600 error, whatever the protocol version. Protocol 2025-06-18
 //     removed them; the SDK still accepts them at 2025-03-26 and runs
@@ -56,6 +62,13 @@
 //     streams custom-handler responses when its HTTP proxying is on; if a
 //     deployed app's clients see notifications arrive only at the end of a
 //     call, or not at all, set "json".
+//   - MCP_ALLOWED_ORIGINS: comma-separated browser origins
+//     (scheme://host[:port], such as https://chat.example.com) whose pages
+//     may POST to /mcp, added to those of [WithAllowedOrigins]. Empty by
+//     default: only native clients (no Origin header) and same-origin pages
+//     (Sec-Fetch-Site: same-origin) are served. A web client on another
+//     origin also needs the Function app's CORS setting to answer its
+//     preflight. A bad entry, "*" or "null" stops the server at startup.
 //   - LOG_FORMAT: "json" or "text" (default: json under the Functions host).
 //   - LOG_LEVEL: debug, info (default), warn or error.
 package hosting
@@ -88,7 +101,8 @@ const (
 	EnvLocalhostProtection = "MCP_LOCALHOST_PROTECTION"
 	// EnvResponseMode chooses how POSTs are answered: "json" or "sse".
 	EnvResponseMode = "MCP_RESPONSE_MODE"
-	// EnvLogFormat chooses "json" or "text" logs.
+	// EnvLogFormat chooses "json" or "text" logs. (EnvAllowedOrigins is
+	// in origin.go.)
 	EnvLogFormat = "LOG_FORMAT"
 	// EnvLogLevel chooses the lowest level logged: debug, info, warn or error.
 	EnvLogLevel = "LOG_LEVEL"
@@ -135,6 +149,7 @@ type config struct {
 	maxRequestBytes int64
 	responseMode    ResponseMode
 	listenLimit     time.Duration
+	origins         []string
 	getenv          func(string) string
 }
 
@@ -333,11 +348,12 @@ func run(ctx context.Context, s *mcp.Server, cfg *config) error {
 		ErrorLog:       slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn),
 	}
 	underHost := cfg.getenv(EnvPort) != ""
-	mode, _ := cfg.responses() // newHandler has checked it
+	mode, _ := cfg.responses()         // newHandler has checked it
+	origins, _ := cfg.allowedOrigins() // and this
 	cfg.logger.Info("listening",
 		"name", cfg.name(), "version", cfg.version(),
 		"url", "http://"+ln.Addr().String()+MCPPath, "functions_host", underHost,
-		"responses", mode)
+		"responses", mode, "allowed_origins", strings.Join(origins, ","))
 
 	srv.RegisterOnShutdown(func() { close(stopping) })
 	serveErr := make(chan error, 1)
@@ -374,6 +390,14 @@ func newHandler(s *mcp.Server, cfg *config, stopping <-chan struct{}) (http.Hand
 	if err != nil {
 		return nil, err
 	}
+	origins, err := cfg.allowedOrigins()
+	if err != nil {
+		return nil, err
+	}
+	cop, err := newCrossOriginProtection(origins)
+	if err != nil {
+		return nil, err
+	}
 	s.AddReceivingMiddleware(recoverMCP(cfg.logger))
 	var mcpHandler http.Handler = mcp.NewStreamableHTTPHandler(
 		func(*http.Request) *mcp.Server { return s },
@@ -386,7 +410,7 @@ func newHandler(s *mcp.Server, cfg *config, stopping <-chan struct{}) (http.Hand
 	for i := len(cfg.middleware) - 1; i >= 0; i-- {
 		mcpHandler = cfg.middleware[i](mcpHandler)
 	}
-	mcpHandler = refuseBatches(mcpHandler)
+	mcpHandler = checkOrigin(cop, refuseBatches(mcpHandler))
 
 	root, err := json.Marshal(map[string]string{"name": cfg.name(), "version": cfg.version()})
 	if err != nil {

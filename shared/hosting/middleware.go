@@ -240,6 +240,9 @@ func logRequest(logger *slog.Logger, r *http.Request, sw *statusWriter, start ti
 	if info.rejected != "" {
 		attrs = append(attrs, slog.String("rejected", info.rejected))
 	}
+	if info.origin != "" {
+		attrs = append(attrs, slog.String("origin", info.origin))
+	}
 	if id, source := invocationID(r, underHost); id != "" {
 		attrs = append(attrs, slog.String("invocation_id", id), slog.String("invocation_id_source", source))
 	}
