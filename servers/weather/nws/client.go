@@ -179,10 +179,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
-			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			return fmt.Errorf("%w: stopped after %d redirects", ErrRedirectRefused, maxRedirects)
 		}
 		if !sameOrigin(req.URL, base) {
-			return fmt.Errorf("refusing redirect to another host (%s)", req.URL.Host)
+			return fmt.Errorf("%w to another host (%s://%s)", ErrRedirectRefused, req.URL.Scheme, req.URL.Host)
 		}
 		return nil
 	}
@@ -362,8 +362,10 @@ func (c *Client) fetch(ctx context.Context, u *url.URL) ([]byte, error) {
 		case err != nil:
 			var te *TimeoutError
 			// A slow upstream is not hammered again; connection failures
-			// are retried.
-			retry = !errors.As(err, &te) && ctx.Err() == nil && !errors.Is(err, ErrResponseTooLarge)
+			// are retried. An oversized answer or a refused redirect would
+			// only come again.
+			retry = !errors.As(err, &te) && ctx.Err() == nil &&
+				!errors.Is(err, ErrResponseTooLarge) && !errors.Is(err, ErrRedirectRefused)
 			wait = c.backoff(attempt)
 		default:
 			se := res.statusError(u.Path)

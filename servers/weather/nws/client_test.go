@@ -549,3 +549,45 @@ func TestPathEscapesKept(t *testing.T) {
 		t.Errorf("paths %q, want %q", got, want)
 	}
 }
+
+// TestRefusedRedirectNotRetried: a redirect the client refuses (to another
+// host or scheme, or one too many) fails at once with ErrRedirectRefused
+// after a single attempt: asking again gets the same redirect.
+func TestRefusedRedirectNotRetried(t *testing.T) {
+	other := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{"name":"other"}`) })
+	tests := []struct {
+		name         string
+		to           func(up *upstream, r *http.Request) string
+		wantRequests int // to the API, all on the one attempt
+	}{
+		{name: "another host", to: func(*upstream, *http.Request) string { return other.srv.URL + "/x" }, wantRequests: 1},
+		{name: "another scheme", to: func(up *upstream, _ *http.Request) string {
+			return "https://" + strings.TrimPrefix(up.srv.URL, "http://") + "/x"
+		}, wantRequests: 1},
+		{name: "endless same-host redirects", to: func(_ *upstream, r *http.Request) string { return r.URL.Path + "x" }, wantRequests: maxRedirects},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var up *upstream
+			up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, tt.to(up, r), http.StatusFound)
+			})
+			c := newClient(t, up.srv.URL, func(cfg *Config) { cfg.MaxAttempts = 3 })
+			var d doc
+			err := c.GetJSON(t.Context(), "/away", &d)
+			if !errors.Is(err, ErrRedirectRefused) {
+				t.Fatalf("error %v, want ErrRedirectRefused", err)
+			}
+			var re *RequestError
+			if !errors.As(err, &re) || re.Attempts != 1 {
+				t.Errorf("error %v: want a *RequestError after 1 attempt", err)
+			}
+			if up.requests() != tt.wantRequests {
+				t.Errorf("API requests = %d, want %d (one attempt, no retry)", up.requests(), tt.wantRequests)
+			}
+		})
+	}
+	if other.requests() != 0 {
+		t.Errorf("the other host got %d requests", other.requests())
+	}
+}

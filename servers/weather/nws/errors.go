@@ -24,6 +24,10 @@ var (
 	// ErrForeignURL is wrapped when upstream data points at a URL that is
 	// not on the API's scheme and host.
 	ErrForeignURL = errors.New("the URL is not on the NWS API host")
+	// ErrRedirectRefused is wrapped when the API redirects to another
+	// scheme or host, or more than 5 times. Such a request is not retried:
+	// asking again gets the same redirect.
+	ErrRedirectRefused = errors.New("refused redirect")
 )
 
 // StatusError is a non-2xx answer from the API (after any retries).

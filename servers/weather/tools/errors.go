@@ -74,6 +74,8 @@ func (h *handlers) upstreamError(tool string, err error, special func(*nws.Statu
 		msg = apiName + " returned an unexpectedly large response"
 	case errors.Is(err, nws.ErrForeignURL):
 		msg = apiName + " returned a forecast URL on an unexpected host; refusing to follow it"
+	case errors.Is(err, nws.ErrRedirectRefused):
+		msg = apiName + " redirected to another host or too many times; refusing to follow it"
 	case errors.As(err, &re):
 		msg = fmt.Sprintf("could not reach %s after %s; try again shortly", apiName, attempts(re.Attempts))
 	default:

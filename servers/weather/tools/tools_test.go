@@ -757,6 +757,18 @@ func TestUpstreamFaults(t *testing.T) {
 			wantCount: map[string]int{pointPath: 1, forecastPath: 0},
 		},
 		{
+			name: "forecast redirected to another host",
+			routes: func(f *fakeNWS) {
+				f.route(forecastPath, func(w http.ResponseWriter, r *http.Request) {
+					http.Redirect(w, r, "http://127.0.0.1:1/gridpoints/TOP/32,81/forecast", http.StatusFound)
+				})
+			},
+			tool:      "get_forecast",
+			args:      forecastArgs,
+			wantError: "the National Weather Service API redirected to another host or too many times; refusing to follow it",
+			wantCount: map[string]int{pointPath: 1, forecastPath: 1},
+		},
+		{
 			name: "point without forecast URL",
 			routes: func(f *fakeNWS) {
 				f.route(pointPath, func(w http.ResponseWriter, r *http.Request) {
