@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -246,9 +247,9 @@ func (a *adoption) refuseExited(p *Probe, files []string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s exited during the probe (%s) before it served anything.", a.rel, p.ExitStatus)
 	if lines := p.StderrLines(); len(lines) > 0 {
-		fmt.Fprintf(&b, " Its last stderr lines:\n  %s", strings.Join(lastN(lines, 5), "\n  "))
+		fmt.Fprintf(&b, " Its stderr:\n  %s", strings.Join(headTail(lines, 2, 4), "\n  "))
 	} else if lines := nonEmptyLines(p.Stdout); len(lines) > 0 {
-		fmt.Fprintf(&b, " Its last stdout lines:\n  %s", strings.Join(lastN(lines, 5), "\n  "))
+		fmt.Fprintf(&b, " Its stdout:\n  %s", strings.Join(headTail(lines, 2, 4), "\n  "))
 	}
 	if len(a.opts.Args) > 0 {
 		fmt.Fprintf(&b, "\nIt got the arguments %s: check them against its -h.", JoinArgs(a.opts.Args))
@@ -374,11 +375,15 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func lastN(s []string, n int) []string {
-	if len(s) > n {
-		return s[len(s)-n:]
+// headTail keeps the first head and last tail lines of s: the cause of a
+// failure is usually the first line (a flag error, a panic) or the last
+// (log.Fatal).
+func headTail(s []string, head, tail int) []string {
+	if len(s) <= head+tail+1 {
+		return s
 	}
-	return s
+	out := append(slices.Clone(s[:head]), fmt.Sprintf("… (%d more lines)", len(s)-head-tail))
+	return append(out, s[len(s)-tail:]...)
 }
 
 func quoteAll(s []string) []string {
