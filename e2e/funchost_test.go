@@ -3,16 +3,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,63 +13,37 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcpfunc/mcpfunc/internal/funchost"
 )
 
-// This file fakes what the Azure Functions host does with a custom handler,
-// as ../shared/docs/azure-functions-contract.md describes it (sources:
-// azure-functions-host HttpWorkerProcess, DefaultHttpWorkerService,
-// DefaultHttpProxyService and YARP's HttpTransformer.Default):
-//
-//   - it starts the executable from host.json in the app folder with
-//     FUNCTIONS_CUSTOMHANDLER_PORT (and the worker id and app root) set;
-//   - it sends GET http://127.0.0.1:<port>/ every 25 ms until any HTTP
-//     response arrives (socket errors mean "not ready"), for up to 30 s;
-//   - with the mcp-custom-handler profile it proxies every request with YARP,
-//     which drops the original Host (the handler sees 127.0.0.1:<port>), adds
-//     X-Forwarded-*, and sets X-Azure-Functions-HostVersion,
-//     X-Azure-Functions-InvocationId and x-ms-invocation-id;
-//   - the legacy forwarding mode instead copies every header, Host included.
+// The tests start servers the way the Azure Functions host does, through
+// internal/funchost (the same emulation `mage dev` uses without Core
+// Tools): the executable with FUNCTIONS_CUSTOMHANDLER_PORT, the worker id
+// and the app root set, GET / every 25 ms until any answer, then a proxy
+// that behaves like the host's YARP proxy. These wrappers tie it to a test.
 
-// proxyMode selects how the fake host forwards requests.
-type proxyMode int
+// proxyMode selects how the host forwards requests.
+type proxyMode = funchost.ProxyMode
 
 const (
 	// yarpProxy is the mcp-custom-handler profile's behaviour.
-	yarpProxy proxyMode = iota
+	yarpProxy = funchost.YARP
 	// legacyForwarding keeps the client's Host header.
-	legacyForwarding
+	legacyForwarding = funchost.LegacyForwarding
 )
 
-const hostVersion = "4.1040.100.0"
-
 // syncBuffer collects a process's output safely.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = funchost.Buffer
 
 // fakeHost is a custom handler process started and fronted like the
-// Functions host does it.
+// Functions host does it, for one test.
 type fakeHost struct {
-	URL          string // the host's public address, like https://<app>.azurewebsites.net
-	WorkerPort   int
-	Cmd          *exec.Cmd
-	Stdout       *syncBuffer
-	Stderr       *syncBuffer
-	StartupPings int
-	exited       chan error
+	*funchost.Host
+	Stdout *syncBuffer
+	Stderr *syncBuffer
+	// exited receives the worker's exit error once it has exited.
+	exited chan error
 
 	mu          sync.Mutex
 	invocations map[string]string // invocation id -> path
@@ -99,100 +64,60 @@ func (h *fakeHost) Invocations(path string) []string {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := funchost.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
-func newID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newID() string { return funchost.NewID() }
 
 // startUnderHost runs the app in appDir (holding host.json and the
-// executable it names) as the Functions host would, with extra environment
-// variables, and returns once the startup ping succeeded.
+// executable it names) as the Functions host would, on a free handler port,
+// with extra environment variables, and returns once the startup ping
+// succeeded.
 func startUnderHost(t *testing.T, appDir, executable string, env map[string]string, mode proxyMode) *fakeHost {
 	t.Helper()
-	port := freePort(t)
-	h := &fakeHost{WorkerPort: port, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, exited: make(chan error, 1), invocations: map[string]string{}}
-	cmd := exec.Command(filepath.Join(appDir, executable))
-	cmd.Dir = appDir
-	cmd.Env = append(os.Environ(),
-		fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port),
-		fmt.Sprintf("FUNCTIONS_HTTPWORKER_PORT=%d", port),
-		"FUNCTIONS_CUSTOMHANDLER_WORKER_ID="+newID(),
-		"FUNCTIONS_HTTPWORKER_ID="+newID(),
-		"FUNCTIONS_APP_ROOT_PATH="+appDir,
-		"GORACE=atexit_sleep_ms=0", // the race runtime otherwise waits 1 s at exit
-	)
+	h := &fakeHost{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, invocations: map[string]string{}}
+	// The race runtime otherwise waits 1 s at exit.
+	vars := append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		vars = append(vars, k+"="+v)
 	}
-	cmd.Stdout, cmd.Stderr = h.Stdout, h.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", executable, err)
+	host, err := funchost.Start(context.Background(), funchost.Config{
+		App:    funchost.App{Root: appDir, Executable: executable},
+		Env:    vars,
+		Stdout: h.Stdout,
+		Stderr: h.Stderr,
+		Mode:   mode,
+		OnInvocation: func(id, path string) {
+			h.mu.Lock()
+			h.invocations[id] = path
+			h.mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatalf("start %s under the host: %v\nstderr:\n%s", executable, err, h.Stderr)
 	}
-	h.Cmd = cmd
-	go func() { h.exited <- cmd.Wait() }()
+	h.Host = host
+	h.exited = make(chan error, 1)
+	go func() {
+		<-host.Done()
+		h.exited <- host.Err()
+	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-h.exited
+		host.Close()
+		select {
+		case <-host.Done():
+		default:
+			host.Cmd.Process.Kill()
+			<-host.Done()
 		}
 		if t.Failed() {
 			t.Logf("worker stdout:\n%s\nworker stderr:\n%s", h.Stdout, h.Stderr)
 		}
 	})
-
-	// The readiness ping: any HTTP response means ready.
-	ping := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		h.StartupPings++
-		resp, err := http.Get(ping)
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-h.exited:
-			t.Fatalf("worker exited during startup: %v\nstderr:\n%s", err, h.Stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("worker did not answer %s within 30s", ping)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-
-	target, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(target)
-			r.SetXForwarded()
-			if mode == yarpProxy {
-				r.Out.Host = "" // the request's URL host: 127.0.0.1:<port>
-			} else {
-				r.Out.Host = r.In.Host
-			}
-			id := newID()
-			h.mu.Lock()
-			h.invocations[id] = r.In.URL.Path
-			h.mu.Unlock()
-			r.Out.Header.Set("X-Azure-Functions-HostVersion", hostVersion)
-			r.Out.Header.Set("X-Azure-Functions-InvocationId", id)
-			r.Out.Header.Set("x-ms-invocation-id", id)
-		},
-	}
-	front := httptest.NewServer(proxy)
-	t.Cleanup(front.Close)
-	h.URL = front.URL
 	return h
 }
 
@@ -207,8 +132,8 @@ func (h *fakeHost) Stop(t *testing.T, limit time.Duration) (error, time.Duration
 		h.Cmd.Process.Signal(syscall.SIGTERM)
 	}
 	select {
-	case err := <-h.exited:
-		return err, time.Since(start)
+	case <-h.Done():
+		return h.Err(), time.Since(start)
 	case <-time.After(limit):
 		t.Fatalf("worker still running %s after SIGTERM", limit)
 		return nil, 0

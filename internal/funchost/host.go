@@ -1,0 +1,129 @@
+package funchost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// StartTimeout is the host's InitializationTimeout: how long a handler may
+// take to answer its first ping.
+const StartTimeout = 30 * time.Second
+
+// Config says how to run one app under the host.
+type Config struct {
+	App App
+	// Port is the handler port: App.Port when 0, and a free port when
+	// both are 0.
+	Port int
+	// Env is the handler's environment before the host's own variables
+	// (os.Environ() when nil).
+	Env []string
+	// Stdout and Stderr receive the handler's output (discarded when nil).
+	Stdout, Stderr io.Writer
+	Mode           ProxyMode
+	// Listener is where the host serves requests (its local port, such as
+	// 7071); nil means a new listener on 127.0.0.1 and a free port. Start
+	// takes ownership: Close closes it, and so does a failed Start.
+	Listener net.Listener
+	// PingInterval is the startup ping's interval (PingInterval when 0).
+	PingInterval time.Duration
+	// StartTimeout bounds the startup ping (StartTimeout when 0).
+	StartTimeout time.Duration
+	// OnInvocation, when not nil, sees every request's invocation id and
+	// path.
+	OnInvocation func(id, path string)
+}
+
+// Host is a handler process started, pinged and fronted as the Functions
+// host does it.
+type Host struct {
+	*Process
+	// URL is the host's own address, like https://<app>.azurewebsites.net.
+	URL string
+	// WorkerPort is the port the handler was told to listen on.
+	WorkerPort int
+	// StartupPings is how many pings the handler needed to answer.
+	StartupPings int
+	server       *http.Server
+	served       chan struct{}
+}
+
+// Start starts the handler described by cfg, pings it until it answers and
+// then serves the proxy on cfg.Listener. It fails without starting anything
+// when the handler port is busy (an error wrapping ErrPortBusy), and stops
+// the handler again when it exits (ErrExited), does not answer in time
+// (*NotReadyError) or ctx ends first. ctx bounds only the start.
+func Start(ctx context.Context, cfg Config) (_ *Host, err error) {
+	ln := cfg.Listener
+	defer func() {
+		if err != nil && ln != nil {
+			ln.Close()
+		}
+	}()
+	port := cfg.Port
+	if port == 0 {
+		port = cfg.App.Port
+	}
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	} else if err := CheckPort(port); err != nil {
+		return nil, fmt.Errorf("handler port: %w", err)
+	}
+	if ln == nil {
+		if ln, err = listenLoopback(0); err != nil {
+			return nil, fmt.Errorf("listen for the host: %w", err)
+		}
+	}
+	cmd := cfg.App.Command(port, cfg.Env)
+	cmd.Stdout, cmd.Stderr = cfg.Stdout, cfg.Stderr
+	p, err := StartProcess(cmd)
+	if err != nil {
+		return nil, err
+	}
+	limit := cfg.StartTimeout
+	if limit <= 0 {
+		limit = StartTimeout
+	}
+	pctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	pings, err := WaitReady(pctx, port, cfg.PingInterval, p)
+	if err != nil {
+		if !errors.Is(err, ErrExited) {
+			p.Stop(5 * time.Second)
+		}
+		return nil, err
+	}
+	h := &Host{
+		Process:      p,
+		URL:          "http://" + ln.Addr().String(),
+		WorkerPort:   port,
+		StartupPings: pings,
+		server:       &http.Server{Handler: NewProxy(port, cfg.Mode, cfg.OnInvocation), ReadHeaderTimeout: 30 * time.Second},
+		served:       make(chan struct{}),
+	}
+	go func() {
+		defer close(h.served)
+		h.server.Serve(ln)
+	}()
+	return h, nil
+}
+
+// Close stops serving requests at once; the handler keeps running.
+func (h *Host) Close() error {
+	err := h.server.Close()
+	<-h.served
+	return err
+}
+
+// Stop stops serving and then stops the handler (see Process.Stop).
+func (h *Host) Stop(grace time.Duration) error {
+	h.Close()
+	return h.Process.Stop(grace)
+}
