@@ -1,12 +1,16 @@
 package nws
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // cacheEntry is a cached 200 body with its expiry time, and the values
@@ -15,6 +19,101 @@ type cacheEntry struct {
 	body    []byte
 	expires time.Time
 	decoded *decodedValues
+	cost    int64 // what the entry counts against the byte budget
+}
+
+// entryOverhead is what an entry is charged beyond its key and body: the
+// list element, map slot and decoded values' headers, roughly.
+const entryOverhead = 512
+
+// entryCost estimates the memory an entry holds: its key, its body, and a
+// decoded copy about the size of the body (the typed methods keep one per
+// entry; a decoded NWS answer holds about as many string bytes as its
+// JSON).
+func entryCost(key string, body []byte) int64 {
+	return int64(len(key)) + 2*int64(len(body)) + entryOverhead
+}
+
+// byteCache is an LRU cache bounded both by entry count and by the total
+// cost of its entries. It is safe for concurrent use.
+type byteCache struct {
+	mu        sync.Mutex
+	lru       *simplelru.LRU[string, cacheEntry]
+	maxBytes  int64
+	bytes     int64 // total cost of the entries held
+	evictions int64 // entries evicted for room, since creation
+}
+
+func newByteCache(entries int, maxBytes int64) (*byteCache, error) {
+	c := &byteCache{maxBytes: maxBytes}
+	var err error
+	// The callback runs under c.mu: every call into the LRU holds it.
+	c.lru, err = simplelru.NewLRU(entries, func(_ string, e cacheEntry) { c.bytes -= e.cost })
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Get returns the entry for key and marks it most recently used.
+func (c *byteCache) Get(key string) (cacheEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Get(key)
+}
+
+// Remove drops the entry for key, if any.
+func (c *byteCache) Remove(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(key)
+}
+
+// Len returns the number of entries.
+func (c *byteCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
+}
+
+// Add stores e under key, first evicting least recently used entries until
+// it fits both bounds, and reports what was evicted. The caller has checked
+// that e.cost is within the budget.
+func (c *byteCache) Add(key string, e cacheEntry) (evicted int, freed int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Remove(key) // a replaced entry is not an eviction
+	before := c.bytes
+	for c.lru.Len() > 0 && c.bytes+e.cost > c.maxBytes {
+		c.lru.RemoveOldest()
+		evicted++
+	}
+	if c.lru.Add(key, e) { // over the entry count
+		evicted++
+	}
+	freed = before - c.bytes
+	c.bytes += e.cost
+	c.evictions += int64(evicted)
+	return evicted, freed
+}
+
+// CacheStats describes the response cache of a [Client].
+type CacheStats struct {
+	Entries   int   // responses held
+	Bytes     int64 // their estimated cost: key, body and decoded copy
+	MaxBytes  int64 // the byte budget
+	Evictions int64 // responses evicted for room since the client was made
+}
+
+// CacheStats returns the cache's current size; the zero value when caching
+// is off.
+func (c *Client) CacheStats() CacheStats {
+	if c.cache == nil {
+		return CacheStats{}
+	}
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	return CacheStats{Entries: c.cache.lru.Len(), Bytes: c.cache.bytes, MaxBytes: c.cache.maxBytes, Evictions: c.cache.evictions}
 }
 
 // decodedValues holds what a cached body decoded to, one value per Go
@@ -66,16 +165,27 @@ func (c *Client) cached(key string) (cacheEntry, bool) {
 	return e, true
 }
 
-// store caches a 200 answer if its headers allow it.
+// store caches a 200 answer if its headers allow it and it is within the
+// per-entry cap and the byte budget; evictions are logged at debug level.
 func (c *Client) store(key string, r *response) {
-	if c.cache == nil || len(r.body) > maxCachedBodyBytes {
+	if c.cache == nil {
 		return
 	}
 	ttl, ok := freshness(r.header)
 	if !ok {
 		return
 	}
-	c.cache.Add(key, cacheEntry{body: r.body, expires: c.now().Add(ttl), decoded: &decodedValues{}})
+	cost := entryCost(key, r.body)
+	if len(r.body) > maxCachedBodyBytes || cost > c.cache.maxBytes {
+		c.log.Debug("nws: answer not cached: too large", "bytes", len(r.body), "max_body_bytes", maxCachedBodyBytes, "cache_max_bytes", c.cache.maxBytes)
+		return
+	}
+	evicted, freed := c.cache.Add(key, cacheEntry{body: r.body, expires: c.now().Add(ttl), decoded: &decodedValues{}, cost: cost})
+	if evicted > 0 && c.log.Enabled(context.Background(), slog.LevelDebug) {
+		st := c.CacheStats()
+		c.log.Debug("nws: cache evicted", "evicted", evicted, "freed_bytes", freed,
+			"entries", st.Entries, "bytes", st.Bytes, "max_bytes", st.MaxBytes, "evictions_total", st.Evictions)
+	}
 }
 
 // freshness returns how long a response may be served from the cache,

@@ -3,9 +3,12 @@ package nws
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -415,4 +418,123 @@ func BenchmarkCachedAlerts(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestCacheByteBudget: the cache is bounded in bytes as well as entries.
+// An answer over the per-entry cap is served but not kept; many answers
+// under it evict the least recently used ones once the budget is spent,
+// and each eviction is counted in the debug log. A misbehaving upstream
+// answering 2 MB with max-age=3600 for every point used to grow the cache
+// by 2 MB plus a decoded copy per point, up to 512 of them.
+func TestCacheByteBudget(t *testing.T) {
+	body := func(n int) string { return `{"name":"` + strings.Repeat("x", n) + `"}` }
+	tests := []struct {
+		name         string
+		size         int // body bytes of every answer
+		paths        int // distinct paths fetched in turn
+		wantRefetch  bool
+		wantEvicted  bool
+		wantRequests int // after fetching every path, then the first again
+	}{
+		{name: "2 MB answers are not cached", size: 2_000_000, paths: 3, wantRefetch: true, wantRequests: 4},
+		{name: "answers just over the per-entry cap are not cached", size: 600 << 10, paths: 2, wantRefetch: true, wantRequests: 3},
+		{name: "small answers stay cached", size: 1 << 10, paths: 50, wantRequests: 50},
+		{name: "many mid-size answers evict the oldest", size: 400 << 10, paths: 100, wantRefetch: true, wantEvicted: true, wantRequests: 101},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := body(tt.size)
+			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "public, max-age=3600")
+				writeJSON(w, 200, b)
+			})
+			logs := &syncBuf{}
+			logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			c := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 512; c.Logger = logger })
+			for i := range tt.paths {
+				if err := c.GetJSON(t.Context(), fmt.Sprintf("/points/%d,0", i), &doc{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.GetJSON(t.Context(), "/points/0,0", &doc{}); err != nil {
+				t.Fatal(err)
+			}
+			if up.requests() != tt.wantRequests {
+				t.Errorf("upstream requests = %d, want %d (first path fetched again: %v)", up.requests(), tt.wantRequests, tt.wantRefetch)
+			}
+			if got := strings.Contains(logs.String(), "nws: cache evicted"); got != tt.wantEvicted {
+				t.Errorf("eviction logged = %v, want %v:\n%.2000s", got, tt.wantEvicted, logs.String())
+			}
+			st := c.CacheStats()
+			if st.MaxBytes != DefaultCacheMaxBytes || st.Bytes > st.MaxBytes || (st.Evictions > 0) != tt.wantEvicted {
+				t.Errorf("cache stats %+v: want bytes within the %d budget, evictions %v", st, DefaultCacheMaxBytes, tt.wantEvicted)
+			}
+			var held int64
+			for _, k := range c.cache.lru.Keys() {
+				e, _ := c.cache.lru.Peek(k)
+				held += e.cost
+			}
+			if held != st.Bytes {
+				t.Errorf("accounted %d bytes, entries cost %d", st.Bytes, held)
+			}
+		})
+	}
+}
+
+// TestCacheAccounting: replacing, expiring and evicting by count keep the
+// byte total equal to the entries' costs; a budget smaller than one entry
+// caches nothing.
+func TestCacheAccounting(t *testing.T) {
+	up := cachingUpstream(t, "public, max-age=10", "", 200)
+	clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	c := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 2; c.Now = clock.Now })
+	for _, p := range []string{"/a", "/b", "/c"} { // /c evicts /a by count
+		if err := c.GetJSON(t.Context(), p, &doc{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := c.CacheStats()
+	one := entryCost(up.srv.URL+"/a", []byte(`{"name":"/a#1"}`)) // every path here has 2 bytes
+	if st.Entries != 2 || st.Bytes != 2*one || st.Evictions != 1 {
+		t.Errorf("after 3 answers in 2 entries: %+v, want 2 entries of %d bytes and 1 eviction", st, one)
+	}
+	clock.Add(11 * time.Second)
+	if err := c.GetJSON(t.Context(), "/b", &doc{}); err != nil { // expired: fetched and replaced
+		t.Fatal(err)
+	}
+	c.cached(up.srv.URL + "/c") // expired: removed
+	if st := c.CacheStats(); st.Entries != 1 || st.Bytes != one || st.Evictions != 1 {
+		t.Errorf("after expiry: %+v, want 1 entry of %d bytes and still 1 eviction", st, one)
+	}
+
+	tiny := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 8; c.CacheMaxBytes = 100 })
+	for range 2 {
+		if err := tiny.GetJSON(t.Context(), "/a", &doc{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := tiny.CacheStats(); st.Entries != 0 || st.Bytes != 0 {
+		t.Errorf("100-byte budget: %+v, want nothing cached", st)
+	}
+	if _, err := New(Config{CacheEntries: 1, CacheMaxBytes: -1}); err == nil {
+		t.Error("negative CacheMaxBytes accepted")
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for concurrent log writes.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

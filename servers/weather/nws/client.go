@@ -4,8 +4,9 @@
 // The client identifies itself with a User-Agent, asks for
 // application/geo+json, retries transient failures (5xx, 429 and connection
 // errors) with bounded, jittered backoff, caches responses as long as the
-// API's Cache-Control allows, and collapses concurrent identical requests
-// into a single upstream request.
+// API's Cache-Control allows (bounded in entries and in bytes, see
+// [Config.CacheMaxBytes]), and collapses concurrent identical requests into
+// a single upstream request.
 package nws
 
 import (
@@ -22,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -34,14 +34,19 @@ const (
 	DefaultMaxAttempts    = 3
 	DefaultRetryBaseDelay = 200 * time.Millisecond
 	DefaultRetryMaxDelay  = 2 * time.Second
+	// DefaultCacheMaxBytes is the cache's byte budget when
+	// Config.CacheMaxBytes is zero.
+	DefaultCacheMaxBytes = 32 << 20
 )
 
 const (
 	// maxBodyBytes bounds every response body read from the API.
 	maxBodyBytes = 8 << 20
-	// maxCachedBodyBytes: larger bodies are served but not kept in the cache,
-	// so the cache's memory stays bounded by CacheEntries × this.
-	maxCachedBodyBytes = 2 << 20
+	// maxCachedBodyBytes: larger bodies are served but not kept in the
+	// cache. Real answers are far smaller (a forecast is about 15 KB, a
+	// state's alerts rarely over 300 KB); one entry of this size costs
+	// about twice it against the byte budget (see entryCost).
+	maxCachedBodyBytes = 512 << 10
 	// maxErrorBodyBytes bounds the part of an error response that is parsed.
 	maxErrorBodyBytes = 64 << 10
 	// maxDrainBytes is how much of an unread body is drained before closing,
@@ -74,6 +79,11 @@ type Config struct {
 	// CacheEntries is the number of responses kept in the in-memory cache.
 	// 0 disables the cache.
 	CacheEntries int
+	// CacheMaxBytes bounds the cache's memory: each response counts its
+	// key, its body and a decoded copy of about the body's size. Least
+	// recently used responses are evicted to make room, and responses over
+	// 512 KiB are not cached at all. Default: 32 MiB.
+	CacheMaxBytes int64
 	// RetryBaseDelay is the backoff before the second attempt; it doubles
 	// for each further attempt. Default: 200ms.
 	RetryBaseDelay time.Duration
@@ -96,7 +106,7 @@ type Client struct {
 	attempts   int
 	baseDelay  time.Duration
 	maxDelay   time.Duration
-	cache      *lru.Cache[string, cacheEntry] // nil when caching is off
+	cache      *byteCache // nil when caching is off
 	group      singleflight.Group
 	log        *slog.Logger
 	now        func() time.Time
@@ -148,9 +158,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent = strings.TrimSpace(cfg.UserAgent); cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent
 	}
-	if cfg.RequestTimeout < 0 || cfg.MaxAttempts < 0 || cfg.CacheEntries < 0 ||
+	if cfg.RequestTimeout < 0 || cfg.MaxAttempts < 0 || cfg.CacheEntries < 0 || cfg.CacheMaxBytes < 0 ||
 		cfg.RetryBaseDelay < 0 || cfg.RetryMaxDelay < 0 {
-		return nil, errors.New("nws: negative RequestTimeout, MaxAttempts, CacheEntries or retry delay")
+		return nil, errors.New("nws: negative RequestTimeout, MaxAttempts, CacheEntries, CacheMaxBytes or retry delay")
+	}
+	if cfg.CacheMaxBytes == 0 {
+		cfg.CacheMaxBytes = DefaultCacheMaxBytes
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
@@ -200,7 +213,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.flightTime = time.Duration(c.attempts)*c.timeout + time.Duration(c.attempts-1)*c.maxDelay
 	if cfg.CacheEntries > 0 {
-		c.cache, err = lru.New[string, cacheEntry](cfg.CacheEntries)
+		c.cache, err = newByteCache(cfg.CacheEntries, cfg.CacheMaxBytes)
 		if err != nil {
 			return nil, fmt.Errorf("nws: creating cache: %w", err)
 		}
