@@ -448,7 +448,7 @@ func TestCacheByteBudget(t *testing.T) {
 				w.Header().Set("Cache-Control", "public, max-age=3600")
 				writeJSON(w, 200, b)
 			})
-			logs := &syncBuf{}
+			logs := &syncBuffer{}
 			logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			c := newClient(t, up.srv.URL, func(c *Config) { c.CacheEntries = 512; c.Logger = logger })
 			for i := range tt.paths {
@@ -519,22 +519,4 @@ func TestCacheAccounting(t *testing.T) {
 	if _, err := New(Config{CacheEntries: 1, CacheMaxBytes: -1}); err == nil {
 		t.Error("negative CacheMaxBytes accepted")
 	}
-}
-
-// syncBuf is a bytes.Buffer safe for concurrent log writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
