@@ -33,10 +33,11 @@ type AlertsInput struct {
 
 // AlertsOutput is the structured output of get_alerts.
 type AlertsOutput struct {
-	Area    string  `json:"area" jsonschema:"The NWS area code the alerts are for, upper case."`
-	Total   int     `json:"total" jsonschema:"Number of active alerts for the area."`
-	Omitted int     `json:"omitted" jsonschema:"Number of active alerts left out of this result because of the result size cap."`
-	Alerts  []Alert `json:"alerts" jsonschema:"The active alerts, in the order the NWS lists them, at most the cap."`
+	Area    string   `json:"area" jsonschema:"The NWS area code the alerts are for, upper case."`
+	Total   int      `json:"total" jsonschema:"Number of active alerts for the area."`
+	Omitted int      `json:"omitted" jsonschema:"Number of active alerts left out of this result because of the result size cap."`
+	Alerts  []Alert  `json:"alerts" jsonschema:"The active alerts, in the order the NWS lists them, at most the cap."`
+	Notes   []string `json:"notes,omitempty" jsonschema:"What was cut from the NWS text to fit size limits, if anything."`
 }
 
 // Alert is one active alert in [AlertsOutput].
@@ -90,36 +91,49 @@ func (h *handlers) getAlerts(ctx context.Context, _ *mcp.CallToolRequest, in Ale
 		return textResult(fmt.Sprintf("No active alerts for %s.", code)), out, nil
 	}
 	shown := ac.Features[:min(len(ac.Features), h.maxAlerts)]
-	out.Omitted = out.Total - len(shown)
-	blocks := make([]string, 0, len(shown)+1)
-	for _, f := range shown {
+	blocks := make([]string, 0, len(shown)+2)
+	tc := &textCleaner{itemName: "alerts"}
+	for i, f := range shown {
 		p := f.Properties
-		a := Alert{
-			Event:       orDefault(p.Event, "Unknown"),
-			Area:        orDefault(p.AreaDesc, "Unknown"),
-			Severity:    orDefault(p.Severity, "Unknown"),
-			Certainty:   p.Certainty,
-			Urgency:     p.Urgency,
-			Headline:    p.Headline,
-			Description: p.Description,
-			Instruction: p.Instruction,
-			Effective:   p.Effective,
-			Expires:     p.Expires,
-			Sender:      p.SenderName,
+		// Every string from the NWS is cleaned and capped.
+		field := func(name, s string, max int) string {
+			return tc.field(fmt.Sprintf("alert %d %s", i+1, name), s, max)
 		}
-		out.Alerts = append(out.Alerts, a)
-		blocks = append(blocks, strings.Join([]string{
+		a := Alert{
+			Event:       orDefault(field("event", p.Event, maxShortText), "Unknown"),
+			Area:        orDefault(field("areaDesc", p.AreaDesc, maxMediumText), "Unknown"),
+			Severity:    orDefault(field("severity", p.Severity, maxShortText), "Unknown"),
+			Certainty:   field("certainty", p.Certainty, maxShortText),
+			Urgency:     field("urgency", p.Urgency, maxShortText),
+			Headline:    field("headline", p.Headline, maxMediumText),
+			Description: field("description", p.Description, maxLongText),
+			Instruction: field("instruction", p.Instruction, maxLongText),
+			Effective:   field("effective", p.Effective, maxShortText),
+			Expires:     field("expires", p.Expires, maxShortText),
+			Sender:      field("senderName", p.SenderName, maxShortText),
+		}
+		block := strings.Join([]string{
 			"Event: " + a.Event,
 			"Area: " + a.Area,
 			"Severity: " + a.Severity,
-			"Description: " + orDefault(p.Description, "No description available"),
-			"Instructions: " + orDefault(p.Instruction, "No specific instructions provided"),
-		}, "\n"))
+			"Description: " + orDefault(a.Description, "No description available"),
+			"Instructions: " + orDefault(a.Instruction, "No specific instructions provided"),
+		}, "\n")
+		size := len(block) + len(a.Event) + len(a.Area) + len(a.Severity) + len(a.Certainty) + len(a.Urgency) +
+			len(a.Headline) + len(a.Description) + len(a.Instruction) + len(a.Effective) + len(a.Expires) + len(a.Sender)
+		if !tc.fits(size, len(shown)-i) {
+			break
+		}
+		out.Alerts = append(out.Alerts, a)
+		blocks = append(blocks, block)
 	}
+	out.Omitted = out.Total - len(out.Alerts)
 	if out.Omitted > 0 {
 		blocks = append(blocks, fmt.Sprintf("%d more alerts not shown (of %d).", out.Omitted, out.Total))
 	}
-	return textResult(strings.Join(blocks, "\n---\n")), out, nil
+	res, notes := h.cleanedResult("get_alerts", tc, blocks)
+	out.Notes = notes
+	return res, out, nil
 }
 
 // orDefault returns s, or def when s is empty or blank.

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpfunc/mcpfunc/servers/weather/nws"
 )
@@ -83,6 +86,23 @@ func (h *handlers) upstreamError(tool string, err error, special func(*nws.Statu
 	}
 	h.log.Info("tool call failed", "tool", tool, "message", msg, "error", err)
 	return &toolError{msg: msg, err: err}
+}
+
+// cleanedResult joins a result's text blocks, adding tc's note of what was
+// cut, if any, which it also returns for the structured output. It logs,
+// once per call, that NWS text had to be cleaned or cut: a sign of a
+// misbehaving upstream.
+func (h *handlers) cleanedResult(tool string, tc *textCleaner, blocks []string) (*mcp.CallToolResult, []string) {
+	var notes []string
+	if note := tc.note(); note != "" {
+		notes = []string{note}
+		blocks = append(blocks, note)
+	}
+	if tc.stripped > 0 || tc.cutFields > 0 || tc.leftOut > 0 {
+		h.log.Info("upstream text cleaned", "tool", tool, "fields_with_controls", tc.stripped,
+			"fields_cut", tc.cutFields, "items_left_out", tc.leftOut)
+	}
+	return textResult(strings.Join(blocks, "\n---\n")), notes
 }
 
 func attempts(n int) string {

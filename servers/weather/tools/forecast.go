@@ -27,6 +27,7 @@ type ForecastOutput struct {
 	Latitude  float64  `json:"latitude" jsonschema:"Latitude used, rounded to 4 decimals."`
 	Longitude float64  `json:"longitude" jsonschema:"Longitude used, rounded to 4 decimals."`
 	Periods   []Period `json:"periods" jsonschema:"The next forecast periods (at most 5), usually 12 hours each."`
+	Notes     []string `json:"notes,omitempty" jsonschema:"What was cut from the NWS text to fit size limits, if anything."`
 }
 
 // Period is one forecast period in [ForecastOutput].
@@ -93,35 +94,48 @@ func (h *handlers) getForecast(ctx context.Context, _ *mcp.CallToolRequest, in F
 	periods = periods[:min(len(periods), forecastPeriods)]
 
 	out := ForecastOutput{Latitude: lat, Longitude: lon, Periods: make([]Period, 0, len(periods))}
-	blocks := make([]string, 0, len(periods))
-	for _, p := range periods {
+	blocks := make([]string, 0, len(periods)+1)
+	tc := &textCleaner{itemName: "forecast periods"}
+	for i, p := range periods {
+		// Every string from the NWS is cleaned and capped.
+		field := func(name, s string, max int) string {
+			return tc.field(fmt.Sprintf("period %d %s", i+1, name), s, max)
+		}
 		op := Period{
-			Name:             p.Name,
-			StartTime:        p.StartTime,
-			EndTime:          p.EndTime,
+			Name:             field("name", p.Name, maxShortText),
+			StartTime:        field("startTime", p.StartTime, maxShortText),
+			EndTime:          field("endTime", p.EndTime, maxShortText),
 			IsDaytime:        p.IsDaytime,
 			Temperature:      p.Temperature,
-			TemperatureUnit:  p.TemperatureUnit,
-			WindSpeed:        p.WindSpeed,
-			WindDirection:    p.WindDirection,
-			ShortForecast:    p.ShortForecast,
-			DetailedForecast: p.DetailedForecast,
+			TemperatureUnit:  field("temperatureUnit", p.TemperatureUnit, maxShortText),
+			WindSpeed:        field("windSpeed", p.WindSpeed, maxShortText),
+			WindDirection:    field("windDirection", p.WindDirection, maxShortText),
+			ShortForecast:    field("shortForecast", p.ShortForecast, maxShortText),
+			DetailedForecast: field("detailedForecast", p.DetailedForecast, maxLongText),
 		}
 		if v := p.ProbabilityOfPrecipitation.Value; v != nil && !math.IsNaN(*v) {
 			pc := int(math.Round(*v))
 			op.PrecipitationChance = &pc
 		}
-		out.Periods = append(out.Periods, op)
 		temp := "Unknown"
 		if p.Temperature != nil {
-			temp = strconv.FormatFloat(*p.Temperature, 'f', -1, 64) + "°" + p.TemperatureUnit
+			temp = strconv.FormatFloat(*p.Temperature, 'f', -1, 64) + "°" + op.TemperatureUnit
 		}
-		blocks = append(blocks, strings.Join([]string{
-			p.Name + ":",
+		block := strings.Join([]string{
+			op.Name + ":",
 			"Temperature: " + temp,
-			"Wind: " + p.WindSpeed + " " + p.WindDirection,
-			"Forecast: " + p.DetailedForecast,
-		}, "\n"))
+			"Wind: " + op.WindSpeed + " " + op.WindDirection,
+			"Forecast: " + op.DetailedForecast,
+		}, "\n")
+		size := len(block) + len(op.Name) + len(op.StartTime) + len(op.EndTime) + len(op.TemperatureUnit) +
+			len(op.WindSpeed) + len(op.WindDirection) + len(op.ShortForecast) + len(op.DetailedForecast)
+		if !tc.fits(size, len(periods)-i) {
+			break
+		}
+		out.Periods = append(out.Periods, op)
+		blocks = append(blocks, block)
 	}
-	return textResult(strings.Join(blocks, "\n---\n")), out, nil
+	res, notes := h.cleanedResult("get_forecast", tc, blocks)
+	out.Notes = notes
+	return res, out, nil
 }
