@@ -85,6 +85,7 @@ func TestAdoptPatterns(t *testing.T) {
 		{"portflag", []step{{want: []string{
 			"listens on the fixed port 18402 (127.0.0.1:18402)",
 			"customHandler.port 18402",
+			"or: with -port {port} (its -h lists the flag, and adopt tried it) it listens on the port it is given",
 		}, reject: []string{"binds all interfaces"}}}, false},
 		{"stateful", []step{{want: []string{
 			"warning: it is stateful: initialize was answered with an Mcp-Session-Id, and tools/list without that session was refused",

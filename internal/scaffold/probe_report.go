@@ -99,6 +99,9 @@ func (a *adoption) probe(ctx context.Context, bin, tmp string) error {
 		}
 		a.handlerPort = p.Port
 		a.info("port: it ignores FUNCTIONS_CUSTOMHANDLER_PORT and listens on the fixed port %d (%s); host.json gets customHandler.port %d, which the host honours and passes back as FUNCTIONS_CUSTOMHANDLER_PORT", p.Port, strings.Join(listening, ", "), p.Port)
+		if listen := a.workingListenArgs(ctx, bin, tmp); len(listen) > 0 {
+			a.info("or: with %s (its -h lists the flag, and adopt tried it) it listens on the port it is given; adopt with -args='%s' to have host.json pass a port adopt picks", JoinArgs(listen), JoinArgs(listen))
+		}
 	}
 	if p.PortMethod == "" {
 		a.info("note: on %s adopt cannot list a process's listening sockets (it reads /proc on Linux and asks lsof elsewhere), so it tried only FUNCTIONS_CUSTOMHANDLER_PORT and -port", runtime.GOOS)
@@ -177,19 +180,33 @@ func (a *adoption) verify(ctx context.Context, bin, hostJSONPath string) error {
 // portArgs says how to make a fixed-port server listen where the host
 // says: the port or address flag its -h lists, if one works.
 func (a *adoption) portArgs(ctx context.Context, bin, tmp string) string {
+	if listen := a.workingListenArgs(ctx, bin, tmp); len(listen) > 0 {
+		return fmt.Sprintf("adopt tried its flags: with %s it listens on the port the host gives. Adopt it with those arguments:\n  go tool mage adopt %s -args='%s'\n(or make it listen on FUNCTIONS_CUSTOMHANDLER_PORT)", JoinArgs(listen), a.rel, JoinArgs(listen))
+	}
+	return fmt.Sprintf("Make it listen on FUNCTIONS_CUSTOMHANDLER_PORT, or pass its port flag, %s standing for the port adopt picks: go tool mage adopt %s -args='-port %s'", PortPlaceholder, a.rel, PortPlaceholder)
+}
+
+// workingListenArgs returns the port or address flag from the server's -h
+// that makes it listen on the port it is given (PortPlaceholder), if
+// trying it works.
+func (a *adoption) workingListenArgs(ctx context.Context, bin, tmp string) []string {
 	dir, err := os.MkdirTemp(tmp, "usage-")
 	if err != nil {
 		dir = tmp
 	}
-	if listen := listenArgs(parseUsage(usageOf(ctx, bin, dir))); len(listen) > 0 {
-		if offered, err := freeLoopbackPort(); err == nil {
-			q, err := probeBinary(ctx, bin, probeConfig{Args: withPort(listen, offered), Offered: offered, StartTimeout: 3 * time.Second})
-			if err == nil && q.MCPPath != "" && q.Port == offered {
-				return fmt.Sprintf("adopt tried its flags: with %s it listens on the port the host gives. Adopt it with those arguments:\n  go tool mage adopt %s -args='%s'\n(or make it listen on FUNCTIONS_CUSTOMHANDLER_PORT)", JoinArgs(listen), a.rel, JoinArgs(listen))
-			}
-		}
+	listen := listenArgs(parseUsage(usageOf(ctx, bin, dir)))
+	if len(listen) == 0 {
+		return nil
 	}
-	return fmt.Sprintf("Make it listen on FUNCTIONS_CUSTOMHANDLER_PORT, or pass its port flag, %s standing for the port adopt picks: go tool mage adopt %s -args='-port %s'", PortPlaceholder, a.rel, PortPlaceholder)
+	offered, err := freeLoopbackPort()
+	if err != nil {
+		return nil
+	}
+	q, err := probeBinary(ctx, bin, probeConfig{Args: withPort(listen, offered), Offered: offered, StartTimeout: 3 * time.Second})
+	if err != nil || q.MCPPath == "" || q.Port != offered {
+		return nil
+	}
+	return listen
 }
 
 // refuseStdio explains that the server speaks stdio, and finds the
