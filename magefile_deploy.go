@@ -266,6 +266,6 @@ func printResult(res *scaffold.Result) {
 	fmt.Printf("    wrote: %s\n", strings.Join(res.Created, ", "))
 	fmt.Printf("    registered in: %s\n", strings.Join(res.Registered, ", "))
 	if res.Warning != "" {
-		fmt.Printf("warning: the repository's registry has other problems (not caused by this change):\n%s\n", res.Warning)
+		fmt.Printf("warning: the repository's registry check reports problems (fix them before `mage test`):\n%s\n", res.Warning)
 	}
 }

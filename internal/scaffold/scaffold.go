@@ -396,13 +396,6 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	if err := workspace.CheckRegistry(root); err != nil {
 		res.Warning = err.Error()
 	}
-	if len(hostArgs) > 0 {
-		if err := workspace.CheckHostJSON(abs); err != nil {
-			msg := fmt.Sprintf("this repository's own host.json check (workspace.CheckHostJSON) still rejects arguments (%v). `mage package` and `mage test` run it over every server, so they fail for the whole repository while %s/host.json has arguments, until that check accepts them. The Functions host itself resolves \"app\" against the app folder with or without arguments (Azure/azure-functions-host PR #6306, 2020), so this host.json is what the host needs", err, rel)
-			fmt.Fprintf(out, "    warning: %s\n", msg)
-			res.Warnings = append(res.Warnings, msg)
-		}
-	}
 	return res, nil
 }
 

@@ -180,8 +180,10 @@ func Check(servers []Server) error {
 
 // CheckHostJSON verifies a server's host.json against the custom-handler
 // contract: version 2.0, the mcp-custom-handler profile, executable "app"
-// with no arguments, and anonymous function-level authorization (Easy Auth
-// or the server itself authenticates).
+// (arguments allowed: the host resolves a relative executable against the
+// app folder whenever that file exists, HttpWorkerDescription.cs in
+// Azure/azure-functions-host), and anonymous function-level authorization
+// (Easy Auth or the server itself authenticates).
 func CheckHostJSON(dir string) error {
 	path := filepath.Join(dir, "host.json")
 	var hj HostJSON
@@ -197,9 +199,6 @@ func CheckHostJSON(dir string) error {
 	}
 	if hj.CustomHandler.Description.DefaultExecutablePath != "app" {
 		errs = append(errs, fmt.Errorf("%s: customHandler.description.defaultExecutablePath must be \"app\" (the binary azd builds), not %q", path, hj.CustomHandler.Description.DefaultExecutablePath))
-	}
-	if len(hj.CustomHandler.Description.Arguments) > 0 {
-		errs = append(errs, fmt.Errorf("%s: customHandler.description.arguments must be empty, or the host will not resolve \"app\" against the app folder", path))
 	}
 	if hj.CustomHandler.HTTP.DefaultAuthorizationLevel != "anonymous" {
 		errs = append(errs, fmt.Errorf("%s: customHandler.http.DefaultAuthorizationLevel must be \"anonymous\", not %q", path, hj.CustomHandler.HTTP.DefaultAuthorizationLevel))

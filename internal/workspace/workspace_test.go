@@ -172,3 +172,34 @@ func TestRepositoryServers(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckHostJSONArguments: arguments are allowed beside the executable
+// "app" (adopt writes them for servers that need flags to serve HTTP):
+// the Functions host resolves a relative executable against the app folder
+// whenever the file exists, with or without arguments.
+func TestCheckHostJSONArguments(t *testing.T) {
+	for name, tt := range map[string]struct {
+		hostJSON string
+		wantErr  string
+	}{
+		"app with arguments": {hostJSON: `{"version":"2.0","configurationProfile":"mcp-custom-handler","customHandler":{"description":{"defaultExecutablePath":"app","arguments":["-http","127.0.0.1:8083"]},"http":{"DefaultAuthorizationLevel":"anonymous"},"port":"8083"}}`},
+		"other executable with arguments": {
+			hostJSON: `{"version":"2.0","configurationProfile":"mcp-custom-handler","customHandler":{"description":{"defaultExecutablePath":"python","arguments":["server.py"]},"http":{"DefaultAuthorizationLevel":"anonymous"},"port":"8083"}}`,
+			wantErr:  `defaultExecutablePath must be "app"`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(tt.hostJSON), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := CheckHostJSON(dir)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("CheckHostJSON = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("CheckHostJSON = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
