@@ -20,7 +20,7 @@
 //
 // # MCP authorization in process
 //
-// [AuthModeFromEnv] and [Protect] ([ProtectFromEnv] does both) decide, from
+// [ConfigFromEnv] and [Protect] ([ProtectFromEnv] does both) decide, from
 // one setting, how the /mcp endpoint of every server is protected: by Easy
 // Auth in front of the app with the token and the principal it forwards
 // checked again in the process, by a JWT [Verifier] for Microsoft Entra ID
@@ -31,7 +31,7 @@
 //
 // # Environment variables
 //
-// Authorization mode ([AuthModeFromEnv]):
+// Authorization mode ([ConfigFromEnv]):
 //
 //   - MCP_AUTH: "easyauth", "entra" or "none". When unset, the mode is
 //     "easyauth" if WEBSITE_AUTH_ENABLED is "True"; otherwise, on Azure

@@ -13,8 +13,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 )
 
-// AuthMode says how the MCP endpoint is protected.
-type AuthMode string
+// Mode says how the MCP endpoint is protected.
+type Mode string
 
 const (
 	// ModeEasyAuth runs behind App Service / Functions authentication
@@ -25,14 +25,14 @@ const (
 	// subject (same object ID). A request that did not come through Easy
 	// Auth, or whose headers were forged, is refused before anything uses
 	// its token.
-	ModeEasyAuth AuthMode = "easyauth"
+	ModeEasyAuth Mode = "easyauth"
 	// ModeEntra verifies Microsoft Entra ID bearer tokens in the process
 	// and serves protected resource metadata.
-	ModeEntra AuthMode = "entra"
+	ModeEntra Mode = "entra"
 	// ModeNone does not authenticate. For local development only: it is
 	// chosen by MCP_AUTH=none, or when MCP_AUTH is unset outside Azure
-	// (see [AuthModeFromEnv]); never on Azure unless asked for.
-	ModeNone AuthMode = "none"
+	// (see [ConfigFromEnv]); never on Azure unless asked for.
+	ModeNone Mode = "none"
 )
 
 // Paths used in ModeEntra.
@@ -44,11 +44,11 @@ const (
 	mcpPath = "/mcp"
 )
 
-// AuthConfig is the authorization setting of a server, from
-// [AuthModeFromEnv].
-type AuthConfig struct {
+// Config is the authorization setting of a server, from
+// [ConfigFromEnv].
+type Config struct {
 	// Mode is the protection mode.
-	Mode AuthMode
+	Mode Mode
 	// Verifier configures token verification (ModeEntra, ModeEasyAuth).
 	Verifier VerifierConfig
 	// PublicURL is the public base URL of the server; the protected
@@ -61,7 +61,7 @@ type AuthConfig struct {
 	Defaulted bool
 }
 
-// AuthModeFromEnv reads the authorization setting through getenv
+// ConfigFromEnv reads the authorization setting through getenv
 // (os.Getenv in production):
 //
 //   - MCP_AUTH=easyauth, entra or none selects that mode.
@@ -69,7 +69,7 @@ type AuthConfig struct {
 //     the platform when Easy Auth is on). Otherwise, on Azure
 //     (WEBSITE_SITE_NAME is set) an error: no server is anonymous on Azure
 //     by accident. Outside Azure (local development, tests) none, with
-//     AuthConfig.Defaulted set so the caller can say so.
+//     Config.Defaulted set so the caller can say so.
 //   - easyauth needs the app registration's client ID
 //     (WEBSITE_AUTH_CLIENT_ID, which the platform sets, or
 //     MCP_AUTH_AUDIENCES) and its tenants (WEBSITE_AUTH_AAD_ALLOWED_TENANTS
@@ -80,29 +80,29 @@ type AuthConfig struct {
 //     MCP_AUTH_ROLES (or both); MCP_AUTH_ALLOWED_APPLICATIONS and
 //     AZURE_AUTHORITY_HOST are optional. Lists are comma- or
 //     space-separated.
-func AuthModeFromEnv(getenv func(string) string) (AuthConfig, error) {
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
-	mode := AuthMode(strings.ToLower(get(EnvMCPAuth)))
+	mode := Mode(strings.ToLower(get(EnvMCPAuth)))
 	switch mode {
 	case ModeNone:
-		return AuthConfig{Mode: mode}, nil
+		return Config{Mode: mode}, nil
 	case ModeEasyAuth:
 		return easyAuthFromEnv(get)
 	case ModeEntra:
 		return entraFromEnv(get)
 	case "":
 	default:
-		return AuthConfig{}, fmt.Errorf("auth: %s=%q: use easyauth, entra or none", EnvMCPAuth, get(EnvMCPAuth))
+		return Config{}, fmt.Errorf("auth: %s=%q: use easyauth, entra or none", EnvMCPAuth, get(EnvMCPAuth))
 	}
 	if easyAuthEnabled(get) {
 		return easyAuthFromEnv(get)
 	}
 	if get(EnvWebsiteSiteName) != "" {
-		return AuthConfig{}, fmt.Errorf("auth: refusing to serve MCP unauthenticated: this app runs on Azure (%s is set) without App Service authentication (%s is not True). "+
+		return Config{}, fmt.Errorf("auth: refusing to serve MCP unauthenticated: this app runs on Azure (%s is set) without App Service authentication (%s is not True). "+
 			"Enable authentication (Easy Auth) on the app, or set %s=entra with %s, %s and %s, or set %s=none to serve anonymously on purpose",
 			EnvWebsiteSiteName, EnvWebsiteAuthEnabled, EnvMCPAuth, EnvMCPAuthTenantIDs, EnvMCPAuthAudiences, EnvMCPPublicURL, EnvMCPAuth)
 	}
-	return AuthConfig{Mode: ModeNone, Defaulted: true}, nil
+	return Config{Mode: ModeNone, Defaulted: true}, nil
 }
 
 // easyAuthEnabled reports whether the platform says App Service
@@ -125,19 +125,19 @@ func easyAuthEnabled(get func(string) string) bool {
 	return strings.EqualFold(get(EnvWebsiteAuthEnabled), "true")
 }
 
-func easyAuthFromEnv(get func(string) string) (AuthConfig, error) {
+func easyAuthFromEnv(get func(string) string) (Config, error) {
 	onAzure := get(EnvWebsiteSiteName) != ""
 	switch req := strings.ToLower(get(EnvMCPRequireEasyAuthEnv)); req {
 	case "", "on", "true", "1":
 		if onAzure && !easyAuthEnabled(get) {
-			return AuthConfig{}, fmt.Errorf("auth: refusing to start: %s=easyauth, but App Service authentication is not on for this app (%s=%q; the platform sets it to True when it is), "+
+			return Config{}, fmt.Errorf("auth: refusing to start: %s=easyauth, but App Service authentication is not on for this app (%s=%q; the platform sets it to True when it is), "+
 				"so requests would reach the server without Easy Auth in front. Turn on authentication for the app (Easy Auth, requiring authentication), "+
 				"or set %s=entra to verify tokens in the process. If authentication is on and the platform does not set %s, set %s=off",
 				EnvMCPAuth, EnvWebsiteAuthEnabled, get(EnvWebsiteAuthEnabled), EnvMCPAuth, EnvWebsiteAuthEnabled, EnvMCPRequireEasyAuthEnv)
 		}
 	case "off", "false", "0":
 	default:
-		return AuthConfig{}, fmt.Errorf("auth: %s=%q: use on (the default) or off", EnvMCPRequireEasyAuthEnv, get(EnvMCPRequireEasyAuthEnv))
+		return Config{}, fmt.Errorf("auth: %s=%q: use on (the default) or off", EnvMCPRequireEasyAuthEnv, get(EnvMCPRequireEasyAuthEnv))
 	}
 
 	tenants := splitList(get(EnvMCPAuthTenantIDs))
@@ -158,10 +158,10 @@ func easyAuthFromEnv(get func(string) string) (AuthConfig, error) {
 		missing = append(missing, EnvAuthClientID+" (or "+EnvMCPAuthAudiences+")")
 	}
 	if len(missing) > 0 {
-		return AuthConfig{}, fmt.Errorf("auth: %s=easyauth verifies the caller's token in the process too and needs %s; on Azure the platform and the Bicep set them when authentication is configured",
+		return Config{}, fmt.Errorf("auth: %s=easyauth verifies the caller's token in the process too and needs %s; on Azure the platform and the Bicep set them when authentication is configured",
 			EnvMCPAuth, strings.Join(missing, " and "))
 	}
-	c := AuthConfig{
+	c := Config{
 		Mode: ModeEasyAuth,
 		Verifier: VerifierConfig{
 			TenantIDs:           tenants,
@@ -176,7 +176,7 @@ func easyAuthFromEnv(get func(string) string) (AuthConfig, error) {
 	if c.PublicURL != "" {
 		base, err := normalizePublicURL(c.PublicURL)
 		if err != nil {
-			return AuthConfig{}, fmt.Errorf("auth: %s: %w", EnvMCPPublicURL, err)
+			return Config{}, fmt.Errorf("auth: %s: %w", EnvMCPPublicURL, err)
 		}
 		c.PublicURL = base
 	}
@@ -207,8 +207,8 @@ func publicURL(get func(string) string) string {
 	return ""
 }
 
-func entraFromEnv(get func(string) string) (AuthConfig, error) {
-	c := AuthConfig{
+func entraFromEnv(get func(string) string) (Config, error) {
+	c := Config{
 		Mode: ModeEntra,
 		Verifier: VerifierConfig{
 			TenantIDs:           splitList(get(EnvMCPAuthTenantIDs)),
@@ -234,11 +234,11 @@ func entraFromEnv(get func(string) string) (AuthConfig, error) {
 		missing = append(missing, EnvMCPAuthScopes+" (delegated scopes, such as api://<app>/user_impersonation) or "+EnvMCPAuthRoles+" (app roles for app-only callers)")
 	}
 	if len(missing) > 0 {
-		return AuthConfig{}, fmt.Errorf("auth: %s=entra needs %s", EnvMCPAuth, strings.Join(missing, ", "))
+		return Config{}, fmt.Errorf("auth: %s=entra needs %s", EnvMCPAuth, strings.Join(missing, ", "))
 	}
 	base, err := normalizePublicURL(c.PublicURL)
 	if err != nil {
-		return AuthConfig{}, fmt.Errorf("auth: %s: %w", EnvMCPPublicURL, err)
+		return Config{}, fmt.Errorf("auth: %s: %w", EnvMCPPublicURL, err)
 	}
 	c.PublicURL = base
 	return c, nil
@@ -265,7 +265,7 @@ func normalizePublicURL(s string) (string, error) {
 // [Protect].
 type Protection struct {
 	// Mode is the protection mode.
-	Mode AuthMode
+	Mode Mode
 	// Middleware wraps the MCP handler (hosting.WithMiddleware). It is
 	// never nil; in ModeNone it passes requests through.
 	Middleware func(http.Handler) http.Handler
@@ -279,7 +279,7 @@ type Protection struct {
 	// elsewhere.
 	Verifier *Verifier
 	// Defaulted is true when ModeNone was chosen because MCP_AUTH is unset
-	// outside Azure (AuthConfig.Defaulted).
+	// outside Azure (Config.Defaulted).
 	Defaulted bool
 }
 
@@ -313,11 +313,11 @@ func (p *Protection) LogNotice(ctx context.Context, logger *slog.Logger) {
 	}
 }
 
-// ProtectFromEnv is [AuthModeFromEnv] and then [Protect], the way every
+// ProtectFromEnv is [ConfigFromEnv] and then [Protect], the way every
 // server in this repository sets up its MCP endpoint. hc, when not nil,
 // sends the token verifier's OpenID discovery and key set requests.
 func ProtectFromEnv(ctx context.Context, getenv func(string) string, hc *http.Client) (*Protection, error) {
-	ac, err := AuthModeFromEnv(getenv)
+	ac, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -350,13 +350,13 @@ func ProtectFromEnv(ctx context.Context, getenv func(string) string, hc *http.Cl
 // Typical use with the hosting package (ProtectFromEnv does the first two
 // steps):
 //
-//	ac, err := auth.AuthModeFromEnv(os.Getenv)
+//	ac, err := auth.ConfigFromEnv(os.Getenv)
 //	p, err := auth.Protect(ctx, ac)
 //	opts := []hosting.Option{hosting.WithMiddleware(p.Middleware)}
 //	if p.PRMHandler != nil {
 //		opts = append(opts, hosting.WithHandler(p.PRMPattern, p.PRMHandler))
 //	}
-func Protect(ctx context.Context, cfg AuthConfig) (*Protection, error) {
+func Protect(ctx context.Context, cfg Config) (*Protection, error) {
 	switch cfg.Mode {
 	case ModeNone:
 		return &Protection{Mode: ModeNone, Middleware: func(h http.Handler) http.Handler { return h }}, nil
@@ -399,7 +399,7 @@ func Protect(ctx context.Context, cfg AuthConfig) (*Protection, error) {
 // requires X-MS-CLIENT-PRINCIPAL to name the same caller before the request
 // goes on (see [Verifier.EasyAuthMiddleware]). Easy Auth serves the
 // protected resource metadata itself, so there is no PRM handler.
-func protectEasyAuth(ctx context.Context, cfg AuthConfig) (*Protection, error) {
+func protectEasyAuth(ctx context.Context, cfg Config) (*Protection, error) {
 	var prm string
 	if cfg.PublicURL != "" {
 		base, err := normalizePublicURL(cfg.PublicURL)

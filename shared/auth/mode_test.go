@@ -15,7 +15,7 @@ import (
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
 )
 
-func TestAuthModeFromEnv(t *testing.T) {
+func TestConfigFromEnv(t *testing.T) {
 	const tid = "11111111-2222-3333-4444-555555555555"
 	entra := map[string]string{
 		EnvMCPAuth:          "entra",
@@ -36,15 +36,15 @@ func TestAuthModeFromEnv(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    AuthMode
+		want    Mode
 		wantErr []string
-		check   func(t *testing.T, c AuthConfig)
+		check   func(t *testing.T, c Config)
 	}{
 		// Easy Auth: what the platform and the Bicep set for an app with
 		// authentication on.
 		{
 			name: "easy auth detected", env: easy, want: ModeEasyAuth,
-			check: func(t *testing.T, c AuthConfig) {
+			check: func(t *testing.T, c Config) {
 				v := c.Verifier
 				if !slices.Equal(v.TenantIDs, []string{tid}) || !slices.Equal(v.Audiences, []string{"app-client-id", "api://app"}) ||
 					len(v.RequiredScopes) != 0 || c.PublicURL != "https://app.azurewebsites.net" || c.Defaulted {
@@ -59,7 +59,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 			name: "easyauth with its own settings", want: ModeEasyAuth,
 			env: with(easy, EnvMCPAuth, "easyauth", EnvMCPAuthTenantIDs, tenantA, EnvMCPAuthAudiences, "api://other", EnvMCPAuthScopes, "api://app/user_impersonation",
 				EnvMCPAuthAllowedApplications, "client-1", EnvWebsiteAuthPRMScopes, "", EnvMCPPublicURL, "https://mcp.example.com/mcp"),
-			check: func(t *testing.T, c AuthConfig) {
+			check: func(t *testing.T, c Config) {
 				v := c.Verifier
 				if !slices.Equal(v.TenantIDs, []string{tenantA}) || !slices.Equal(v.Audiences, []string{"app-client-id", "api://other"}) ||
 					!slices.Equal(v.RequiredScopes, []string{"api://app/user_impersonation"}) || !slices.Equal(v.AllowedApplications, []string{"client-1"}) ||
@@ -79,7 +79,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 		{name: "easyauth without client id", env: with(easy, EnvAuthClientID, ""), wantErr: []string{EnvAuthClientID, EnvMCPAuthAudiences}},
 		{name: "easyauth without tenants", env: with(easy, EnvAuthAllowedTenants, " "), wantErr: []string{EnvAuthAllowedTenants, EnvMCPAuthTenantIDs}},
 		{name: "explicit none locally", env: map[string]string{EnvMCPAuth: "none"}, want: ModeNone,
-			check: func(t *testing.T, c AuthConfig) {
+			check: func(t *testing.T, c Config) {
 				if c.Defaulted {
 					t.Error("Defaulted for an explicit none")
 				}
@@ -90,7 +90,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 		{name: "on azure with easy auth off", env: map[string]string{EnvWebsiteSiteName: "app", EnvWebsiteAuthEnabled: "False"}, wantErr: []string{"refusing"}},
 		// Outside Azure an unset MCP_AUTH means none, and says so.
 		{name: "local, nothing set", env: map[string]string{}, want: ModeNone,
-			check: func(t *testing.T, c AuthConfig) {
+			check: func(t *testing.T, c Config) {
 				if !c.Defaulted {
 					t.Error("not Defaulted")
 				}
@@ -98,7 +98,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 		{name: "unknown mode", env: map[string]string{EnvMCPAuth: "basic"}, wantErr: []string{`"basic"`, "easyauth, entra or none"}},
 		{
 			name: "entra", env: entra, want: ModeEntra,
-			check: func(t *testing.T, c AuthConfig) {
+			check: func(t *testing.T, c Config) {
 				if c.PublicURL != "https://mcp.example.com" ||
 					!slices.Equal(c.Verifier.TenantIDs, []string{tid}) ||
 					!slices.Equal(c.Verifier.Audiences, []string{"api://app", "app-client-id"}) ||
@@ -110,7 +110,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 		{
 			name: "entra public URL from WEBSITE_HOSTNAME, /mcp stripped", want: ModeEntra,
 			env: with(entra, EnvMCPPublicURL, "", EnvWebsiteHostname, "app.azurewebsites.net", EnvAuthorityHost, "https://login.microsoftonline.us"),
-			check: func(t *testing.T, c AuthConfig) {
+			check: func(t *testing.T, c Config) {
 				if c.PublicURL != "https://app.azurewebsites.net" || c.Verifier.Authority != "https://login.microsoftonline.us" {
 					t.Errorf("got %+v", c)
 				}
@@ -118,7 +118,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 		},
 		{
 			name: "entra public URL with /mcp", want: ModeEntra, env: with(entra, EnvMCPPublicURL, "http://localhost:7071/mcp"),
-			check: func(t *testing.T, c AuthConfig) {
+			check: func(t *testing.T, c Config) {
 				if c.PublicURL != "http://localhost:7071" {
 					t.Errorf("got %q", c.PublicURL)
 				}
@@ -132,7 +132,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 		{
 			name: "entra roles only, allowed applications", want: ModeEntra,
 			env: with(entra, EnvMCPAuthScopes, "", EnvMCPAuthRoles, "Tools.Call, Tools.Admin", EnvMCPAuthAllowedApplications, "aebc6443-996d-45c2-90f0-388ff96faa56 app-2"),
-			check: func(t *testing.T, c AuthConfig) {
+			check: func(t *testing.T, c Config) {
 				if len(c.Verifier.RequiredScopes) != 0 || !slices.Equal(c.Verifier.AcceptedRoles, []string{"Tools.Call", "Tools.Admin"}) ||
 					!slices.Equal(c.Verifier.AllowedApplications, []string{"aebc6443-996d-45c2-90f0-388ff96faa56", "app-2"}) {
 					t.Errorf("got %+v", c.Verifier)
@@ -146,7 +146,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := AuthModeFromEnv(envMap(tt.env))
+			c, err := ConfigFromEnv(envMap(tt.env))
 			if tt.wantErr != nil {
 				if err == nil {
 					t.Fatalf("got %+v, want error", c)
@@ -173,7 +173,7 @@ func TestAuthModeFromEnv(t *testing.T) {
 
 func TestProtectNone(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
-	p, err := Protect(context.Background(), AuthConfig{Mode: ModeNone})
+	p, err := Protect(context.Background(), Config{Mode: ModeNone})
 	if err != nil || p.PRMHandler != nil || p.PRMPattern != "" {
 		t.Fatalf("none: %+v %v", p, err)
 	}
@@ -182,13 +182,13 @@ func TestProtectNone(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("none: %d", rec.Code)
 	}
-	if _, err := Protect(context.Background(), AuthConfig{Mode: "bogus"}); err == nil {
+	if _, err := Protect(context.Background(), Config{Mode: "bogus"}); err == nil {
 		t.Fatal("bogus mode accepted")
 	}
-	if _, err := Protect(context.Background(), AuthConfig{Mode: ModeEntra, PublicURL: "https://x"}); err == nil {
+	if _, err := Protect(context.Background(), Config{Mode: ModeEntra, PublicURL: "https://x"}); err == nil {
 		t.Fatal("entra without tenants accepted")
 	}
-	if _, err := Protect(context.Background(), AuthConfig{Mode: ModeEasyAuth}); err == nil {
+	if _, err := Protect(context.Background(), Config{Mode: ModeEasyAuth}); err == nil {
 		t.Fatal("easyauth without tenants and audiences accepted")
 	}
 }
@@ -213,7 +213,7 @@ func principalOf(oid, tenant string) string {
 func TestEasyAuthMiddleware(t *testing.T) {
 	key := newTestKey(t, "k")
 	fi := newFakeIssuer(t, key)
-	p, err := Protect(context.Background(), AuthConfig{Mode: ModeEasyAuth, Verifier: fi.verifierConfig()})
+	p, err := Protect(context.Background(), Config{Mode: ModeEasyAuth, Verifier: fi.verifierConfig()})
 	if err != nil {
 		t.Fatal(err)
 	}

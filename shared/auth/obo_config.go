@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Environment variables read by [OBOConfigFromEnv] and [AuthModeFromEnv].
+// Environment variables read by [OBOConfigFromEnv] and [ConfigFromEnv].
 // The package documentation describes each one.
 const (
 	EnvMIClientID            = "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"

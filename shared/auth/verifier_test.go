@@ -497,7 +497,7 @@ func TestQualifyScopes(t *testing.T) {
 // entraProtected starts the MCP path behind Protect in entra mode.
 func entraProtected(t *testing.T, fi *fakeIssuer, next http.Handler) (*httptest.Server, *Protection) {
 	t.Helper()
-	p, err := Protect(context.Background(), AuthConfig{Mode: ModeEntra, Verifier: fi.verifierConfig(), PublicURL: "https://mcp.example.com"})
+	p, err := Protect(context.Background(), Config{Mode: ModeEntra, Verifier: fi.verifierConfig(), PublicURL: "https://mcp.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -735,7 +735,7 @@ func TestProtectEntraRefusesOpenPolicy(t *testing.T) {
 	fi := newFakeIssuer(t, newTestKey(t, "k"))
 	cfg := fi.verifierConfig()
 	cfg.RequiredScopes = []string{" "}
-	_, err := Protect(context.Background(), AuthConfig{Mode: ModeEntra, Verifier: cfg, PublicURL: "https://mcp.example.com"})
+	_, err := Protect(context.Background(), Config{Mode: ModeEntra, Verifier: cfg, PublicURL: "https://mcp.example.com"})
 	if err == nil || !strings.Contains(err.Error(), EnvMCPAuthScopes) || !strings.Contains(err.Error(), "MCP_AUTH_ROLES") {
 		t.Fatalf("Protect without scopes or roles = %v, want an error naming %s and MCP_AUTH_ROLES", err, EnvMCPAuthScopes)
 	}
@@ -795,7 +795,7 @@ func TestEntraAccessPolicy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := fi.verifierConfig()
 			cfg.RequiredScopes, cfg.AcceptedRoles, cfg.AllowedApplications = tt.scopes, tt.roles, tt.apps
-			p, err := Protect(context.Background(), AuthConfig{Mode: ModeEntra, Verifier: cfg, PublicURL: "https://mcp.example.com"})
+			p, err := Protect(context.Background(), Config{Mode: ModeEntra, Verifier: cfg, PublicURL: "https://mcp.example.com"})
 			if err != nil {
 				t.Fatal(err)
 			}
