@@ -14,20 +14,17 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/magefile/mage/mg"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/mcpfunc/mcpfunc/internal/funchost"
 	"github.com/mcpfunc/mcpfunc/internal/scaffold"
 	"github.com/mcpfunc/mcpfunc/internal/testreport"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
@@ -40,99 +37,151 @@ var minFuncVersion = [3]int{4, 5, 0}
 // distDir holds the linux/amd64 deployables, one folder per server.
 const distDir = "dist"
 
+// devReadyTimeout bounds the start of every server under `mage dev`.
+const devReadyTimeout = 60 * time.Second
+
 // Dev builds every server and runs them all, each on its own port from
 // local.settings.json (7071, 7072, …), until Ctrl-C. It uses `func start`
-// when Azure Functions Core Tools 4.5+ is installed, else runs the binaries
-// directly on the same URLs.
+// when Azure Functions Core Tools 4.5+ is installed; else it plays the
+// Functions host itself (internal/funchost): it serves each local port,
+// starts the server's executable from host.json with
+// FUNCTIONS_CUSTOMHANDLER_PORT set to host.json's customHandler.port,
+// pings it and proxies to it with the host's headers. Each line a server
+// writes is prefixed with its name: [weather] on stdout, [weather!] on
+// stderr. A server that exits or does not answer in time is reported and
+// stops the rest.
 func Dev(ctx context.Context) error {
 	servers, err := loadServers()
 	if err != nil {
 		return err
 	}
-	for _, s := range servers {
-		if err := portFree(s.DevPort); err != nil {
-			return fmt.Errorf("%s: %w", s.Name, err)
-		}
+	if err := checkDevPorts(servers); err != nil {
+		return err
 	}
 	if err := buildNative(ctx, servers); err != nil {
 		return err
 	}
-
 	useFunc, why := funcAvailable(ctx)
+	var services []funchost.Service
 	if useFunc {
 		fmt.Println("==> running each server under the Functions host (func start)")
+		services = funcServices(servers)
 	} else {
-		fmt.Printf("==> %s; running the server binaries directly on the same URLs\n", why)
-		fmt.Println("    (install Azure Functions Core Tools 4.5+ to run them under the Functions host: https://learn.microsoft.com/azure/azure-functions/functions-run-local)")
+		fmt.Printf("==> %s; running each server under mage's own emulation of the Functions host, on the same URLs\n", why)
+		fmt.Println("    (install Azure Functions Core Tools 4.5+ to run them under the real host: https://learn.microsoft.com/azure/azure-functions/functions-run-local)")
+		if services, err = hostedServices(servers); err != nil {
+			return err
+		}
 	}
+	sup := &funchost.Supervisor{Stdout: os.Stdout, Stderr: os.Stderr, ReadyTimeout: devReadyTimeout}
+	return sup.Run(ctx, services)
+}
 
-	g, gctx := errgroup.WithContext(ctx)
-	width := 0
+// checkDevPorts fails, naming the server and the file that sets the port,
+// when a server's local port or handler port is taken: the Functions host,
+// func start's or mage's, could not bind it.
+func checkDevPorts(servers []workspace.Server) error {
+	var errs []error
 	for _, s := range servers {
-		width = max(width, len(s.Name))
+		if err := funchost.CheckPort(s.DevPort); err != nil {
+			errs = append(errs, fmt.Errorf("%s: local port %d is in use (is `mage dev` or `func start` already running?): stop that, or change Host.LocalHttpPort in %s: %w",
+				s.Name, s.DevPort, filepath.Join(s.Dir, "local.settings.json"), err))
+		}
+		if err := funchost.CheckPort(s.HandlerPort); err != nil {
+			errs = append(errs, fmt.Errorf("%s: handler port %d is in use by another process (%s started by hand, or another program?), and %s claims it as customHandler.port: stop that process, or change the port there: %w",
+				s.Name, s.HandlerPort, s.Name, filepath.Join(s.Dir, "host.json"), err))
+		}
 	}
+	return errors.Join(errs...)
+}
+
+// hostedServices runs each server under funchost: mage listens on the
+// server's local port and plays the Functions host.
+func hostedServices(servers []workspace.Server) ([]funchost.Service, error) {
+	var services []funchost.Service
+	var listeners []net.Listener
 	for _, s := range servers {
-		prefix := fmt.Sprintf("[%-*s] ", width, s.Name)
-		var cmd *exec.Cmd
-		if useFunc {
-			cmd = exec.CommandContext(gctx, "func", "start", "--port", strconv.Itoa(s.DevPort))
-		} else {
-			// The port comes the way the Functions host gives it, so a
-			// server adopted as it is (mage adopt) listens where it should.
-			cmd = exec.CommandContext(gctx, "./app")
-		}
-		cmd.Dir = s.Dir
-		if !useFunc {
-			// Give the binary the environment func start would: the
-			// Values of local.settings.json, unless already set.
-			cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", "FUNCTIONS_CUSTOMHANDLER_PORT", s.DevPort))
-			if _, ok := os.LookupEnv("LOG_FORMAT"); !ok {
-				cmd.Env = append(cmd.Env, "LOG_FORMAT=text") // a terminal, not the host's log stream
+		svc, ln, err := hostedService(s)
+		if err != nil {
+			for _, ln := range listeners {
+				ln.Close()
 			}
-			for k, v := range s.Settings {
-				if _, ok := os.LookupEnv(k); !ok {
-					cmd.Env = append(cmd.Env, k+"="+v)
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		services = append(services, svc)
+		listeners = append(listeners, ln)
+	}
+	return services, nil
+}
+
+// hostedService listens on s's local port and returns the service that
+// starts s there under funchost; its Start owns the listener.
+func hostedService(s workspace.Server) (funchost.Service, net.Listener, error) {
+	root, err := filepath.Abs(s.Dir)
+	if err != nil {
+		return funchost.Service{}, nil, err
+	}
+	app, err := funchost.ReadApp(root)
+	if err != nil {
+		return funchost.Service{}, nil, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.DevPort)))
+	if err != nil {
+		return funchost.Service{}, nil, err
+	}
+	cfg := funchost.Config{App: app, Env: devEnv(s), Listener: ln, StartTimeout: devReadyTimeout}
+	return funchost.Service{
+		Name: s.Name,
+		URL:  s.MCPURL(),
+		Start: func(ctx context.Context, stdout, stderr io.Writer) (funchost.Running, error) {
+			cfg.Stdout, cfg.Stderr = stdout, stderr
+			return funchost.Start(ctx, cfg)
+		},
+	}, ln, nil
+}
+
+// devEnv is the environment func start gives a server: mage's own, then
+// the Values of local.settings.json that it does not set, and text logs
+// for a terminal unless LOG_FORMAT says otherwise.
+func devEnv(s workspace.Server) []string {
+	env := os.Environ()
+	if _, ok := os.LookupEnv("LOG_FORMAT"); !ok {
+		env = append(env, "LOG_FORMAT=text")
+	}
+	for k, v := range s.Settings {
+		if _, ok := os.LookupEnv(k); !ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// funcServices runs each server with `func start` in its folder.
+func funcServices(servers []workspace.Server) []funchost.Service {
+	var services []funchost.Service
+	for _, s := range servers {
+		services = append(services, funchost.Service{
+			Name: s.Name,
+			URL:  s.MCPURL(),
+			Start: func(ctx context.Context, stdout, stderr io.Writer) (funchost.Running, error) {
+				cmd := exec.Command("func", "start", "--port", strconv.Itoa(s.DevPort))
+				cmd.Dir = s.Dir
+				cmd.Stdout, cmd.Stderr = stdout, stderr
+				p, err := funchost.StartProcess(cmd)
+				if err != nil {
+					return nil, err
 				}
-			}
-		}
-		cmd.Stdout = newPrefixWriter(os.Stdout, prefix)
-		cmd.Stderr = newPrefixWriter(os.Stderr, prefix)
-		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-		cmd.WaitDelay = 4 * time.Second // mage allows 5 s for cleanup after Ctrl-C
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("start %s: %w", s.Name, err)
-		}
-		g.Go(func() error {
-			err := cmd.Wait()
-			if gctx.Err() != nil {
-				return nil // stopping on purpose
-			}
-			if err == nil {
-				// A clean exit: the server got Ctrl-C (the terminal signals
-				// the whole process group) or was stopped on purpose.
-				fmt.Printf("%sstopped\n", prefix)
-				return nil
-			}
-			fmt.Fprintf(os.Stderr, "%sserver stopped unexpectedly: %v\n", prefix, err)
-			return fmt.Errorf("server %s stopped unexpectedly: %w", s.Name, err)
-		})
-		g.Go(func() error {
-			if err := waitReady(gctx, s.DevPort, 60*time.Second); err != nil {
-				if gctx.Err() != nil {
-					return nil
+				if _, err := funchost.WaitReady(ctx, s.DevPort, 0, p); err != nil {
+					if !errors.Is(err, funchost.ErrExited) {
+						p.Stop(4 * time.Second)
+					}
+					return nil, err
 				}
-				return fmt.Errorf("server %s: %w", s.Name, err)
-			}
-			fmt.Printf("%sready: %s\n", prefix, s.MCPURL())
-			return nil
+				return p, nil
+			},
 		})
 	}
-	fmt.Println("==> press Ctrl-C to stop all servers")
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	fmt.Println("==> all servers stopped")
-	return nil
+	return services
 }
 
 // Build builds every server twice: a native binary servers/<name>/app for
@@ -413,63 +462,4 @@ func compareVersion(a, b [3]int) int {
 		}
 	}
 	return 0
-}
-
-func portFree(port int) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return fmt.Errorf("port %d is in use (is `mage dev` already running?): %w", port, err)
-	}
-	return ln.Close()
-}
-
-// waitReady polls GET / the way the Functions host does until the server
-// answers.
-func waitReady(ctx context.Context, port int, limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("not answering on %s after %s", url, limit)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// prefixWriter writes each line with a prefix, so the output of several
-// servers stays readable.
-type prefixWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    []byte
-}
-
-func newPrefixWriter(w io.Writer, prefix string) *prefixWriter {
-	return &prefixWriter{w: w, prefix: prefix}
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := p.buf[:i+1]
-		if _, err := io.WriteString(p.w, p.prefix+string(line)); err != nil {
-			return 0, err
-		}
-		p.buf = p.buf[i+1:]
-	}
-	return len(b), nil
 }

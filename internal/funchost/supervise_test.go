@@ -171,8 +171,17 @@ func TestSupervisorCtrlCRealSignals(t *testing.T) {
 		var out, errw Buffer
 		ctx, cancel := context.WithCancel(context.Background())
 		res := runSupervisor(ctx, &Supervisor{Stdout: &out, Stderr: &errw}, svcs)
-		for range 2 {
-			syscall.Kill(<-pids, syscall.SIGINT)
+		var both []int
+		for len(both) < 2 {
+			select {
+			case pid := <-pids:
+				both = append(both, pid)
+			case r := <-res:
+				t.Fatalf("round %d: Run ended before the servers were ready: %v\nstderr:\n%s", round, r.err, &errw)
+			}
+		}
+		for _, pid := range both {
+			syscall.Kill(pid, syscall.SIGINT)
 		}
 		time.Sleep(time.Duration(round%5) * 10 * time.Millisecond)
 		cancel()
