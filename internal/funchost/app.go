@@ -134,19 +134,27 @@ func (a App) Command(port int, env []string) *exec.Cmd {
 
 var settingRef = regexp.MustCompile(`%([A-Za-z_][A-Za-z0-9_.]*)%`)
 
-// expand replaces %NAME% with the last value of NAME in env; an unknown
-// name stays as written, as .NET's Environment.ExpandEnvironmentVariables
+// expand replaces %NAME% with the value of NAME in env; an unknown name
+// stays as written, as .NET's Environment.ExpandEnvironmentVariables
 // leaves it.
 func expand(s string, env []string) string {
 	return settingRef.ReplaceAllStringFunc(s, func(ref string) string {
-		name := ref[1 : len(ref)-1]
-		for i := len(env) - 1; i >= 0; i-- {
-			if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
-				return v
-			}
+		if v, ok := Getenv(env, ref[1:len(ref)-1]); ok {
+			return v
 		}
 		return ref
 	})
+}
+
+// Getenv returns the value of name in env ("K=V" entries, the last one
+// winning, as in exec.Cmd.Env).
+func Getenv(env []string, name string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // NewID returns a random id in the GUID form the host uses for worker and

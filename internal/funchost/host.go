@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -37,6 +39,13 @@ type Config struct {
 	// OnInvocation, when not nil, sees every request's invocation id and
 	// path.
 	OnInvocation func(id, path string)
+	// LocalhostProtection makes the host refuse, with 403, a request that
+	// reaches a loopback listener under a name that is not loopback (DNS
+	// rebinding: a web page that renamed 127.0.0.1). The Go MCP SDK guards a
+	// server on loopback that way, but behind the YARP proxy the handler
+	// sees Host: 127.0.0.1:<port> and cannot tell; the Azure host needs no
+	// such guard, a developer's machine does.
+	LocalhostProtection bool
 }
 
 // Host is a handler process started, pinged and fronted as the Functions
@@ -100,12 +109,16 @@ func Start(ctx context.Context, cfg Config) (_ *Host, err error) {
 		}
 		return nil, err
 	}
+	var handler http.Handler = NewProxy(port, cfg.Mode, cfg.OnInvocation)
+	if cfg.LocalhostProtection {
+		handler = loopbackHostOnly(handler)
+	}
 	h := &Host{
 		Process:      p,
 		URL:          "http://" + ln.Addr().String(),
 		WorkerPort:   port,
 		StartupPings: pings,
-		server:       &http.Server{Handler: NewProxy(port, cfg.Mode, cfg.OnInvocation), ReadHeaderTimeout: 30 * time.Second},
+		server:       &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second},
 		served:       make(chan struct{}),
 	}
 	go func() {
@@ -126,4 +139,31 @@ func (h *Host) Close() error {
 func (h *Host) Stop(grace time.Duration) error {
 	h.Close()
 	return h.Process.Stop(grace)
+}
+
+// loopbackHostOnly refuses a request that arrived on a loopback address
+// with a Host header that names something else, as the Go MCP SDK's
+// DNS-rebinding guard does.
+func loopbackHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(local.String()) && !isLoopback(r.Host) {
+			http.Error(w, fmt.Sprintf("Forbidden: invalid Host header %q", r.Host), http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isLoopback reports whether a host or host:port is localhost or a
+// loopback address.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = strings.Trim(addr, "[]")
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -385,6 +387,70 @@ func TestStartFailures(t *testing.T) {
 			if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
 				c.Close()
 				t.Error("a failed Start left the host's listener open")
+			}
+		})
+	}
+}
+
+func TestLoopbackHostOnly(t *testing.T) {
+	front := httptest.NewServer(loopbackHostOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})))
+	defer front.Close()
+	port := strings.TrimPrefix(front.URL, "http://127.0.0.1:")
+	tests := []struct {
+		host string
+		want int
+	}{
+		{"localhost:" + port, http.StatusNoContent},
+		{"127.0.0.1:" + port, http.StatusNoContent},
+		{"127.0.0.2", http.StatusNoContent},
+		{"[::1]:" + port, http.StatusNoContent},
+		{"localhost", http.StatusNoContent},
+		{"evil.example.com:" + port, http.StatusForbidden},
+		{"evil.example.com", http.StatusForbidden},
+		{"192.168.1.10:" + port, http.StatusForbidden},
+		{"localhost.evil.example.com", http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, front.URL+"/mcp", strings.NewReader("{}"))
+			req.Host = tt.host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("Host %q: status %d, want %d", tt.host, resp.StatusCode, tt.want)
+			}
+		})
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	tests := []struct {
+		script string
+		want   string
+	}{
+		{"exit 0", "exit code 0"},
+		{"exit 3", "exit code 3"},
+		{"kill -INT $$", "killed by signal: interrupt"},
+		{"kill -TERM $$", "killed by signal: terminated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.script, func(t *testing.T) {
+			p, err := StartProcess(exec.Command("sh", "-c", tt.script))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := ExitStatus{p.Err()}
+			if st.Error() != tt.want {
+				t.Errorf("ExitStatus = %q, want %q", st.Error(), tt.want)
+			}
+			var ee *exec.ExitError
+			if (p.Err() != nil) != errors.As(fmt.Errorf("wrapped: %w", st), &ee) {
+				t.Errorf("the exit error does not unwrap from %v", st)
 			}
 		})
 	}

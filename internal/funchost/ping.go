@@ -43,7 +43,7 @@ func WaitReady(ctx context.Context, port int, interval time.Duration, p *Process
 		done = p.Done()
 	}
 	exitErr := func() error {
-		return fmt.Errorf("%w on %s: %s", ErrExited, url, ExitError(p.Err()))
+		return fmt.Errorf("%w on %s: %w", ErrExited, url, ExitStatus{p.Err()})
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -71,21 +71,27 @@ func (p *Process) Stop(grace time.Duration) error {
 	return p.err
 }
 
-// ExitError describes how a process ended, for a report: "exit code 2",
-// "killed by signal: interrupt", "exit code 0".
-func ExitError(err error) string {
-	if err == nil {
+// ExitStatus describes how a process ended, for a report ("exit code 2",
+// "killed by signal: interrupt", "exit code 0"), and wraps its exit error.
+type ExitStatus struct {
+	Err error // from exec.Cmd.Wait; nil for exit code 0
+}
+
+func (e ExitStatus) Error() string {
+	if e.Err == nil {
 		return "exit code 0"
 	}
 	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	if errors.As(e.Err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			return "killed by signal: " + ws.Signal().String()
 		}
 		return "exit code " + strconv.Itoa(ee.ExitCode())
 	}
-	return err.Error()
+	return e.Err.Error()
 }
+
+func (e ExitStatus) Unwrap() error { return e.Err }
 
 func listenLoopback(port int) (net.Listener, error) {
 	return net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))

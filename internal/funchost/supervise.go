@@ -235,8 +235,8 @@ func (s *Supervisor) Run(ctx context.Context, services []Service) error {
 					stopAll()
 					break
 				}
-				say(ev.i, true, "stopped on its own: %s", ExitError(ev.err))
-				failed = append(failed, withTail(ev.i, fmt.Errorf("%s stopped on its own: %s", name, ExitError(ev.err))))
+				say(ev.i, true, "stopped on its own: %v", ExitStatus{ev.err})
+				failed = append(failed, withTail(ev.i, fmt.Errorf("%s stopped on its own: %w", name, ExitStatus{ev.err})))
 			}
 		}
 		if len(failed) > 0 || (starting == 0 && len(notReady) > 0) {
