@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 )
 
 func TestBearerToken(t *testing.T) {
@@ -48,7 +50,7 @@ func TestBearerToken(t *testing.T) {
 			if got != tt.want {
 				t.Fatalf("BearerToken() = %q, want %q", got, tt.want)
 			}
-			if err != nil && len(tt.values) > 0 && tt.values[0] != "" && containsAny(err.Error(), "abc", "dXNlcjpwYXNz") {
+			if err != nil && len(tt.values) > 0 && tt.values[0] != "" && authtest.ContainsAny(err.Error(), "abc", "dXNlcjpwYXNz") {
 				t.Fatalf("error %q echoes the header", err)
 			}
 		})

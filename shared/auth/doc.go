@@ -1,5 +1,6 @@
 // Package auth is the authentication layer shared by the MCP servers in this
-// repository. It has three parts.
+// repository. It has two parts; On-Behalf-Of, which servers that call APIs
+// on the caller's behalf need, is the package shared/auth/obo.
 //
 // # Caller identity
 //
@@ -9,14 +10,6 @@
 // [ParsePrincipal] and [PrincipalFromHeader] decode the X-MS-CLIENT-PRINCIPAL
 // header that App Service / Functions authentication ("Easy Auth") adds to
 // each authenticated request.
-//
-// # On-behalf-of
-//
-// [OBO] exchanges the caller's token for a token to a downstream API such as
-// Microsoft Graph, using the OAuth 2.0 on-behalf-of flow with a
-// managed-identity federated credential on Azure, or a client secret or
-// certificate locally. [OBOConfigFromEnv] reads its settings; failures that
-// a user can act on come back as [*OBOError].
 //
 // # MCP authorization in process
 //
@@ -89,40 +82,11 @@
 //     Defaults to https://$WEBSITE_HOSTNAME when that is set.
 //   - AZURE_AUTHORITY_HOST (optional, all modes): the Entra authority host,
 //     default https://login.microsoftonline.com; for sovereign clouds and
-//     tests. One parser ([ParseAuthorityHost]) reads it for the token
-//     verifier and for on-behalf-of: an https URL, or an http URL on a
+//     tests. One parser reads it for the token verifier and for
+//     on-behalf-of (shared/auth/obo): an https URL, or an http URL on a
 //     loopback host (a fake in tests). On-behalf-of, when configured, also
-//     needs https (MSAL refuses http); when it is not configured, the value
-//     never stops the server.
-//
-// On-behalf-of ([OBOConfigFromEnv]), Azure mode (Easy Auth with a
-// user-assigned managed identity as the app registration's federated
-// credential):
-//
-//   - OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: client ID of the user-assigned
-//     managed identity. Setting it selects Azure mode.
-//   - WEBSITE_AUTH_CLIENT_ID: client ID of the app registration.
-//   - WEBSITE_AUTH_AAD_ALLOWED_TENANTS: the tenant; if it lists several
-//     (comma-separated), the first is used.
-//   - TokenExchangeAudience (optional): audience of the managed-identity
-//     token, default api://AzureADTokenExchange.
-//
-// On-behalf-of, local mode (an app registration with its own credential):
-//
-//   - AZURE_TENANT_ID, AZURE_CLIENT_ID, and AZURE_CLIENT_SECRET or
-//     AZURE_CLIENT_CERTIFICATE_PATH (PEM or PKCS#12, with the private key),
-//     plus AZURE_CLIENT_CERTIFICATE_PASSWORD if the certificate file is
-//     encrypted. The secret wins when both are set.
-//
-// Both on-behalf-of modes also read:
-//
-//   - WEBSITE_HOSTNAME: the app's public host name, used for the consent
-//     link https://$WEBSITE_HOSTNAME/.auth/login/aad?post_login_redirect_uri=/authcomplete.
-//     Loopback values (localhost, 127.0.0.1) are ignored.
-//   - AZURE_AUTHORITY_HOST, as above.
+//     needs https (MSAL refuses http).
 //
 // Nothing in this package logs, except [Protection.LogNotice] when a server
-// calls it, and no error message contains token
-// material: not the caller's token, the client assertion or an issued
-// access token.
+// calls it, and no error message contains token material.
 package auth

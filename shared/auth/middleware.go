@@ -213,7 +213,7 @@ func (p accessPolicy) authorize(ti *mcpauth.TokenInfo) *denial {
 			app = extraString(ti, "appid")
 		}
 		if !slices.ContainsFunc(p.apps, func(a string) bool { return strings.EqualFold(a, app) }) {
-			return &denial{reason: fmt.Sprintf("forbidden: the calling application %q is not allowed (%s)", app, EnvMCPAuthAllowedApplications)}
+			return &denial{reason: fmt.Sprintf("forbidden: the calling application %q is not allowed (%s)", app, envMCPAuthAllowedApplications)}
 		}
 	}
 	if len(p.scopes) == 0 && len(p.roles) == 0 {
@@ -235,11 +235,11 @@ func (p accessPolicy) authorize(ti *mcpauth.TokenInfo) *denial {
 	}
 	switch {
 	case len(p.roles) == 0:
-		return &denial{reason: "forbidden: this server accepts only delegated (user) tokens with its scopes, not app-only tokens (" + EnvMCPAuthRoles + " is not set)"}
+		return &denial{reason: "forbidden: this server accepts only delegated (user) tokens with its scopes, not app-only tokens (" + envMCPAuthRoles + " is not set)"}
 	case delegated:
-		return &denial{reason: "forbidden: the token has none of the accepted app roles (" + EnvMCPAuthRoles + ")"}
+		return &denial{reason: "forbidden: the token has none of the accepted app roles (" + envMCPAuthRoles + ")"}
 	default:
-		return &denial{reason: "forbidden: the app-only token has none of the accepted app roles (" + EnvMCPAuthRoles + ")"}
+		return &denial{reason: "forbidden: the app-only token has none of the accepted app roles (" + envMCPAuthRoles + ")"}
 	}
 }
 

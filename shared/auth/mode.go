@@ -11,6 +11,8 @@ import (
 
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/internal/azenv"
 )
 
 // Mode says how the MCP endpoint is protected.
@@ -82,7 +84,7 @@ type Config struct {
 //     space-separated.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
-	mode := Mode(strings.ToLower(get(EnvMCPAuth)))
+	mode := Mode(strings.ToLower(get(envMCPAuth)))
 	switch mode {
 	case ModeNone:
 		return Config{Mode: mode}, nil
@@ -92,15 +94,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return entraFromEnv(get)
 	case "":
 	default:
-		return Config{}, fmt.Errorf("auth: %s=%q: use easyauth, entra or none", EnvMCPAuth, get(EnvMCPAuth))
+		return Config{}, fmt.Errorf("auth: %s=%q: use easyauth, entra or none", envMCPAuth, get(envMCPAuth))
 	}
 	if easyAuthEnabled(get) {
 		return easyAuthFromEnv(get)
 	}
-	if get(EnvWebsiteSiteName) != "" {
+	if get(azenv.WebsiteSiteName) != "" {
 		return Config{}, fmt.Errorf("auth: refusing to serve MCP unauthenticated: this app runs on Azure (%s is set) without App Service authentication (%s is not True). "+
 			"Enable authentication (Easy Auth) on the app, or set %s=entra with %s, %s and %s, or set %s=none to serve anonymously on purpose",
-			EnvWebsiteSiteName, EnvWebsiteAuthEnabled, EnvMCPAuth, EnvMCPAuthTenantIDs, EnvMCPAuthAudiences, EnvMCPPublicURL, EnvMCPAuth)
+			azenv.WebsiteSiteName, envWebsiteAuthEnabled, envMCPAuth, envMCPAuthTenantIDs, envMCPAuthAudiences, envMCPPublicURL, envMCPAuth)
 	}
 	return Config{Mode: ModeNone, Defaulted: true}, nil
 }
@@ -122,61 +124,61 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // not set it, MCP_REQUIRE_EASYAUTH_ENV=off lets easyauth mode start; the
 // token and principal checks still apply.
 func easyAuthEnabled(get func(string) string) bool {
-	return strings.EqualFold(get(EnvWebsiteAuthEnabled), "true")
+	return strings.EqualFold(get(envWebsiteAuthEnabled), "true")
 }
 
 func easyAuthFromEnv(get func(string) string) (Config, error) {
-	onAzure := get(EnvWebsiteSiteName) != ""
-	switch req := strings.ToLower(get(EnvMCPRequireEasyAuthEnv)); req {
+	onAzure := get(azenv.WebsiteSiteName) != ""
+	switch req := strings.ToLower(get(envMCPRequireEasyAuthEnv)); req {
 	case "", "on", "true", "1":
 		if onAzure && !easyAuthEnabled(get) {
 			return Config{}, fmt.Errorf("auth: refusing to start: %s=easyauth, but App Service authentication is not on for this app (%s=%q; the platform sets it to True when it is), "+
 				"so requests would reach the server without Easy Auth in front. Turn on authentication for the app (Easy Auth, requiring authentication), "+
 				"or set %s=entra to verify tokens in the process. If authentication is on and the platform does not set %s, set %s=off",
-				EnvMCPAuth, EnvWebsiteAuthEnabled, get(EnvWebsiteAuthEnabled), EnvMCPAuth, EnvWebsiteAuthEnabled, EnvMCPRequireEasyAuthEnv)
+				envMCPAuth, envWebsiteAuthEnabled, get(envWebsiteAuthEnabled), envMCPAuth, envWebsiteAuthEnabled, envMCPRequireEasyAuthEnv)
 		}
 	case "off", "false", "0":
 	default:
-		return Config{}, fmt.Errorf("auth: %s=%q: use on (the default) or off", EnvMCPRequireEasyAuthEnv, get(EnvMCPRequireEasyAuthEnv))
+		return Config{}, fmt.Errorf("auth: %s=%q: use on (the default) or off", envMCPRequireEasyAuthEnv, get(envMCPRequireEasyAuthEnv))
 	}
 
-	tenants := splitList(get(EnvMCPAuthTenantIDs))
+	tenants := splitList(get(envMCPAuthTenantIDs))
 	if len(tenants) == 0 {
-		tenants = splitList(get(EnvAuthAllowedTenants))
+		tenants = splitList(get(azenv.AuthAllowedTenants))
 	}
 	// Tokens are v2.0 (requestedAccessTokenVersion 2), whose aud is the
 	// client ID; Easy Auth's allowedAudiences names the Application ID
 	// URI, which the app learns from the scopes it advertises.
-	audiences := splitList(get(EnvAuthClientID))
-	audiences = append(audiences, identifierURIs(splitList(get(EnvWebsiteAuthPRMScopes)))...)
-	audiences = append(audiences, splitList(get(EnvMCPAuthAudiences))...)
+	audiences := splitList(get(azenv.AuthClientID))
+	audiences = append(audiences, identifierURIs(splitList(get(envWebsiteAuthPRMScopes)))...)
+	audiences = append(audiences, splitList(get(envMCPAuthAudiences))...)
 	var missing []string
 	if len(tenants) == 0 {
-		missing = append(missing, EnvAuthAllowedTenants+" (or "+EnvMCPAuthTenantIDs+")")
+		missing = append(missing, azenv.AuthAllowedTenants+" (or "+envMCPAuthTenantIDs+")")
 	}
-	if len(splitList(get(EnvAuthClientID))) == 0 && len(splitList(get(EnvMCPAuthAudiences))) == 0 {
-		missing = append(missing, EnvAuthClientID+" (or "+EnvMCPAuthAudiences+")")
+	if len(splitList(get(azenv.AuthClientID))) == 0 && len(splitList(get(envMCPAuthAudiences))) == 0 {
+		missing = append(missing, azenv.AuthClientID+" (or "+envMCPAuthAudiences+")")
 	}
 	if len(missing) > 0 {
 		return Config{}, fmt.Errorf("auth: %s=easyauth verifies the caller's token in the process too and needs %s; on Azure the platform and the Bicep set them when authentication is configured",
-			EnvMCPAuth, strings.Join(missing, " and "))
+			envMCPAuth, strings.Join(missing, " and "))
 	}
 	c := Config{
 		Mode: ModeEasyAuth,
 		Verifier: VerifierConfig{
 			TenantIDs:           tenants,
 			Audiences:           slices.Compact(audiences),
-			RequiredScopes:      splitList(get(EnvMCPAuthScopes)),
-			AcceptedRoles:       splitList(get(EnvMCPAuthRoles)),
-			AllowedApplications: splitList(get(EnvMCPAuthAllowedApplications)),
-			Authority:           get(EnvAuthorityHost),
+			RequiredScopes:      splitList(get(envMCPAuthScopes)),
+			AcceptedRoles:       splitList(get(envMCPAuthRoles)),
+			AllowedApplications: splitList(get(envMCPAuthAllowedApplications)),
+			Authority:           get(azenv.AuthorityHost),
 		},
 		PublicURL: publicURL(get),
 	}
 	if c.PublicURL != "" {
 		base, err := normalizePublicURL(c.PublicURL)
 		if err != nil {
-			return Config{}, fmt.Errorf("auth: %s: %w", EnvMCPPublicURL, err)
+			return Config{}, fmt.Errorf("auth: %s: %w", envMCPPublicURL, err)
 		}
 		c.PublicURL = base
 	}
@@ -198,10 +200,10 @@ func identifierURIs(scopes []string) []string {
 // publicURL is MCP_PUBLIC_URL, else https://$WEBSITE_HOSTNAME when that is
 // not a loopback host, else "".
 func publicURL(get func(string) string) string {
-	if u := get(EnvMCPPublicURL); u != "" {
+	if u := get(envMCPPublicURL); u != "" {
 		return u
 	}
-	if h := get(EnvWebsiteHostname); h != "" && !isLoopbackHost(h) {
+	if h := get(azenv.WebsiteHostname); h != "" && !azenv.IsLoopbackHost(h) {
 		return "https://" + h
 	}
 	return ""
@@ -211,34 +213,34 @@ func entraFromEnv(get func(string) string) (Config, error) {
 	c := Config{
 		Mode: ModeEntra,
 		Verifier: VerifierConfig{
-			TenantIDs:           splitList(get(EnvMCPAuthTenantIDs)),
-			Audiences:           splitList(get(EnvMCPAuthAudiences)),
-			RequiredScopes:      splitList(get(EnvMCPAuthScopes)),
-			AcceptedRoles:       splitList(get(EnvMCPAuthRoles)),
-			AllowedApplications: splitList(get(EnvMCPAuthAllowedApplications)),
-			Authority:           get(EnvAuthorityHost),
+			TenantIDs:           splitList(get(envMCPAuthTenantIDs)),
+			Audiences:           splitList(get(envMCPAuthAudiences)),
+			RequiredScopes:      splitList(get(envMCPAuthScopes)),
+			AcceptedRoles:       splitList(get(envMCPAuthRoles)),
+			AllowedApplications: splitList(get(envMCPAuthAllowedApplications)),
+			Authority:           get(azenv.AuthorityHost),
 		},
 		PublicURL: publicURL(get),
 	}
 	var missing []string
 	if len(c.Verifier.TenantIDs) == 0 {
-		missing = append(missing, EnvMCPAuthTenantIDs)
+		missing = append(missing, envMCPAuthTenantIDs)
 	}
 	if len(c.Verifier.Audiences) == 0 {
-		missing = append(missing, EnvMCPAuthAudiences)
+		missing = append(missing, envMCPAuthAudiences)
 	}
 	if c.PublicURL == "" {
-		missing = append(missing, EnvMCPPublicURL)
+		missing = append(missing, envMCPPublicURL)
 	}
 	if len(c.Verifier.RequiredScopes) == 0 && len(c.Verifier.AcceptedRoles) == 0 {
-		missing = append(missing, EnvMCPAuthScopes+" (delegated scopes, such as api://<app>/user_impersonation) or "+EnvMCPAuthRoles+" (app roles for app-only callers)")
+		missing = append(missing, envMCPAuthScopes+" (delegated scopes, such as api://<app>/user_impersonation) or "+envMCPAuthRoles+" (app roles for app-only callers)")
 	}
 	if len(missing) > 0 {
-		return Config{}, fmt.Errorf("auth: %s=entra needs %s", EnvMCPAuth, strings.Join(missing, ", "))
+		return Config{}, fmt.Errorf("auth: %s=entra needs %s", envMCPAuth, strings.Join(missing, ", "))
 	}
 	base, err := normalizePublicURL(c.PublicURL)
 	if err != nil {
-		return Config{}, fmt.Errorf("auth: %s: %w", EnvMCPPublicURL, err)
+		return Config{}, fmt.Errorf("auth: %s: %w", envMCPPublicURL, err)
 	}
 	c.PublicURL = base
 	return c, nil
@@ -373,7 +375,7 @@ func Protect(ctx context.Context, cfg Config) (*Protection, error) {
 	if len(trimmedNonEmpty(cfg.Verifier.RequiredScopes)) == 0 && len(trimmedNonEmpty(cfg.Verifier.AcceptedRoles)) == 0 {
 		// Without either, any token of the tenant for this audience would
 		// pass, app-only tokens with unrelated roles included.
-		return nil, fmt.Errorf("auth: %s=entra needs required scopes (%s) or accepted app roles (%s): without them any token issued for this app would be accepted", EnvMCPAuth, EnvMCPAuthScopes, EnvMCPAuthRoles)
+		return nil, fmt.Errorf("auth: %s=entra needs required scopes (%s) or accepted app roles (%s): without them any token issued for this app would be accepted", envMCPAuth, envMCPAuthScopes, envMCPAuthRoles)
 	}
 	v, err := NewVerifier(ctx, cfg.Verifier)
 	if err != nil {
@@ -410,7 +412,7 @@ func protectEasyAuth(ctx context.Context, cfg Config) (*Protection, error) {
 	}
 	v, err := NewVerifier(ctx, cfg.Verifier)
 	if err != nil {
-		return nil, fmt.Errorf("auth: %s=easyauth: %w", EnvMCPAuth, err)
+		return nil, fmt.Errorf("auth: %s=easyauth: %w", envMCPAuth, err)
 	}
 	return &Protection{Mode: ModeEasyAuth, Middleware: v.EasyAuthMiddleware(prm), Verifier: v}, nil
 }

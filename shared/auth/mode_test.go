@@ -13,25 +13,28 @@ import (
 	"time"
 
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
+	"github.com/mcpfunc/mcpfunc/shared/auth/internal/azenv"
 )
 
 func TestConfigFromEnv(t *testing.T) {
 	const tid = "11111111-2222-3333-4444-555555555555"
 	entra := map[string]string{
-		EnvMCPAuth:          "entra",
-		EnvMCPAuthTenantIDs: tid,
-		EnvMCPAuthAudiences: "api://app, app-client-id",
-		EnvMCPAuthScopes:    "api://app/user_impersonation",
-		EnvMCPPublicURL:     "https://mcp.example.com/",
+		envMCPAuth:          "entra",
+		envMCPAuthTenantIDs: tid,
+		envMCPAuthAudiences: "api://app, app-client-id",
+		envMCPAuthScopes:    "api://app/user_impersonation",
+		envMCPPublicURL:     "https://mcp.example.com/",
 	}
-	with := withEnv
+	with := authtest.WithEnv
 	easy := map[string]string{
-		EnvWebsiteAuthEnabled:   "True",
-		EnvWebsiteSiteName:      "app",
-		EnvWebsiteHostname:      "app.azurewebsites.net",
-		EnvAuthClientID:         "app-client-id",
-		EnvAuthAllowedTenants:   tid,
-		EnvWebsiteAuthPRMScopes: "api://app/user_impersonation",
+		envWebsiteAuthEnabled:    "True",
+		azenv.WebsiteSiteName:    "app",
+		azenv.WebsiteHostname:    "app.azurewebsites.net",
+		azenv.AuthClientID:       "app-client-id",
+		azenv.AuthAllowedTenants: tid,
+		envWebsiteAuthPRMScopes:  "api://app/user_impersonation",
 	}
 	tests := []struct {
 		name    string
@@ -52,13 +55,13 @@ func TestConfigFromEnv(t *testing.T) {
 				}
 			},
 		},
-		{name: "easy auth detected lower-case", env: with(easy, EnvWebsiteAuthEnabled, "true"), want: ModeEasyAuth},
-		{name: "explicit easyauth", env: with(easy, EnvMCPAuth, "EasyAuth"), want: ModeEasyAuth},
-		{name: "explicit easyauth outside Azure", env: with(easy, EnvMCPAuth, "easyauth", EnvWebsiteSiteName, "", EnvWebsiteAuthEnabled, ""), want: ModeEasyAuth},
+		{name: "easy auth detected lower-case", env: with(easy, envWebsiteAuthEnabled, "true"), want: ModeEasyAuth},
+		{name: "explicit easyauth", env: with(easy, envMCPAuth, "EasyAuth"), want: ModeEasyAuth},
+		{name: "explicit easyauth outside Azure", env: with(easy, envMCPAuth, "easyauth", azenv.WebsiteSiteName, "", envWebsiteAuthEnabled, ""), want: ModeEasyAuth},
 		{
 			name: "easyauth with its own settings", want: ModeEasyAuth,
-			env: with(easy, EnvMCPAuth, "easyauth", EnvMCPAuthTenantIDs, tenantA, EnvMCPAuthAudiences, "api://other", EnvMCPAuthScopes, "api://app/user_impersonation",
-				EnvMCPAuthAllowedApplications, "client-1", EnvWebsiteAuthPRMScopes, "", EnvMCPPublicURL, "https://mcp.example.com/mcp"),
+			env: with(easy, envMCPAuth, "easyauth", envMCPAuthTenantIDs, tenantA, envMCPAuthAudiences, "api://other", envMCPAuthScopes, "api://app/user_impersonation",
+				envMCPAuthAllowedApplications, "client-1", envWebsiteAuthPRMScopes, "", envMCPPublicURL, "https://mcp.example.com/mcp"),
 			check: func(t *testing.T, c Config) {
 				v := c.Verifier
 				if !slices.Equal(v.TenantIDs, []string{tenantA}) || !slices.Equal(v.Audiences, []string{"app-client-id", "api://other"}) ||
@@ -70,24 +73,24 @@ func TestConfigFromEnv(t *testing.T) {
 		},
 		// The issue: MCP_AUTH=easyauth on Azure with authentication off
 		// served without a warning.
-		{name: "easyauth on azure with authentication off", env: with(easy, EnvMCPAuth, "easyauth", EnvWebsiteAuthEnabled, "False", EnvWebsiteSiteName, "func-userinfo"),
-			wantErr: []string{"refusing", EnvWebsiteAuthEnabled, `"False"`, "MCP_AUTH=entra", "MCP_REQUIRE_EASYAUTH_ENV=off"}},
-		{name: "easyauth on azure, WEBSITE_AUTH_ENABLED unset", env: with(easy, EnvMCPAuth, "easyauth", EnvWebsiteAuthEnabled, ""),
-			wantErr: []string{"refusing", EnvWebsiteAuthEnabled}},
-		{name: "easyauth on azure, check turned off", env: with(easy, EnvMCPAuth, "easyauth", EnvWebsiteAuthEnabled, "", "MCP_REQUIRE_EASYAUTH_ENV", "OFF"), want: ModeEasyAuth},
+		{name: "easyauth on azure with authentication off", env: with(easy, envMCPAuth, "easyauth", envWebsiteAuthEnabled, "False", azenv.WebsiteSiteName, "func-userinfo"),
+			wantErr: []string{"refusing", envWebsiteAuthEnabled, `"False"`, "MCP_AUTH=entra", "MCP_REQUIRE_EASYAUTH_ENV=off"}},
+		{name: "easyauth on azure, WEBSITE_AUTH_ENABLED unset", env: with(easy, envMCPAuth, "easyauth", envWebsiteAuthEnabled, ""),
+			wantErr: []string{"refusing", envWebsiteAuthEnabled}},
+		{name: "easyauth on azure, check turned off", env: with(easy, envMCPAuth, "easyauth", envWebsiteAuthEnabled, "", "MCP_REQUIRE_EASYAUTH_ENV", "OFF"), want: ModeEasyAuth},
 		{name: "easyauth, bad MCP_REQUIRE_EASYAUTH_ENV", env: with(easy, "MCP_REQUIRE_EASYAUTH_ENV", "maybe"), wantErr: []string{"MCP_REQUIRE_EASYAUTH_ENV", `"maybe"`}},
-		{name: "easyauth without client id", env: with(easy, EnvAuthClientID, ""), wantErr: []string{EnvAuthClientID, EnvMCPAuthAudiences}},
-		{name: "easyauth without tenants", env: with(easy, EnvAuthAllowedTenants, " "), wantErr: []string{EnvAuthAllowedTenants, EnvMCPAuthTenantIDs}},
-		{name: "explicit none locally", env: map[string]string{EnvMCPAuth: "none"}, want: ModeNone,
+		{name: "easyauth without client id", env: with(easy, azenv.AuthClientID, ""), wantErr: []string{azenv.AuthClientID, envMCPAuthAudiences}},
+		{name: "easyauth without tenants", env: with(easy, azenv.AuthAllowedTenants, " "), wantErr: []string{azenv.AuthAllowedTenants, envMCPAuthTenantIDs}},
+		{name: "explicit none locally", env: map[string]string{envMCPAuth: "none"}, want: ModeNone,
 			check: func(t *testing.T, c Config) {
 				if c.Defaulted {
 					t.Error("Defaulted for an explicit none")
 				}
 			}},
-		{name: "explicit none on azure", env: map[string]string{EnvMCPAuth: "none", EnvWebsiteSiteName: "app"}, want: ModeNone},
-		{name: "explicit none wins over easy auth", env: map[string]string{EnvMCPAuth: "none", EnvWebsiteAuthEnabled: "True"}, want: ModeNone},
-		{name: "on azure without easy auth", env: map[string]string{EnvWebsiteSiteName: "app"}, wantErr: []string{"refusing", EnvWebsiteAuthEnabled, "MCP_AUTH=entra", "MCP_AUTH=none"}},
-		{name: "on azure with easy auth off", env: map[string]string{EnvWebsiteSiteName: "app", EnvWebsiteAuthEnabled: "False"}, wantErr: []string{"refusing"}},
+		{name: "explicit none on azure", env: map[string]string{envMCPAuth: "none", azenv.WebsiteSiteName: "app"}, want: ModeNone},
+		{name: "explicit none wins over easy auth", env: map[string]string{envMCPAuth: "none", envWebsiteAuthEnabled: "True"}, want: ModeNone},
+		{name: "on azure without easy auth", env: map[string]string{azenv.WebsiteSiteName: "app"}, wantErr: []string{"refusing", envWebsiteAuthEnabled, "MCP_AUTH=entra", "MCP_AUTH=none"}},
+		{name: "on azure with easy auth off", env: map[string]string{azenv.WebsiteSiteName: "app", envWebsiteAuthEnabled: "False"}, wantErr: []string{"refusing"}},
 		// Outside Azure an unset MCP_AUTH means none, and says so.
 		{name: "local, nothing set", env: map[string]string{}, want: ModeNone,
 			check: func(t *testing.T, c Config) {
@@ -95,7 +98,7 @@ func TestConfigFromEnv(t *testing.T) {
 					t.Error("not Defaulted")
 				}
 			}},
-		{name: "unknown mode", env: map[string]string{EnvMCPAuth: "basic"}, wantErr: []string{`"basic"`, "easyauth, entra or none"}},
+		{name: "unknown mode", env: map[string]string{envMCPAuth: "basic"}, wantErr: []string{`"basic"`, "easyauth, entra or none"}},
 		{
 			name: "entra", env: entra, want: ModeEntra,
 			check: func(t *testing.T, c Config) {
@@ -109,7 +112,7 @@ func TestConfigFromEnv(t *testing.T) {
 		},
 		{
 			name: "entra public URL from WEBSITE_HOSTNAME, /mcp stripped", want: ModeEntra,
-			env: with(entra, EnvMCPPublicURL, "", EnvWebsiteHostname, "app.azurewebsites.net", EnvAuthorityHost, "https://login.microsoftonline.us"),
+			env: with(entra, envMCPPublicURL, "", azenv.WebsiteHostname, "app.azurewebsites.net", azenv.AuthorityHost, "https://login.microsoftonline.us"),
 			check: func(t *testing.T, c Config) {
 				if c.PublicURL != "https://app.azurewebsites.net" || c.Verifier.Authority != "https://login.microsoftonline.us" {
 					t.Errorf("got %+v", c)
@@ -117,21 +120,21 @@ func TestConfigFromEnv(t *testing.T) {
 			},
 		},
 		{
-			name: "entra public URL with /mcp", want: ModeEntra, env: with(entra, EnvMCPPublicURL, "http://localhost:7071/mcp"),
+			name: "entra public URL with /mcp", want: ModeEntra, env: with(entra, envMCPPublicURL, "http://localhost:7071/mcp"),
 			check: func(t *testing.T, c Config) {
 				if c.PublicURL != "http://localhost:7071" {
 					t.Errorf("got %q", c.PublicURL)
 				}
 			},
 		},
-		{name: "entra missing all", env: map[string]string{EnvMCPAuth: "entra"}, wantErr: []string{EnvMCPAuthTenantIDs, EnvMCPAuthAudiences, EnvMCPPublicURL, EnvMCPAuthScopes, EnvMCPAuthRoles}},
+		{name: "entra missing all", env: map[string]string{envMCPAuth: "entra"}, wantErr: []string{envMCPAuthTenantIDs, envMCPAuthAudiences, envMCPPublicURL, envMCPAuthScopes, envMCPAuthRoles}},
 		// Without scopes or roles any token for the app would pass, app-only
 		// tokens with unrelated roles included.
-		{name: "entra without scopes or roles", env: with(entra, EnvMCPAuthScopes, ""), wantErr: []string{EnvMCPAuthScopes, EnvMCPAuthRoles}},
-		{name: "entra without scopes or roles (blank lists)", env: with(entra, EnvMCPAuthScopes, " , ", EnvMCPAuthRoles, ","), wantErr: []string{EnvMCPAuthScopes, EnvMCPAuthRoles}},
+		{name: "entra without scopes or roles", env: with(entra, envMCPAuthScopes, ""), wantErr: []string{envMCPAuthScopes, envMCPAuthRoles}},
+		{name: "entra without scopes or roles (blank lists)", env: with(entra, envMCPAuthScopes, " , ", envMCPAuthRoles, ","), wantErr: []string{envMCPAuthScopes, envMCPAuthRoles}},
 		{
 			name: "entra roles only, allowed applications", want: ModeEntra,
-			env: with(entra, EnvMCPAuthScopes, "", EnvMCPAuthRoles, "Tools.Call, Tools.Admin", EnvMCPAuthAllowedApplications, "aebc6443-996d-45c2-90f0-388ff96faa56 app-2"),
+			env: with(entra, envMCPAuthScopes, "", envMCPAuthRoles, "Tools.Call, Tools.Admin", envMCPAuthAllowedApplications, "aebc6443-996d-45c2-90f0-388ff96faa56 app-2"),
 			check: func(t *testing.T, c Config) {
 				if len(c.Verifier.RequiredScopes) != 0 || !slices.Equal(c.Verifier.AcceptedRoles, []string{"Tools.Call", "Tools.Admin"}) ||
 					!slices.Equal(c.Verifier.AllowedApplications, []string{"aebc6443-996d-45c2-90f0-388ff96faa56", "app-2"}) {
@@ -139,14 +142,14 @@ func TestConfigFromEnv(t *testing.T) {
 				}
 			},
 		},
-		{name: "entra missing tenants", env: with(entra, EnvMCPAuthTenantIDs, " , "), wantErr: []string{EnvMCPAuthTenantIDs}},
-		{name: "entra missing audiences", env: with(entra, EnvMCPAuthAudiences, ""), wantErr: []string{EnvMCPAuthAudiences}},
-		{name: "entra local hostname is not a public URL", env: with(entra, EnvMCPPublicURL, "", EnvWebsiteHostname, "localhost:7071"), wantErr: []string{EnvMCPPublicURL}},
-		{name: "entra bad public URL", env: with(entra, EnvMCPPublicURL, "mcp.example.com"), wantErr: []string{EnvMCPPublicURL}},
+		{name: "entra missing tenants", env: with(entra, envMCPAuthTenantIDs, " , "), wantErr: []string{envMCPAuthTenantIDs}},
+		{name: "entra missing audiences", env: with(entra, envMCPAuthAudiences, ""), wantErr: []string{envMCPAuthAudiences}},
+		{name: "entra local hostname is not a public URL", env: with(entra, envMCPPublicURL, "", azenv.WebsiteHostname, "localhost:7071"), wantErr: []string{envMCPPublicURL}},
+		{name: "entra bad public URL", env: with(entra, envMCPPublicURL, "mcp.example.com"), wantErr: []string{envMCPPublicURL}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ConfigFromEnv(envMap(tt.env))
+			c, err := ConfigFromEnv(authtest.Getenv(tt.env))
 			if tt.wantErr != nil {
 				if err == nil {
 					t.Fatalf("got %+v, want error", c)

@@ -15,6 +15,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/internal/azenv"
 )
 
 // Defaults for [VerifierConfig].
@@ -57,8 +59,9 @@ type VerifierConfig struct {
 	// calling applications (the azp claim, or appid in v1.0 tokens) that
 	// [Verifier.Middleware] admits, like Easy Auth's allowedApplications.
 	AllowedApplications []string
-	// Authority is the Entra authority host, as [ParseAuthorityHost]
-	// accepts it. Default https://login.microsoftonline.com.
+	// Authority is the Entra authority host: an https URL, or an http URL
+	// on a loopback host (a fake in tests), as AZURE_AUTHORITY_HOST.
+	// Default https://login.microsoftonline.com.
 	Authority string
 	// ClockSkew is the tolerance for exp and nbf. Default DefaultClockSkew.
 	ClockSkew time.Duration
@@ -114,7 +117,7 @@ type scopeName struct{ short, full string }
 // request; ctx supplies values (not cancellation) for later key set
 // requests.
 func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
-	authority, err := ParseAuthorityHost(cfg.Authority)
+	authority, err := azenv.ParseAuthorityHost(cfg.Authority)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 )
 
 // The fuzzed verifier's issuer is served in-process (no sockets) on a fixed
@@ -43,7 +45,7 @@ func fuzzIssuerHandler(pub *rsa.PublicKey) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		base := fuzzAuthority + "/" + r.PathValue("tenant")
-		writeJSON(w, http.StatusOK, map[string]any{
+		authtest.WriteJSON(w, http.StatusOK, map[string]any{
 			"issuer":                                base + "/v2.0",
 			"jwks_uri":                              base + "/discovery/v2.0/keys",
 			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
@@ -52,7 +54,7 @@ func fuzzIssuerHandler(pub *rsa.PublicKey) http.Handler {
 		})
 	})
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
+		authtest.WriteJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
 			"kty": "RSA", "use": "sig", "alg": "RS256", "kid": fuzzKID,
 			"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
 			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),

@@ -736,8 +736,8 @@ func TestProtectEntraRefusesOpenPolicy(t *testing.T) {
 	cfg := fi.verifierConfig()
 	cfg.RequiredScopes = []string{" "}
 	_, err := Protect(context.Background(), Config{Mode: ModeEntra, Verifier: cfg, PublicURL: "https://mcp.example.com"})
-	if err == nil || !strings.Contains(err.Error(), EnvMCPAuthScopes) || !strings.Contains(err.Error(), "MCP_AUTH_ROLES") {
-		t.Fatalf("Protect without scopes or roles = %v, want an error naming %s and MCP_AUTH_ROLES", err, EnvMCPAuthScopes)
+	if err == nil || !strings.Contains(err.Error(), envMCPAuthScopes) || !strings.Contains(err.Error(), "MCP_AUTH_ROLES") {
+		t.Fatalf("Protect without scopes or roles = %v, want an error naming %s and MCP_AUTH_ROLES", err, envMCPAuthScopes)
 	}
 }
 

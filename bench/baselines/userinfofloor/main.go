@@ -1,16 +1,16 @@
 // Command userinfofloor is the userinfo server's tool served the go-sdk's
 // own way, with nothing of shared/hosting: the same get_user_info
 // (servers/userinfo/tools) with the same On-Behalf-Of exchange
-// (shared/auth) and Graph client (servers/userinfo/graph), behind the
+// (shared/auth/obo) and Graph client (servers/userinfo/graph), behind the
 // SDK's stateless streamable HTTP handler on http.ListenAndServe. It is the
 // floor the bench (go tool mage bench) compares servers/userinfo against.
 //
-// It has no Easy Auth principal check (auth.RequireEasyAuth) either: that
+// It has no token or Easy Auth principal check (shared/auth) either: that
 // is this repository's code, part of what the comparison measures. It
 // reads the same settings as userinfo: FUNCTIONS_CUSTOMHANDLER_PORT
-// (default 8080), the On-Behalf-Of variables of shared/auth (it refuses to
-// start without them), GRAPH_BASE_URL, and LOG_LEVEL for the tool's own
-// lines (JSON on stderr).
+// (default 8080), the On-Behalf-Of variables of shared/auth/obo (it
+// refuses to start without them), GRAPH_BASE_URL, and LOG_LEVEL for the
+// tool's own lines (JSON on stderr).
 //
 // It imports the Microsoft Graph SDK, so it is a main package of its own,
 // without tests, that the bench builds with go build; the bench program and
@@ -28,7 +28,7 @@ import (
 	"github.com/mcpfunc/mcpfunc/bench/baselines/floor"
 	"github.com/mcpfunc/mcpfunc/servers/userinfo/graph"
 	"github.com/mcpfunc/mcpfunc/servers/userinfo/tools"
-	"github.com/mcpfunc/mcpfunc/shared/auth"
+	"github.com/mcpfunc/mcpfunc/shared/auth/obo"
 )
 
 func main() {
@@ -38,11 +38,11 @@ func main() {
 		os.Exit(2)
 	}
 
-	oboCfg, err := auth.OBOConfigFromEnv(os.Getenv)
+	oboCfg, err := obo.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		fail("on-behalf-of is not configured", err)
 	}
-	obo, err := auth.NewOBO(oboCfg, nil)
+	x, err := obo.New(oboCfg, nil)
 	if err != nil {
 		fail("on-behalf-of", err)
 	}
@@ -50,6 +50,6 @@ func main() {
 	if err != nil {
 		fail("GRAPH_BASE_URL", err)
 	}
-	s := tools.NewServer(&mcp.Implementation{Name: "userinfo", Version: "userinfofloor"}, tools.Config{OBO: obo, Graph: svc, Logger: logger})
+	s := tools.NewServer(&mcp.Implementation{Name: "userinfo", Version: "userinfofloor"}, tools.Config{OBO: x, Graph: svc, Logger: logger})
 	floor.Serve(logger, s)
 }

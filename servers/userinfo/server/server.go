@@ -20,6 +20,7 @@ import (
 	"github.com/mcpfunc/mcpfunc/servers/userinfo/graph"
 	"github.com/mcpfunc/mcpfunc/servers/userinfo/tools"
 	"github.com/mcpfunc/mcpfunc/shared/auth"
+	"github.com/mcpfunc/mcpfunc/shared/auth/obo"
 	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
 
@@ -61,8 +62,8 @@ func New(ctx context.Context, impl *mcp.Implementation, getenv func(string) stri
 	protection.LogNotice(ctx, logger)
 
 	cfg := tools.Config{Logger: logger}
-	oboCfg, err := auth.OBOConfigFromEnv(getenv)
-	var notConfigured *auth.NotConfiguredError
+	oboCfg, err := obo.ConfigFromEnv(getenv)
+	var notConfigured *obo.NotConfiguredError
 	switch {
 	case errors.As(err, &notConfigured):
 		cfg.NotConfigured = notConfigured.Help()
@@ -73,11 +74,11 @@ func New(ctx context.Context, impl *mcp.Implementation, getenv func(string) stri
 	case err != nil:
 		return nil, err
 	default:
-		obo, err := auth.NewOBO(oboCfg, &auth.OBOOptions{HTTPClient: hc})
+		x, err := obo.New(oboCfg, &obo.Options{HTTPClient: hc})
 		if err != nil {
 			return nil, fmt.Errorf("on-behalf-of: %w", err)
 		}
-		cfg.OBO = obo
+		cfg.OBO = x
 		logger.Info("on-behalf-of configured", "mode", string(oboCfg.Mode), "tenant", oboCfg.TenantID, "client_id", oboCfg.ClientID)
 	}
 

@@ -16,11 +16,12 @@ import (
 
 	"github.com/mcpfunc/mcpfunc/servers/userinfo/graph"
 	"github.com/mcpfunc/mcpfunc/shared/auth"
+	"github.com/mcpfunc/mcpfunc/shared/auth/obo"
 	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
 
-// Exchanger exchanges the caller's token for a Graph token (*auth.OBO in
-// production).
+// Exchanger exchanges the caller's token for a Graph token (*obo.Exchanger
+// in production).
 type Exchanger interface {
 	Token(ctx context.Context, userToken string, scopes ...string) (azcore.AccessToken, error)
 }
@@ -134,7 +135,7 @@ func text(u UserInfo) string {
 // message turns an error from the exchange or from Graph into text a user
 // can act on. Neither carries token material.
 func message(err error) string {
-	var oe *auth.OBOError
+	var oe *obo.Error
 	if errors.As(err, &oe) {
 		return oe.UserMessage()
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpfunc/mcpfunc/servers/userinfo/graph"
-	"github.com/mcpfunc/mcpfunc/shared/auth"
+	"github.com/mcpfunc/mcpfunc/shared/auth/obo"
 )
 
 func TestMessage(t *testing.T) {
@@ -18,8 +18,8 @@ func TestMessage(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"obo consent", &auth.OBOError{Kind: auth.OBOConsentRequired, ConsentURL: "https://app.example/.auth/login/aad?post_login_redirect_uri=/authcomplete"}, "https://app.example/.auth/login/aad"},
-		{"obo inside graph credential error", &graph.Error{Kind: graph.KindCredential, Err: &auth.OBOError{Kind: auth.OBOInteractionRequired, Codes: []int{50076}}}, "AADSTS50076"},
+		{"obo consent", &obo.Error{Kind: obo.KindConsentRequired, ConsentURL: "https://app.example/.auth/login/aad?post_login_redirect_uri=/authcomplete"}, "https://app.example/.auth/login/aad"},
+		{"obo inside graph credential error", &graph.Error{Kind: graph.KindCredential, Err: &obo.Error{Kind: obo.KindInteractionRequired, Codes: []int{50076}}}, "AADSTS50076"},
 		{"exchange timeout", fmt.Errorf("exchange: %w", context.DeadlineExceeded), "did not finish in time"},
 		{"graph 401", &graph.Error{Kind: graph.KindUnauthorized, Status: 401, Code: "InvalidAuthenticationToken"}, "HTTP 401, InvalidAuthenticationToken); sign in again"},
 		{"graph 403", &graph.Error{Kind: graph.KindForbidden, Status: 403}, "User.Read"},

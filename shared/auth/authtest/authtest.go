@@ -543,3 +543,32 @@ func ShortHash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:4])
 }
+
+// Getenv returns a function with os.Getenv's signature that reads m, for
+// the ConfigFromEnv functions under test.
+func Getenv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// WithEnv returns a copy of base with the key-value pairs kv set.
+func WithEnv(base map[string]string, kv ...string) map[string]string {
+	m := make(map[string]string, len(base)+len(kv)/2)
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// ContainsAny reports whether s contains any non-empty needle, such as
+// one of the secrets a text must not show.
+func ContainsAny(s string, needles ...string) bool {
+	for _, n := range needles {
+		if n != "" && strings.Contains(s, n) {
+			return true
+		}
+	}
+	return false
+}

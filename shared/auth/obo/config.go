@@ -1,96 +1,72 @@
-package auth
+package obo
 
 import (
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
+
+	"github.com/mcpfunc/mcpfunc/shared/auth/internal/azenv"
 )
 
-// Environment variables read by [OBOConfigFromEnv] and [ConfigFromEnv].
-// The package documentation describes each one.
+// Environment variables read by [ConfigFromEnv], besides those of azenv
+// that package auth reads too; the package documentation describes each
+// one.
 const (
-	EnvMIClientID            = "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"
-	EnvAuthClientID          = "WEBSITE_AUTH_CLIENT_ID"
-	EnvAuthAllowedTenants    = "WEBSITE_AUTH_AAD_ALLOWED_TENANTS"
-	EnvTokenExchangeAudience = "TokenExchangeAudience"
-	EnvTenantID              = "AZURE_TENANT_ID"
-	EnvClientID              = "AZURE_CLIENT_ID"
-	EnvClientSecret          = "AZURE_CLIENT_SECRET"
-	EnvClientCertPath        = "AZURE_CLIENT_CERTIFICATE_PATH"
-	EnvClientCertPassword    = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
-	EnvAuthorityHost         = "AZURE_AUTHORITY_HOST"
-	EnvWebsiteHostname       = "WEBSITE_HOSTNAME"
-	EnvWebsiteSiteName       = "WEBSITE_SITE_NAME"
-	EnvWebsiteAuthEnabled    = "WEBSITE_AUTH_ENABLED"
-	EnvMCPAuth               = "MCP_AUTH"
-	EnvMCPAuthTenantIDs      = "MCP_AUTH_TENANT_IDS"
-	EnvMCPAuthAudiences      = "MCP_AUTH_AUDIENCES"
-	EnvMCPAuthScopes         = "MCP_AUTH_SCOPES"
-	EnvMCPAuthRoles          = "MCP_AUTH_ROLES"
-	// EnvMCPAuthAllowedApplications lists the client applications allowed
-	// to call the server.
-	EnvMCPAuthAllowedApplications = "MCP_AUTH_ALLOWED_APPLICATIONS"
-	EnvMCPPublicURL               = "MCP_PUBLIC_URL"
-	// EnvMCPRequireEasyAuthEnv, set to off, lets easyauth mode start on
-	// Azure although WEBSITE_AUTH_ENABLED is not True.
-	EnvMCPRequireEasyAuthEnv = "MCP_REQUIRE_EASYAUTH_ENV"
-	// EnvWebsiteAuthPRMScopes is the scope list Easy Auth advertises in
-	// its protected resource metadata (set by the Bicep).
-	EnvWebsiteAuthPRMScopes = "WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES"
+	envMIClientID            = "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"
+	envTokenExchangeAudience = "TokenExchangeAudience"
+	envTenantID              = "AZURE_TENANT_ID"
+	envClientID              = "AZURE_CLIENT_ID"
+	envClientSecret          = "AZURE_CLIENT_SECRET"
+	envClientCertPath        = "AZURE_CLIENT_CERTIFICATE_PATH"
+	envClientCertPassword    = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
 )
 
-// Defaults for on-behalf-of settings.
-const (
-	// DefaultTokenExchangeAudience is the audience of the managed-identity
-	// token used as the client assertion (public cloud).
-	DefaultTokenExchangeAudience = "api://AzureADTokenExchange"
-	// DefaultAuthorityHost is the Microsoft Entra ID authority host of the
-	// public cloud.
-	DefaultAuthorityHost = "https://login.microsoftonline.com"
-)
+// defaultTokenExchangeAudience is the audience of the managed-identity
+// token used as the client assertion (public cloud).
+const defaultTokenExchangeAudience = "api://AzureADTokenExchange"
 
-// OBOMode says how the app authenticates itself in the on-behalf-of
+// Mode says how the app authenticates itself in the on-behalf-of
 // exchange.
-type OBOMode string
+type Mode string
 
 const (
-	// OBOModeManagedIdentity uses a token of a user-assigned managed
+	// ModeManagedIdentity uses a token of a user-assigned managed
 	// identity as the client assertion (a federated credential on the app
 	// registration). This is the Azure mode.
-	OBOModeManagedIdentity OBOMode = "managed-identity"
-	// OBOModeClientSecret uses a client secret of the app registration.
-	OBOModeClientSecret OBOMode = "client-secret"
-	// OBOModeClientCertificate uses a certificate of the app registration.
-	OBOModeClientCertificate OBOMode = "client-certificate"
+	ModeManagedIdentity Mode = "managed-identity"
+	// ModeClientSecret uses a client secret of the app registration.
+	ModeClientSecret Mode = "client-secret"
+	// ModeClientCertificate uses a certificate of the app registration.
+	ModeClientCertificate Mode = "client-certificate"
 )
 
-// OBOConfig configures [NewOBO]. [OBOConfigFromEnv] fills it from the
+// Config configures [New]. [ConfigFromEnv] fills it from the
 // environment. Its String and LogValue methods never show the secret or
 // the certificate password.
-type OBOConfig struct {
+type Config struct {
 	// Mode selects the client credential.
-	Mode OBOMode
+	Mode Mode
 	// TenantID is the app registration's tenant.
 	TenantID string
 	// ClientID is the app registration's client (application) ID: the
 	// audience of the callers' tokens.
 	ClientID string
 	// ManagedIdentityClientID is the client ID of the user-assigned managed
-	// identity (OBOModeManagedIdentity).
+	// identity (ModeManagedIdentity).
 	ManagedIdentityClientID string
 	// TokenExchangeAudience is the audience of the managed-identity token
-	// (OBOModeManagedIdentity); empty means DefaultTokenExchangeAudience.
+	// (ModeManagedIdentity); empty means defaultTokenExchangeAudience.
 	TokenExchangeAudience string
-	// ClientSecret is the app registration's secret (OBOModeClientSecret).
+	// ClientSecret is the app registration's secret (ModeClientSecret).
 	ClientSecret string
 	// CertificatePath is a PEM or PKCS#12 file holding the certificate and
-	// its RSA private key (OBOModeClientCertificate).
+	// its RSA private key (ModeClientCertificate).
 	CertificatePath string
 	// CertificatePassword decrypts CertificatePath, if it is encrypted.
 	CertificatePassword string
 	// AuthorityHost is the Entra authority host; empty means
-	// DefaultAuthorityHost.
+	// https://login.microsoftonline.com.
 	AuthorityHost string
 	// PublicHostname is the app's public host name (WEBSITE_HOSTNAME), used
 	// to build the consent link. Empty or loopback: no link.
@@ -98,30 +74,30 @@ type OBOConfig struct {
 }
 
 // String describes c without secrets.
-func (c OBOConfig) String() string {
+func (c Config) String() string {
 	s := fmt.Sprintf("mode=%s tenant=%s client_id=%s", c.Mode, c.TenantID, c.ClientID)
 	switch c.Mode {
-	case OBOModeManagedIdentity:
+	case ModeManagedIdentity:
 		s += fmt.Sprintf(" managed_identity_client_id=%s token_exchange_audience=%s", c.ManagedIdentityClientID, c.audience())
-	case OBOModeClientSecret:
+	case ModeClientSecret:
 		s += " client_secret=[redacted]"
-	case OBOModeClientCertificate:
+	case ModeClientCertificate:
 		s += " certificate_path=" + c.CertificatePath
 	}
 	return s + " authority=" + c.authorityHost()
 }
 
 // LogValue describes c for log/slog without secrets.
-func (c OBOConfig) LogValue() slog.Value {
+func (c Config) LogValue() slog.Value {
 	return slog.StringValue(c.String())
 }
 
 // GoString describes c for %#v without secrets.
-func (c OBOConfig) GoString() string { return "auth.OBOConfig{" + c.String() + "}" }
+func (c Config) GoString() string { return "obo.Config{" + c.String() + "}" }
 
-func (c OBOConfig) audience() string {
+func (c Config) audience() string {
 	if c.TokenExchangeAudience == "" {
-		return DefaultTokenExchangeAudience
+		return defaultTokenExchangeAudience
 	}
 	return c.TokenExchangeAudience
 }
@@ -143,25 +119,25 @@ func knownAuthority(authority string) bool {
 	return false
 }
 
-func (c OBOConfig) authorityHost() string {
+func (c Config) authorityHost() string {
 	if c.AuthorityHost == "" {
-		return DefaultAuthorityHost
+		return azenv.DefaultAuthorityHost
 	}
 	return strings.TrimRight(c.AuthorityHost, "/")
 }
 
 // consentURL returns the Easy Auth login link that lets a user consent, or
 // "" when the app has no usable public host name.
-func (c OBOConfig) consentURL() string {
+func (c Config) consentURL() string {
 	h := strings.TrimSpace(c.PublicHostname)
-	if h == "" || isLoopbackHost(h) {
+	if h == "" || azenv.IsLoopbackHost(h) {
 		return ""
 	}
 	return "https://" + h + "/.auth/login/aad?post_login_redirect_uri=/authcomplete"
 }
 
-// validate checks the fields NewOBO needs for c.Mode.
-func (c OBOConfig) validate() error {
+// validate checks the fields New needs for c.Mode.
+func (c Config) validate() error {
 	var missing []string
 	need := func(v, name string) {
 		if strings.TrimSpace(v) == "" {
@@ -171,11 +147,11 @@ func (c OBOConfig) validate() error {
 	need(c.TenantID, "TenantID")
 	need(c.ClientID, "ClientID")
 	switch c.Mode {
-	case OBOModeManagedIdentity:
+	case ModeManagedIdentity:
 		need(c.ManagedIdentityClientID, "ManagedIdentityClientID")
-	case OBOModeClientSecret:
+	case ModeClientSecret:
 		need(c.ClientSecret, "ClientSecret")
-	case OBOModeClientCertificate:
+	case ModeClientCertificate:
 		need(c.CertificatePath, "CertificatePath")
 	default:
 		return fmt.Errorf("auth: unknown on-behalf-of mode %q", c.Mode)
@@ -189,17 +165,24 @@ func (c OBOConfig) validate() error {
 	return c.checkAuthority()
 }
 
-// checkAuthority parses AuthorityHost with [ParseAuthorityHost] and
-// requires https, since MSAL sends the exchange only to https authorities.
-func (c OBOConfig) checkAuthority() error {
-	a, err := ParseAuthorityHost(c.AuthorityHost)
+// checkAuthority parses AuthorityHost with the token verifier's parser
+// ([azenv.ParseAuthorityHost]) and requires https, since MSAL sends the
+// exchange only to https authorities.
+func (c Config) checkAuthority() error {
+	a, err := azenv.ParseAuthorityHost(c.AuthorityHost)
 	if err != nil {
 		return err
 	}
-	if !AuthorityIsHTTPS(a) {
-		return fmt.Errorf("auth: on-behalf-of needs an https authority, but %s=%q is http: MSAL refuses plain http (a loopback http authority serves only token verification in tests); use an https URL or unset it", EnvAuthorityHost, c.AuthorityHost)
+	if !authorityIsHTTPS(a) {
+		return fmt.Errorf("auth: on-behalf-of needs an https authority, but %s=%q is http: MSAL refuses plain http (a loopback http authority serves only token verification in tests); use an https URL or unset it", azenv.AuthorityHost, c.AuthorityHost)
 	}
 	return nil
+}
+
+// authorityIsHTTPS reports whether an authority accepted by
+// azenv.ParseAuthorityHost uses https, which on-behalf-of requires.
+func authorityIsHTTPS(authority string) bool {
+	return strings.HasPrefix(strings.ToLower(authority), "https://")
 }
 
 // validTenant accepts tenant IDs and domain names, nothing with a path.
@@ -216,7 +199,7 @@ func validTenant(t string) bool {
 	return true
 }
 
-// NotConfiguredError is returned by [OBOConfigFromEnv] when neither the
+// NotConfiguredError is returned by [ConfigFromEnv] when neither the
 // Azure nor the local on-behalf-of settings are complete. Missing names the
 // variables to set for the mode the environment seems to attempt.
 type NotConfiguredError struct {
@@ -244,17 +227,17 @@ func (e *NotConfiguredError) Help() string {
 	b.WriteString("On-behalf-of (OBO) token exchange is not configured, so tools that call APIs as the signed-in user will fail.\n")
 	fmt.Fprintf(&b, "Missing: %s.\n\n", strings.Join(e.Missing, ", "))
 	b.WriteString("To use OBO locally, set these in local.settings.json \"Values\" or in the environment:\n")
-	b.WriteString("  " + EnvTenantID + "      tenant ID of the app registration\n")
-	b.WriteString("  " + EnvClientID + "      client (application) ID of the app registration the MCP client gets tokens for\n")
-	b.WriteString("  " + EnvClientSecret + "  a client secret of that app registration\n")
-	b.WriteString("  or " + EnvClientCertPath + " (+ " + EnvClientCertPassword + " if encrypted): a PEM or PKCS#12 file with its certificate and RSA private key\n")
+	b.WriteString("  " + envTenantID + "      tenant ID of the app registration\n")
+	b.WriteString("  " + envClientID + "      client (application) ID of the app registration the MCP client gets tokens for\n")
+	b.WriteString("  " + envClientSecret + "  a client secret of that app registration\n")
+	b.WriteString("  or " + envClientCertPath + " (+ " + envClientCertPassword + " if encrypted): a PEM or PKCS#12 file with its certificate and RSA private key\n")
 	b.WriteString("The app registration needs the delegated permissions the tools use (for example Microsoft Graph User.Read), and the caller's token must be issued for it.\n\n")
 	b.WriteString("On Azure, OBO uses Easy Auth's app registration and a user-assigned managed identity as its federated credential:\n")
-	b.WriteString("  " + EnvMIClientID + " (client ID of the managed identity), " + EnvAuthClientID + ", " + EnvAuthAllowedTenants + ".\n")
+	b.WriteString("  " + envMIClientID + " (client ID of the managed identity), " + azenv.AuthClientID + ", " + azenv.AuthAllowedTenants + ".\n")
 	return b.String()
 }
 
-// OBOConfigFromEnv reads the on-behalf-of settings through getenv
+// ConfigFromEnv reads the on-behalf-of settings through getenv
 // (os.Getenv in production).
 //
 // Azure mode is chosen when OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID is set,
@@ -268,9 +251,9 @@ func (e *NotConfiguredError) Help() string {
 // if both are set). AZURE_CLIENT_ID alone is not taken as a sign of local
 // mode on Azure, where it often selects a managed identity for other SDKs.
 //
-// AZURE_AUTHORITY_HOST is parsed by [ParseAuthorityHost], as for the token
-// verifier, and only once the on-behalf-of settings are otherwise
-// complete: a loopback http authority (for a fake in tests) then gives an
+// AZURE_AUTHORITY_HOST is parsed by the parser of package auth's token
+// verifier, so both accept the same values, and only once the on-behalf-of
+// settings are otherwise complete: a loopback http authority (for a fake in tests) then gives an
 // error, since MSAL needs https, but it never stops a server whose
 // on-behalf-of is not configured.
 //
@@ -278,73 +261,73 @@ func (e *NotConfiguredError) Help() string {
 // naming the missing variables of the mode that seems intended: Azure mode
 // if any Azure-mode variable or WEBSITE_SITE_NAME is set and no local
 // secret or certificate is, local mode otherwise.
-func OBOConfigFromEnv(getenv func(string) string) (OBOConfig, error) {
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
-	common := OBOConfig{
-		AuthorityHost:  get(EnvAuthorityHost),
-		PublicHostname: get(EnvWebsiteHostname),
+	common := Config{
+		AuthorityHost:  get(azenv.AuthorityHost),
+		PublicHostname: get(azenv.WebsiteHostname),
 	}
 
-	mi := get(EnvMIClientID)
-	secret, certPath := get(EnvClientSecret), get(EnvClientCertPath)
-	azureHints := mi != "" || get(EnvAuthClientID) != "" || get(EnvAuthAllowedTenants) != "" || get(EnvWebsiteSiteName) != ""
+	mi := get(envMIClientID)
+	secret, certPath := get(envClientSecret), get(envClientCertPath)
+	azureHints := mi != "" || get(azenv.AuthClientID) != "" || get(azenv.AuthAllowedTenants) != "" || get(azenv.WebsiteSiteName) != ""
 	if mi != "" || (azureHints && secret == "" && certPath == "") {
 		c := common
-		c.Mode = OBOModeManagedIdentity
+		c.Mode = ModeManagedIdentity
 		c.ManagedIdentityClientID = mi
-		c.ClientID = get(EnvAuthClientID)
-		c.TenantID = firstTenant(get(EnvAuthAllowedTenants))
-		c.TokenExchangeAudience = get(EnvTokenExchangeAudience)
+		c.ClientID = get(azenv.AuthClientID)
+		c.TenantID = firstTenant(get(azenv.AuthAllowedTenants))
+		c.TokenExchangeAudience = get(envTokenExchangeAudience)
 		if c.TokenExchangeAudience == "" {
-			c.TokenExchangeAudience = DefaultTokenExchangeAudience
+			c.TokenExchangeAudience = defaultTokenExchangeAudience
 		}
 		var missing []string
-		for _, kv := range [][2]string{{mi, EnvMIClientID}, {c.ClientID, EnvAuthClientID}, {c.TenantID, EnvAuthAllowedTenants}} {
+		for _, kv := range [][2]string{{mi, envMIClientID}, {c.ClientID, azenv.AuthClientID}, {c.TenantID, azenv.AuthAllowedTenants}} {
 			if kv[0] == "" {
 				missing = append(missing, kv[1])
 			}
 		}
 		if len(missing) > 0 {
-			return OBOConfig{}, &NotConfiguredError{Azure: true, Missing: missing}
+			return Config{}, &NotConfiguredError{Azure: true, Missing: missing}
 		}
 		if !validTenant(c.TenantID) {
-			return OBOConfig{}, fmt.Errorf("auth: %s=%q: the first entry is not a tenant ID", EnvAuthAllowedTenants, getenv(EnvAuthAllowedTenants))
+			return Config{}, fmt.Errorf("auth: %s=%q: the first entry is not a tenant ID", azenv.AuthAllowedTenants, getenv(azenv.AuthAllowedTenants))
 		}
 		if err := c.checkAuthority(); err != nil {
-			return OBOConfig{}, err
+			return Config{}, err
 		}
 		return c, nil
 	}
 
 	c := common
-	c.TenantID = get(EnvTenantID)
-	c.ClientID = get(EnvClientID)
+	c.TenantID = get(envTenantID)
+	c.ClientID = get(envClientID)
 	var missing []string
 	if c.TenantID == "" {
-		missing = append(missing, EnvTenantID)
+		missing = append(missing, envTenantID)
 	}
 	if c.ClientID == "" {
-		missing = append(missing, EnvClientID)
+		missing = append(missing, envClientID)
 	}
 	switch {
 	case secret != "":
-		c.Mode = OBOModeClientSecret
+		c.Mode = ModeClientSecret
 		c.ClientSecret = secret
 	case certPath != "":
-		c.Mode = OBOModeClientCertificate
+		c.Mode = ModeClientCertificate
 		c.CertificatePath = certPath
-		c.CertificatePassword = getenv(EnvClientCertPassword)
+		c.CertificatePassword = getenv(envClientCertPassword)
 	default:
-		missing = append(missing, EnvClientSecret+" or "+EnvClientCertPath)
+		missing = append(missing, envClientSecret+" or "+envClientCertPath)
 	}
 	if len(missing) > 0 {
-		return OBOConfig{}, &NotConfiguredError{Missing: missing}
+		return Config{}, &NotConfiguredError{Missing: missing}
 	}
 	if !validTenant(c.TenantID) {
-		return OBOConfig{}, fmt.Errorf("auth: %s=%q is not a tenant ID", EnvTenantID, c.TenantID)
+		return Config{}, fmt.Errorf("auth: %s=%q is not a tenant ID", envTenantID, c.TenantID)
 	}
 	if err := c.checkAuthority(); err != nil {
-		return OBOConfig{}, err
+		return Config{}, err
 	}
 	return c, nil
 }

@@ -1,4 +1,4 @@
-package auth
+package obo
 
 import (
 	"context"
@@ -19,64 +19,64 @@ import (
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
 
-// OBOErrorKind says what went wrong in an on-behalf-of exchange, and so
-// what the user or an administrator can do about it.
-type OBOErrorKind int
+// Kind says what went wrong in an on-behalf-of exchange, and so what the
+// user or an administrator can do about it.
+type Kind int
 
 const (
-	// OBOOther is a failure that fits no other kind.
-	OBOOther OBOErrorKind = iota
-	// OBOConsentRequired: the user (or an admin) has not consented to the
+	// KindOther is a failure that fits no other kind.
+	KindOther Kind = iota
+	// KindConsentRequired: the user (or an admin) has not consented to the
 	// app's delegated permissions (AADSTS65001, AADSTS65004, or
 	// AADSTS70000 with the consent_required suberror).
-	OBOConsentRequired
-	// OBOInteractionRequired: multi-factor authentication or a conditional
+	KindConsentRequired
+	// KindInteractionRequired: multi-factor authentication or a conditional
 	// access policy needs the user to sign in again interactively
 	// (AADSTS50076, AADSTS50079, AADSTS53003 and related, or any response
 	// carrying a claims challenge).
-	OBOInteractionRequired
-	// OBOInvalidUserToken: the caller's token is expired, revoked or not
+	KindInteractionRequired
+	// KindInvalidUserToken: the caller's token is expired, revoked or not
 	// usable as an on-behalf-of assertion (AADSTS500133, AADSTS50013 and
 	// related).
-	OBOInvalidUserToken
-	// OBOManagedIdentityUnavailable: the managed identity endpoint failed,
+	KindInvalidUserToken
+	// KindManagedIdentityUnavailable: the managed identity endpoint failed,
 	// so there is no client assertion.
-	OBOManagedIdentityUnavailable
-	// OBOAppMisconfigured: Entra rejected the app's own identity: the app
+	KindManagedIdentityUnavailable
+	// KindAppMisconfigured: Entra rejected the app's own identity: the app
 	// registration, its federated credential, secret or certificate, or the
 	// tenant (AADSTS700016, AADSTS70021, AADSTS700024, AADSTS7000215,
 	// AADSTS90002 and related).
-	OBOAppMisconfigured
-	// OBOEntraUnavailable: Entra answered 5xx or 429, or did not answer in
+	KindAppMisconfigured
+	// KindEntraUnavailable: Entra answered 5xx or 429, or did not answer in
 	// time.
-	OBOEntraUnavailable
+	KindEntraUnavailable
 )
 
 var kindNames = [...]string{
-	OBOOther:                      "token exchange failed",
-	OBOConsentRequired:            "consent required",
-	OBOInteractionRequired:        "interaction required (MFA or conditional access)",
-	OBOInvalidUserToken:           "caller's token expired or invalid",
-	OBOManagedIdentityUnavailable: "managed identity unavailable",
-	OBOAppMisconfigured:           "app registration or credential rejected",
-	OBOEntraUnavailable:           "Microsoft Entra ID unavailable",
+	KindOther:                      "token exchange failed",
+	KindConsentRequired:            "consent required",
+	KindInteractionRequired:        "interaction required (MFA or conditional access)",
+	KindInvalidUserToken:           "caller's token expired or invalid",
+	KindManagedIdentityUnavailable: "managed identity unavailable",
+	KindAppMisconfigured:           "app registration or credential rejected",
+	KindEntraUnavailable:           "Microsoft Entra ID unavailable",
 }
 
 // String names the kind.
-func (k OBOErrorKind) String() string {
+func (k Kind) String() string {
 	if int(k) >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
 	}
-	return "OBOErrorKind(" + strconv.Itoa(int(k)) + ")"
+	return "obo.Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// OBOError is the error [OBO.Token] returns when the exchange fails. Use
-// [OBOError.UserMessage] for text shown to the MCP client; Error is for
-// logs. Neither contains token material: the cause is kept only as the
+// Error is the error [Exchanger.Token] returns when the exchange fails.
+// Use [Error.UserMessage] for text shown to the MCP client, and its Error
+// method for logs. Neither contains token material: the cause is kept only as the
 // Entra error codes and request IDs, never as the raw response or request.
-type OBOError struct {
+type Error struct {
 	// Kind classifies the failure.
-	Kind OBOErrorKind
+	Kind Kind
 	// Codes are the AADSTS error codes Entra returned, if any.
 	Codes []int
 	// Status is the HTTP status of the failed response, 0 if there was
@@ -85,7 +85,7 @@ type OBOError struct {
 	// TraceID and CorrelationID identify the request at Entra.
 	TraceID, CorrelationID string
 	// ConsentURL is the link that lets the user consent (Kind
-	// OBOConsentRequired, when WEBSITE_HOSTNAME is known).
+	// KindConsentRequired, when WEBSITE_HOSTNAME is known).
 	ConsentURL string
 	// ClientID is the app registration's client ID.
 	ClientID string
@@ -96,7 +96,7 @@ type OBOError struct {
 }
 
 // Error describes the failure for logs.
-func (e *OBOError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("auth: on-behalf-of exchange failed: ")
 	b.WriteString(e.Kind.String())
@@ -124,7 +124,7 @@ func (e *OBOError) Error() string {
 
 // Unwrap returns context.DeadlineExceeded when the exchange timed out, so
 // errors.Is(err, context.DeadlineExceeded) works; nothing otherwise.
-func (e *OBOError) Unwrap() error {
+func (e *Error) Unwrap() error {
 	if e.timeout {
 		return context.DeadlineExceeded
 	}
@@ -132,13 +132,13 @@ func (e *OBOError) Unwrap() error {
 }
 
 // UserMessage returns text for the MCP client that says what to do.
-func (e *OBOError) UserMessage() string {
+func (e *Error) UserMessage() string {
 	code := ""
 	if len(e.Codes) > 0 {
 		code = " (AADSTS" + strconv.Itoa(e.Codes[0]) + ")"
 	}
 	switch e.Kind {
-	case OBOConsentRequired:
+	case KindConsentRequired:
 		if e.ConsentURL != "" {
 			return "This tool needs your consent to access data on your behalf" + code + ". Open " + e.ConsentURL +
 				" in a browser, sign in and accept the requested permissions, then try again."
@@ -150,18 +150,18 @@ func (e *OBOError) UserMessage() string {
 		return "This tool needs consent to access data on your behalf, and it has not been granted" + code + ". " +
 			"Sign in to the app once interactively and accept the requested permissions, or ask an administrator to grant consent for " + app +
 			" in the Microsoft Entra admin center (App registrations > API permissions > Grant admin consent). Then try again."
-	case OBOInteractionRequired:
+	case KindInteractionRequired:
 		return "Your organization requires additional verification, such as multi-factor authentication or a conditional access policy, for this access" + code +
 			". Sign out and sign in again in your MCP client, complete the verification, then try again."
-	case OBOInvalidUserToken:
+	case KindInvalidUserToken:
 		return "Your sign-in has expired or is no longer valid" + code + ". Sign in again in your MCP client, then try again."
-	case OBOManagedIdentityUnavailable:
+	case KindManagedIdentityUnavailable:
 		return "The server could not get a token from its managed identity, so it cannot act on your behalf. " +
-			"This is a server problem: an administrator should check that the user-assigned managed identity named by " + EnvMIClientID +
+			"This is a server problem: an administrator should check that the user-assigned managed identity named by " + envMIClientID +
 			" is assigned to the app and is a federated credential of the app registration."
-	case OBOAppMisconfigured:
+	case KindAppMisconfigured:
 		return "Microsoft Entra ID rejected the server's own identity" + code + ". This is a server configuration problem: an administrator should check the app registration and its credential."
-	case OBOEntraUnavailable:
+	case KindEntraUnavailable:
 		return "Microsoft Entra ID is unavailable or did not answer in time. Try again in a moment."
 	default:
 		return "The server could not get a token to act on your behalf" + code + ". Try again; if it keeps failing, sign in again or contact an administrator."
@@ -199,15 +199,15 @@ type exchangeState struct {
 
 type exchangeStateKey struct{}
 
-// classify turns a failed exchange into an *OBOError. secrets are removed
+// classify turns a failed exchange into an *Error. secrets are removed
 // from any text copied from the cause.
-func (b *OBO) classify(ctx context.Context, err error, st *exchangeState, secrets ...string) *OBOError {
-	e := &OBOError{ClientID: b.cfg.ClientID}
+func (b *Exchanger) classify(ctx context.Context, err error, st *exchangeState, secrets ...string) *Error {
+	e := &Error{ClientID: b.cfg.ClientID}
 	secrets = append(secrets, st.assertion)
 	deadline := ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)
 
 	if st.miErr != nil {
-		e.Kind = OBOManagedIdentityUnavailable
+		e.Kind = KindManagedIdentityUnavailable
 		if resp := responseOf(st.miErr); resp != nil {
 			e.Status = resp.StatusCode
 		}
@@ -239,18 +239,18 @@ func (b *OBO) classify(ctx context.Context, err error, st *exchangeState, secret
 		}
 		switch {
 		case anyCode(consentCodes) || ee.Error == "consent_required" || ee.Suberror == "consent_required":
-			e.Kind = OBOConsentRequired
+			e.Kind = KindConsentRequired
 			e.ConsentURL = b.cfg.consentURL()
 		case anyCode(interactionCodes) || ee.Claims != "" || ee.Error == "interaction_required":
-			e.Kind = OBOInteractionRequired
+			e.Kind = KindInteractionRequired
 		case anyCode(userTokenCodes) || ee.Suberror == "bad_token" || ee.Suberror == "token_expired":
-			e.Kind = OBOInvalidUserToken
+			e.Kind = KindInvalidUserToken
 		case anyCode(appCodes) || ee.Error == "invalid_client" || ee.Error == "unauthorized_client":
-			e.Kind = OBOAppMisconfigured
+			e.Kind = KindAppMisconfigured
 		case e.Status >= 500 || e.Status == http.StatusTooManyRequests:
-			e.Kind = OBOEntraUnavailable
+			e.Kind = KindEntraUnavailable
 		default:
-			e.Kind = OBOOther
+			e.Kind = KindOther
 		}
 		if ee.Error != "" {
 			e.Detail = "error " + safeID(ee.Error)
@@ -262,12 +262,12 @@ func (b *OBO) classify(ctx context.Context, err error, st *exchangeState, secret
 	}
 
 	if deadline || isTransportError(err) {
-		e.Kind = OBOEntraUnavailable
+		e.Kind = KindEntraUnavailable
 		e.timeout = deadline
 		e.Detail = redact(transportDetail(err, deadline, "Microsoft Entra ID"), secrets)
 		return e
 	}
-	e.Kind = OBOOther
+	e.Kind = KindOther
 	e.Detail = redact(firstLine(err.Error()), secrets)
 	return e
 }

@@ -1,4 +1,4 @@
-package auth
+package obo
 
 import (
 	"context"
@@ -23,52 +23,50 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Defaults for [OBOOptions].
+// Defaults for [Options].
 const (
-	// DefaultOBOTimeout bounds one exchange, including the managed identity
+	// defaultTimeout bounds one exchange, including the managed identity
 	// call and its retries.
-	DefaultOBOTimeout = 15 * time.Second
-	// DefaultOBOCacheSize is the number of (caller token, scopes) entries
+	defaultTimeout = 15 * time.Second
+	// defaultCacheSize is the number of (caller token, scopes) entries
 	// kept.
-	DefaultOBOCacheSize = 1000
-	// DefaultOBOExpiryMargin is how long before its expiry a cached token
+	defaultCacheSize = 1000
+	// defaultExpiryMargin is how long before its expiry a cached token
 	// stops being served.
-	DefaultOBOExpiryMargin = 5 * time.Minute
+	defaultExpiryMargin = 5 * time.Minute
 )
 
-// OBOOptions tunes [NewOBO]. The zero value gives the defaults.
-type OBOOptions struct {
+// Options tunes [New]. The zero value gives the defaults.
+type Options struct {
 	// Timeout bounds each exchange with Entra, including fetching the
-	// client assertion from the managed identity. Default
-	// DefaultOBOTimeout.
+	// client assertion from the managed identity. Default 15 s.
 	Timeout time.Duration
 	// CacheSize bounds the number of cached tokens (least recently used
 	// are evicted); it is also the number of exchanges after which the
-	// MSAL client, and so MSAL's own cache, is replaced. Default
-	// DefaultOBOCacheSize.
+	// MSAL client, and so MSAL's own cache, is replaced. Default 1000.
 	CacheSize int
 	// ExpiryMargin: a cached token is not served once it has less than
-	// this left. Default DefaultOBOExpiryMargin.
+	// this left. Default 5 minutes.
 	ExpiryMargin time.Duration
 	// HTTPClient sends the requests to Entra and to the managed identity
 	// endpoint. Default: a client using http.DefaultTransport.
 	HTTPClient *http.Client
 	// DisableInstanceDiscovery skips MSAL's authority validation request.
 	// Needed for authorities MSAL does not know (tests, private clouds).
-	// NewOBO also skips it when OBOConfig.AuthorityHost names a host other
-	// than Microsoft's public and national clouds, since instance discovery
-	// asks login.microsoftonline.com about that host and fails offline.
+	// New also skips it when Config.AuthorityHost names a host other than
+	// Microsoft's public and national clouds, since instance discovery asks
+	// login.microsoftonline.com about that host and fails offline.
 	DisableInstanceDiscovery bool
 }
 
-// OBO exchanges callers' tokens for tokens to downstream APIs with the
+// Exchanger exchanges callers' tokens for tokens to downstream APIs with the
 // OAuth 2.0 on-behalf-of flow. It is safe for concurrent use; create one
 // per process.
 //
-// Design. OBO holds one MSAL confidential client (not one azidentity
-// OnBehalfOfCredential per caller), so Entra's OpenID metadata and MSAL's
-// instance discovery are fetched once per client, not per caller, and each
-// new caller token costs one token request. A new azidentity
+// Design. An Exchanger holds one MSAL confidential client (not one
+// azidentity OnBehalfOfCredential per caller), so Entra's OpenID metadata
+// and MSAL's instance discovery are fetched once per client, not per
+// caller, and each new caller token costs one token request. A new azidentity
 // OnBehalfOfCredential per caller would cost up to three (metadata,
 // instance discovery, token).
 //
@@ -76,16 +74,16 @@ type OBOOptions struct {
 // with every caller. MSAL offers no way to bound or clear it: its
 // cache-persistence hook (confidential.WithCache) cannot load into the
 // partitioned on-behalf-of cache (MSAL Go issue #455, "Can't unmarshal a
-// partitioned cache"), and RemoveAccount does not reach that cache. OBO
-// therefore recycles the client: after about CacheSize exchanges it builds
+// partitioned cache"), and RemoveAccount does not reach that cache. The
+// Exchanger therefore recycles the client: after about CacheSize exchanges it builds
 // a fresh MSAL client (one more metadata fetch) and drops the old one,
 // whose cache is garbage-collected once its in-flight exchanges finish. So
 // MSAL holds at most about CacheSize token responses, and the metadata is
 // fetched once per CacheSize new callers rather than once per call.
 //
-// Caching is done by OBO itself, in a bounded LRU keyed by the SHA-256 of
-// the caller's token and the scopes (the token itself is never a key); an
-// entry is served only until ExpiryMargin before the access token expires
+// Caching is done by the Exchanger itself, in a bounded LRU keyed by the
+// SHA-256 of the caller's token and the scopes (the token itself is never a
+// key); an entry is served only until ExpiryMargin before the access token expires
 // (MSAL applies the same 5-minute rule to its own cache). Concurrent
 // requests for the same key share one exchange (singleflight). That
 // exchange runs on a context detached from the callers', bounded by
@@ -104,11 +102,11 @@ type OBOOptions struct {
 // fetches (a burst of first exchanges for different callers) share one
 // request to the identity endpoint.
 //
-// OBO does not declare the CP1 client capability, so Entra does not issue
-// continuous-access-evaluation tokens that would need claims challenges
-// handled downstream.
-type OBO struct {
-	cfg      OBOConfig
+// The Exchanger does not declare the CP1 client capability, so Entra does
+// not issue continuous-access-evaluation tokens that would need claims
+// challenges handled downstream.
+type Exchanger struct {
+	cfg      Config
 	cred     confidential.Credential
 	msalOpts []confidential.Option
 	mi       *azidentity.ManagedIdentityCredential
@@ -143,31 +141,31 @@ type cachedToken struct {
 	expiresOn time.Time
 }
 
-// NewOBO builds an [OBO] from cfg. It makes no network request. A nil opts
-// means the defaults.
-func NewOBO(cfg OBOConfig, opts *OBOOptions) (*OBO, error) {
+// New builds an [Exchanger] from cfg. It makes no network request. A nil
+// opts means the defaults.
+func New(cfg Config, opts *Options) (*Exchanger, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	var o OBOOptions
+	var o Options
 	if opts != nil {
 		o = *opts
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = DefaultOBOTimeout
+		o.Timeout = defaultTimeout
 	}
 	if o.CacheSize <= 0 {
-		o.CacheSize = DefaultOBOCacheSize
+		o.CacheSize = defaultCacheSize
 	}
 	if o.ExpiryMargin <= 0 {
-		o.ExpiryMargin = DefaultOBOExpiryMargin
+		o.ExpiryMargin = defaultExpiryMargin
 	}
 	hc := o.HTTPClient
 	if hc == nil {
 		hc = &http.Client{}
 	}
 
-	b := &OBO{
+	b := &Exchanger{
 		cfg:      cfg,
 		timeout:  o.Timeout,
 		margin:   o.ExpiryMargin,
@@ -180,7 +178,7 @@ func NewOBO(cfg OBOConfig, opts *OBOOptions) (*OBO, error) {
 	}
 
 	switch cfg.Mode {
-	case OBOModeManagedIdentity:
+	case ModeManagedIdentity:
 		miOpts := &azidentity.ManagedIdentityCredentialOptions{
 			ID: azidentity.ClientID(cfg.ManagedIdentityClientID),
 		}
@@ -194,7 +192,7 @@ func NewOBO(cfg OBOConfig, opts *OBOOptions) (*OBO, error) {
 			miOpts.Transport = o.HTTPClient
 		}
 		if b.mi, err = azidentity.NewManagedIdentityCredential(miOpts); err != nil {
-			return nil, fmt.Errorf("auth: managed identity %s=%s: %w", EnvMIClientID, cfg.ManagedIdentityClientID, err)
+			return nil, fmt.Errorf("auth: managed identity %s=%s: %w", envMIClientID, cfg.ManagedIdentityClientID, err)
 		}
 		aud := cfg.audience()
 		if !strings.HasSuffix(aud, "/.default") {
@@ -202,24 +200,24 @@ func NewOBO(cfg OBOConfig, opts *OBOOptions) (*OBO, error) {
 		}
 		b.miScope = aud
 		b.cred = confidential.NewCredFromAssertionCallback(b.clientAssertion)
-	case OBOModeClientSecret:
+	case ModeClientSecret:
 		if b.cred, err = confidential.NewCredFromSecret(cfg.ClientSecret); err != nil {
 			return nil, fmt.Errorf("auth: client secret: %w", err)
 		}
-	case OBOModeClientCertificate:
+	case ModeClientCertificate:
 		data, err := os.ReadFile(cfg.CertificatePath)
 		if err != nil {
-			return nil, fmt.Errorf("auth: %s: %w", EnvClientCertPath, err)
+			return nil, fmt.Errorf("auth: %s: %w", envClientCertPath, err)
 		}
 		certs, key, err := azidentity.ParseCertificates(data, []byte(cfg.CertificatePassword))
 		if err != nil {
-			return nil, fmt.Errorf("auth: %s %s: %w", EnvClientCertPath, cfg.CertificatePath, err)
+			return nil, fmt.Errorf("auth: %s %s: %w", envClientCertPath, cfg.CertificatePath, err)
 		}
 		if _, ok := key.(*rsa.PrivateKey); !ok {
-			return nil, fmt.Errorf("auth: %s %s: the private key must be RSA, got %T", EnvClientCertPath, cfg.CertificatePath, key)
+			return nil, fmt.Errorf("auth: %s %s: the private key must be RSA, got %T", envClientCertPath, cfg.CertificatePath, key)
 		}
 		if b.cred, err = confidential.NewCredFromCert(certs, key); err != nil {
-			return nil, fmt.Errorf("auth: %s %s: %w", EnvClientCertPath, cfg.CertificatePath, err)
+			return nil, fmt.Errorf("auth: %s %s: %w", envClientCertPath, cfg.CertificatePath, err)
 		}
 	}
 
@@ -239,7 +237,7 @@ func NewOBO(cfg OBOConfig, opts *OBOOptions) (*OBO, error) {
 }
 
 // newGen builds a fresh MSAL client (no network request).
-func (b *OBO) newGen() (*msalGen, error) {
+func (b *Exchanger) newGen() (*msalGen, error) {
 	authority := b.cfg.authorityHost() + "/" + b.cfg.TenantID
 	opts := append(slices.Clone(b.msalOpts), b.testMSALOptions...)
 	c, err := confidential.New(authority, b.cfg.ClientID, b.cred, opts...)
@@ -251,7 +249,7 @@ func (b *OBO) newGen() (*msalGen, error) {
 
 // client returns the MSAL client for the next exchange, replacing it when
 // it has served genLimit exchanges.
-func (b *OBO) client() (confidential.Client, error) {
+func (b *Exchanger) client() (confidential.Client, error) {
 	g := b.gen.Load()
 	if g.uses.Add(1) <= b.genLimit {
 		return g.client, nil
@@ -272,7 +270,7 @@ func (b *OBO) client() (confidential.Client, error) {
 }
 
 // clientAssertion is MSAL's assertion callback in managed-identity mode.
-func (b *OBO) clientAssertion(ctx context.Context, _ confidential.AssertionRequestOptions) (string, error) {
+func (b *Exchanger) clientAssertion(ctx context.Context, _ confidential.AssertionRequestOptions) (string, error) {
 	st, _ := ctx.Value(exchangeStateKey{}).(*exchangeState)
 	// Every exchange runs on a detached context bounded by b.timeout, so a
 	// shared fetch on such a context serves the others as well as their own.
@@ -297,13 +295,13 @@ func (b *OBO) clientAssertion(ctx context.Context, _ confidential.AssertionReque
 // access token is userToken. It serves a cached token when one is valid
 // for at least ExpiryMargin more, and otherwise exchanges userToken at
 // Entra, sharing one exchange among concurrent callers. Exchange failures
-// are [*OBOError]s; when ctx ends first, Token returns an error wrapping
+// are [*Error]s; when ctx ends first, Token returns an error wrapping
 // ctx.Err().
-func (b *OBO) Token(ctx context.Context, userToken string, scopes ...string) (azcore.AccessToken, error) {
+func (b *Exchanger) Token(ctx context.Context, userToken string, scopes ...string) (azcore.AccessToken, error) {
 	return b.token(ctx, userToken, scopes, "")
 }
 
-func (b *OBO) token(ctx context.Context, userToken string, scopes []string, claims string) (azcore.AccessToken, error) {
+func (b *Exchanger) token(ctx context.Context, userToken string, scopes []string, claims string) (azcore.AccessToken, error) {
 	if userToken == "" {
 		return azcore.AccessToken{}, newArgError("on-behalf-of needs the caller's token")
 	}
@@ -351,7 +349,7 @@ func (b *OBO) token(ctx context.Context, userToken string, scopes []string, clai
 
 // cached returns the cached token for key if it is still valid for at
 // least the margin.
-func (b *OBO) cached(key string) (azcore.AccessToken, bool) {
+func (b *Exchanger) cached(key string) (azcore.AccessToken, bool) {
 	e, ok := b.cache.Get(key)
 	if !ok {
 		return azcore.AccessToken{}, false
@@ -364,7 +362,7 @@ func (b *OBO) cached(key string) (azcore.AccessToken, bool) {
 }
 
 // exchange performs one on-behalf-of request through MSAL.
-func (b *OBO) exchange(ctx context.Context, userToken string, scopes []string, claims string) (azcore.AccessToken, error) {
+func (b *Exchanger) exchange(ctx context.Context, userToken string, scopes []string, claims string) (azcore.AccessToken, error) {
 	b.exchanges.Add(1)
 	st := &exchangeState{}
 	ctx = context.WithValue(ctx, exchangeStateKey{}, st)
@@ -374,7 +372,7 @@ func (b *OBO) exchange(ctx context.Context, userToken string, scopes []string, c
 	}
 	client, err := b.client()
 	if err != nil {
-		return azcore.AccessToken{}, &OBOError{Kind: OBOOther, ClientID: b.cfg.ClientID, Detail: "cannot build the MSAL client"}
+		return azcore.AccessToken{}, &Error{Kind: KindOther, ClientID: b.cfg.ClientID, Detail: "cannot build the MSAL client"}
 	}
 	res, err := client.AcquireTokenOnBehalfOf(ctx, userToken, scopes, opts...)
 	if err != nil {
@@ -397,16 +395,16 @@ func cacheKey(userToken string, scopes []string, claims string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Credential returns an azcore.TokenCredential that gets tokens on behalf
+// credential returns an azcore.TokenCredential that gets tokens on behalf
 // of the caller whose access token is userToken, for SDK clients such as
 // the Microsoft Graph SDK. Its GetToken uses the scopes of each request;
 // a request carrying a claims challenge bypasses the cache.
-func (b *OBO) Credential(userToken string) azcore.TokenCredential {
+func (b *Exchanger) credential(userToken string) azcore.TokenCredential {
 	return oboCredential{b: b, userToken: userToken}
 }
 
 type oboCredential struct {
-	b         *OBO
+	b         *Exchanger
 	userToken string
 }
 
@@ -416,7 +414,7 @@ func (c oboCredential) GetToken(ctx context.Context, opts policy.TokenRequestOpt
 }
 
 // String keeps the caller's token out of %v.
-func (c oboCredential) String() string { return "auth.OBO credential" }
+func (c oboCredential) String() string { return "obo.Exchanger credential" }
 
 // GoString keeps the caller's token out of %#v.
-func (c oboCredential) GoString() string { return "auth.oboCredential{}" }
+func (c oboCredential) GoString() string { return "obo.oboCredential{}" }

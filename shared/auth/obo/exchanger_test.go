@@ -1,4 +1,4 @@
-package auth
+package obo
 
 import (
 	"context"
@@ -36,7 +36,8 @@ func uniqueMIClientID(t *testing.T) string {
 	return fmt.Sprintf("mi-%d-%s", miSeq.Add(1), strings.ReplaceAll(t.Name(), "/", "-"))
 }
 
-// userToken returns a fake caller token (opaque to OBO; a JWT in real life).
+// userToken returns a fake caller token (opaque to the Exchanger; a JWT in
+// real life).
 func userToken(name string) string {
 	return "user-token." + name + "." + strings.Repeat("u", 24)
 }
@@ -44,18 +45,18 @@ func userToken(name string) string {
 type oboEnv struct {
 	fe  *authtest.Entra
 	mi  *authtest.ManagedIdentity
-	obo *OBO
+	obo *Exchanger
 }
 
-// newMIOBO wires an OBO in managed-identity mode to fresh fakes.
-func newMIOBO(t *testing.T, opts OBOOptions, cfgEdit ...func(*OBOConfig)) *oboEnv {
+// newMIOBO wires an Exchanger in managed-identity mode to fresh fakes.
+func newMIOBO(t *testing.T, opts Options, cfgEdit ...func(*Config)) *oboEnv {
 	t.Helper()
 	fe := newFakeEntra(t)
 	miClientID := uniqueMIClientID(t)
 	mi := authtest.NewManagedIdentity(t, miClientID)
 	fe.ExpectClientAssertion(mi.Token)
-	cfg := OBOConfig{
-		Mode:                    OBOModeManagedIdentity,
+	cfg := Config{
+		Mode:                    ModeManagedIdentity,
 		TenantID:                testTenant,
 		ClientID:                testClientID,
 		ManagedIdentityClientID: miClientID,
@@ -67,15 +68,15 @@ func newMIOBO(t *testing.T, opts OBOOptions, cfgEdit ...func(*OBOConfig)) *oboEn
 	}
 	opts.HTTPClient = fe.Client
 	opts.DisableInstanceDiscovery = true
-	o, err := NewOBO(cfg, &opts)
+	o, err := New(cfg, &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &oboEnv{fe: fe, mi: mi, obo: o}
 }
 
-func TestOBOSuccessAndCache(t *testing.T) {
-	env := newMIOBO(t, OBOOptions{})
+func TestExchangeSuccessAndCache(t *testing.T) {
+	env := newMIOBO(t, Options{})
 	ctx := context.Background()
 	alice := userToken("alice")
 
@@ -106,7 +107,7 @@ func TestOBOSuccessAndCache(t *testing.T) {
 		}
 	}
 	// Through the azcore.TokenCredential view too.
-	viaCred, err := env.obo.Credential(alice).GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}})
+	viaCred, err := env.obo.credential(alice).GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}})
 	if err != nil || viaCred.Token != tok.Token {
 		t.Fatalf("credential: %q %v", viaCred.Token, err)
 	}
@@ -132,8 +133,8 @@ func TestOBOSuccessAndCache(t *testing.T) {
 	}
 }
 
-func TestOBOArgs(t *testing.T) {
-	env := newMIOBO(t, OBOOptions{})
+func TestExchangeArgs(t *testing.T) {
+	env := newMIOBO(t, Options{})
 	if _, err := env.obo.Token(context.Background(), "", graphScope); err == nil {
 		t.Error("empty token accepted")
 	}
@@ -148,8 +149,8 @@ func TestOBOArgs(t *testing.T) {
 	}
 }
 
-func TestOBOConcurrentSingleExchange(t *testing.T) {
-	env := newMIOBO(t, OBOOptions{})
+func TestExchangeConcurrentSingleExchange(t *testing.T) {
+	env := newMIOBO(t, Options{})
 	env.fe.SetDelay(100 * time.Millisecond)
 	tok := userToken("concurrent")
 	var wg sync.WaitGroup
@@ -175,10 +176,10 @@ func TestOBOConcurrentSingleExchange(t *testing.T) {
 	}
 }
 
-// TestOBOConcurrentCallersOneMIFetch: a burst of first calls from different
+// TestExchangeConcurrentCallersOneMIFetch: a burst of first calls from different
 // callers needs one exchange each, but one managed-identity token for all.
-func TestOBOConcurrentCallersOneMIFetch(t *testing.T) {
-	env := newMIOBO(t, OBOOptions{})
+func TestExchangeConcurrentCallersOneMIFetch(t *testing.T) {
+	env := newMIOBO(t, Options{})
 	env.mi.SetDelay(100 * time.Millisecond)
 	const callers = 16
 	errs := make([]error, callers)
@@ -202,8 +203,8 @@ func TestOBOConcurrentCallersOneMIFetch(t *testing.T) {
 	}
 }
 
-func TestOBOCallerGivesUp(t *testing.T) {
-	env := newMIOBO(t, OBOOptions{})
+func TestExchangeCallerGivesUp(t *testing.T) {
+	env := newMIOBO(t, Options{})
 	env.fe.SetDelay(300 * time.Millisecond)
 	tok := userToken("impatient")
 
@@ -238,8 +239,8 @@ func TestOBOCallerGivesUp(t *testing.T) {
 	}
 }
 
-func TestOBOCacheBound(t *testing.T) {
-	env := newMIOBO(t, OBOOptions{CacheSize: 2})
+func TestExchangeCacheBound(t *testing.T) {
+	env := newMIOBO(t, Options{CacheSize: 2})
 	ctx := context.Background()
 	for i, name := range []string{"a", "b", "c", "a", "c"} {
 		if _, err := env.obo.Token(ctx, userToken(name), graphScope); err != nil {
@@ -260,8 +261,8 @@ func TestOBOCacheBound(t *testing.T) {
 	}
 }
 
-func TestOBOExpiry(t *testing.T) {
-	env := newMIOBO(t, OBOOptions{ExpiryMargin: 5 * time.Minute})
+func TestExchangeExpiry(t *testing.T) {
+	env := newMIOBO(t, Options{ExpiryMargin: 5 * time.Minute})
 	// MSAL's own cache runs on the real clock; a fresh MSAL client per
 	// exchange makes the fake see every exchange.
 	env.obo.genLimit = 1
@@ -290,10 +291,10 @@ func TestOBOExpiry(t *testing.T) {
 	}
 }
 
-func TestOBOClaimsBypassCache(t *testing.T) {
-	env := newMIOBO(t, OBOOptions{})
+func TestExchangeClaimsBypassCache(t *testing.T) {
+	env := newMIOBO(t, Options{})
 	ctx := context.Background()
-	cred := env.obo.Credential(userToken("cae"))
+	cred := env.obo.credential(userToken("cae"))
 	claims := `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`
 	for range 2 {
 		if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}, Claims: claims}); err != nil {
@@ -336,11 +337,11 @@ func (c *observingCache) Export(context.Context, cache.Marshaler, cache.ExportHi
 	return nil
 }
 
-// TestOBOMSALClientRecycled checks MSAL's internal cache stays bounded:
+// TestExchangeMSALClientRecycled checks MSAL's internal cache stays bounded:
 // the client is replaced every CacheSize exchanges, and the authority
 // metadata is fetched once per client, not per call.
-func TestOBOMSALClientRecycled(t *testing.T) {
-	env := newMIOBO(t, OBOOptions{CacheSize: 5})
+func TestExchangeMSALClientRecycled(t *testing.T) {
+	env := newMIOBO(t, Options{CacheSize: 5})
 	obs := &observingCache{}
 	env.obo.testMSALOptions = []confidential.Option{confidential.WithCache(obs)}
 	env.obo.gen.Store(must(env.obo.newGen()))
@@ -365,12 +366,12 @@ func TestOBOMSALClientRecycled(t *testing.T) {
 	}
 }
 
-func TestOBOLocalSecret(t *testing.T) {
+func TestExchangeLocalSecret(t *testing.T) {
 	const secret = "local-client-secret-value"
 	fe := newFakeEntra(t)
 	fe.ExpectClientSecret(secret)
-	o, err := NewOBO(OBOConfig{Mode: OBOModeClientSecret, TenantID: testTenant, ClientID: testClientID, ClientSecret: secret, AuthorityHost: fe.URL},
-		&OBOOptions{HTTPClient: fe.Client, DisableInstanceDiscovery: true})
+	o, err := New(Config{Mode: ModeClientSecret, TenantID: testTenant, ClientID: testClientID, ClientSecret: secret, AuthorityHost: fe.URL},
+		&Options{HTTPClient: fe.Client, DisableInstanceDiscovery: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +381,7 @@ func TestOBOLocalSecret(t *testing.T) {
 	}
 }
 
-func TestOBOLocalCertificate(t *testing.T) {
+func TestExchangeLocalCertificate(t *testing.T) {
 	fe := newFakeEntra(t)
 	fe.ExpectJWTClientAssertion()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -399,8 +400,8 @@ func TestOBOLocalCertificate(t *testing.T) {
 	if err := os.WriteFile(path, pemData, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o, err := NewOBO(OBOConfig{Mode: OBOModeClientCertificate, TenantID: testTenant, ClientID: testClientID, CertificatePath: path, AuthorityHost: fe.URL},
-		&OBOOptions{HTTPClient: fe.Client, DisableInstanceDiscovery: true})
+	o, err := New(Config{Mode: ModeClientCertificate, TenantID: testTenant, ClientID: testClientID, CertificatePath: path, AuthorityHost: fe.URL},
+		&Options{HTTPClient: fe.Client, DisableInstanceDiscovery: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,8 +409,8 @@ func TestOBOLocalCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := NewOBO(OBOConfig{Mode: OBOModeClientCertificate, TenantID: testTenant, ClientID: testClientID, CertificatePath: filepath.Join(t.TempDir(), "none.pem")}, nil); err == nil ||
-		!strings.Contains(err.Error(), EnvClientCertPath) {
+	if _, err := New(Config{Mode: ModeClientCertificate, TenantID: testTenant, ClientID: testClientID, CertificatePath: filepath.Join(t.TempDir(), "none.pem")}, nil); err == nil ||
+		!strings.Contains(err.Error(), envClientCertPath) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
@@ -421,16 +422,16 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func TestNewOBOValidates(t *testing.T) {
-	for _, cfg := range []OBOConfig{
+func TestNewValidates(t *testing.T) {
+	for _, cfg := range []Config{
 		{},
-		{Mode: OBOModeManagedIdentity, TenantID: testTenant, ClientID: testClientID},
-		{Mode: OBOModeClientSecret, TenantID: testTenant, ClientID: testClientID},
-		{Mode: OBOModeClientSecret, TenantID: "a/b", ClientID: testClientID, ClientSecret: "x"},
-		{Mode: OBOModeClientSecret, TenantID: testTenant, ClientID: testClientID, ClientSecret: "x", AuthorityHost: "http://insecure"},
+		{Mode: ModeManagedIdentity, TenantID: testTenant, ClientID: testClientID},
+		{Mode: ModeClientSecret, TenantID: testTenant, ClientID: testClientID},
+		{Mode: ModeClientSecret, TenantID: "a/b", ClientID: testClientID, ClientSecret: "x"},
+		{Mode: ModeClientSecret, TenantID: testTenant, ClientID: testClientID, ClientSecret: "x", AuthorityHost: "http://insecure"},
 	} {
-		if _, err := NewOBO(cfg, nil); err == nil {
-			t.Errorf("NewOBO(%v) accepted", cfg)
+		if _, err := New(cfg, nil); err == nil {
+			t.Errorf("New(%v) accepted", cfg)
 		}
 	}
 }
@@ -439,9 +440,9 @@ func TestNewOBOValidates(t *testing.T) {
 type errorCase struct {
 	name     string
 	setup    func(t *testing.T, env *oboEnv)
-	opts     OBOOptions
-	cfgEdit  func(*OBOConfig)
-	wantKind OBOErrorKind
+	opts     Options
+	cfgEdit  func(*Config)
+	wantKind Kind
 	wantMsg  []string // substrings of UserMessage
 	maxTime  time.Duration
 	wantCode int
@@ -454,63 +455,63 @@ func oboErrorCases() []errorCase {
 		{
 			name:     "consent required",
 			setup:    entraAnswers(consent),
-			wantKind: OBOConsentRequired, wantCode: 65001,
+			wantKind: KindConsentRequired, wantCode: 65001,
 			wantMsg: []string{"https://app.azurewebsites.net/.auth/login/aad?post_login_redirect_uri=/authcomplete", "consent"},
 		},
 		{
 			name:     "consent required without WEBSITE_HOSTNAME",
 			setup:    entraAnswers(consent),
-			cfgEdit:  func(c *OBOConfig) { c.PublicHostname = "" },
-			wantKind: OBOConsentRequired, wantCode: 65001,
+			cfgEdit:  func(c *Config) { c.PublicHostname = "" },
+			wantKind: KindConsentRequired, wantCode: 65001,
 			wantMsg: []string{"Grant admin consent", testClientID, "Sign in to the app"},
 		},
 		{
 			name:     "consent declined (65004)",
 			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 65004, "")),
-			wantKind: OBOConsentRequired, wantCode: 65004,
+			wantKind: KindConsentRequired, wantCode: 65004,
 		},
 		{
 			name:     "MFA required with claims challenge",
 			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "basic_action", 50076, `{"access_token":{"capolids":{"essential":true,"values":["x"]}}}`)),
-			wantKind: OBOInteractionRequired, wantCode: 50076,
+			wantKind: KindInteractionRequired, wantCode: 50076,
 			wantMsg: []string{"multi-factor authentication", "sign in again"},
 		},
 		{
 			name:     "conditional access (53003)",
 			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 53003, "")),
-			wantKind: OBOInteractionRequired, wantCode: 53003,
+			wantKind: KindInteractionRequired, wantCode: 53003,
 		},
 		{
 			name:     "unknown code with a claims challenge",
 			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 99999, `{"id_token":{}}`)),
-			wantKind: OBOInteractionRequired, wantCode: 99999,
+			wantKind: KindInteractionRequired, wantCode: 99999,
 		},
 		{
 			name:     "expired user assertion",
 			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 500133, "")),
-			wantKind: OBOInvalidUserToken, wantCode: 500133,
+			wantKind: KindInvalidUserToken, wantCode: 500133,
 			wantMsg: []string{"expired", "Sign in again"},
 		},
 		{
 			name:     "invalid user assertion (50013)",
 			setup:    entraAnswers(authtest.EntraError(400, "invalid_grant", "", 50013, "")),
-			wantKind: OBOInvalidUserToken, wantCode: 50013,
+			wantKind: KindInvalidUserToken, wantCode: 50013,
 		},
 		{
 			name:     "federated credential mismatch (70021)",
 			setup:    entraAnswers(authtest.EntraError(400, "invalid_request", "", 70021, "")),
-			wantKind: OBOAppMisconfigured, wantCode: 70021,
+			wantKind: KindAppMisconfigured, wantCode: 70021,
 			wantMsg: []string{"administrator"},
 		},
 		{
 			name:     "client assertion expired (700024) is the app's problem",
 			setup:    entraAnswers(authtest.EntraError(400, "invalid_client", "", 700024, "")),
-			wantKind: OBOAppMisconfigured, wantCode: 700024,
+			wantKind: KindAppMisconfigured, wantCode: 700024,
 		},
 		{
 			name:     "other 400",
 			setup:    entraAnswers(authtest.EntraError(400, "invalid_request", "", 90014, "")),
-			wantKind: OBOOther, wantCode: 90014,
+			wantKind: KindOther, wantCode: 90014,
 		},
 		{
 			name: "AADSTS code only in the description",
@@ -518,37 +519,37 @@ func oboErrorCases() []errorCase {
 				authtest.WriteJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": "AADSTS65001: no consent for " + form.Get("assertion")})
 				return true
 			}),
-			wantKind: OBOConsentRequired, wantCode: 65001,
+			wantKind: KindConsentRequired, wantCode: 65001,
 		},
 		{
 			name:     "Entra 503",
 			setup:    entraAnswers(authtest.EntraError(503, "temporarily_unavailable", "", 90033, "")),
-			wantKind: OBOEntraUnavailable, maxTime: 2 * time.Second,
+			wantKind: KindEntraUnavailable, maxTime: 2 * time.Second,
 			wantMsg: []string{"unavailable", "Try again"},
 		},
 		{
 			name:     "Entra 500 without a body",
 			setup:    entraAnswers(func(w http.ResponseWriter, _ *http.Request, _ url.Values) bool { w.WriteHeader(500); return true }),
-			wantKind: OBOEntraUnavailable, maxTime: 2 * time.Second,
+			wantKind: KindEntraUnavailable, maxTime: 2 * time.Second,
 		},
 		{
 			name:     "Entra 429",
 			setup:    entraAnswers(authtest.EntraError(429, "temporarily_unavailable", "", 50196, "")),
-			wantKind: OBOEntraUnavailable,
+			wantKind: KindEntraUnavailable,
 		},
 		{
 			name:     "Entra hangs: bounded by the exchange timeout",
-			opts:     OBOOptions{Timeout: time.Second},
+			opts:     Options{Timeout: time.Second},
 			setup:    func(t *testing.T, env *oboEnv) { env.fe.SetDelay(time.Minute) },
-			wantKind: OBOEntraUnavailable, maxTime: time.Second + 2*time.Second,
+			wantKind: KindEntraUnavailable, maxTime: time.Second + 2*time.Second,
 			wantMsg: []string{"did not answer in time"},
 		},
 		{
 			name:     "managed identity answers 500",
-			opts:     OBOOptions{Timeout: 5 * time.Second},
+			opts:     Options{Timeout: 5 * time.Second},
 			setup:    func(t *testing.T, env *oboEnv) { env.mi.SetStatus(500) },
-			wantKind: OBOManagedIdentityUnavailable, maxTime: 5*time.Second + 2*time.Second,
-			wantMsg: []string{EnvMIClientID},
+			wantKind: KindManagedIdentityUnavailable, maxTime: 5*time.Second + 2*time.Second,
+			wantMsg: []string{envMIClientID},
 			check: func(t *testing.T, env *oboEnv) {
 				// The reduced retry policy: 3 attempts, then no token request.
 				if n := env.mi.Requests(); n != 3 {
@@ -562,16 +563,16 @@ func oboErrorCases() []errorCase {
 		{
 			name:     "managed identity answers 400",
 			setup:    func(t *testing.T, env *oboEnv) { env.mi.SetStatus(400) },
-			wantKind: OBOManagedIdentityUnavailable, maxTime: 3 * time.Second,
+			wantKind: KindManagedIdentityUnavailable, maxTime: 3 * time.Second,
 		},
 		{
 			name: "managed identity endpoint down",
-			opts: OBOOptions{Timeout: 5 * time.Second},
+			opts: Options{Timeout: 5 * time.Second},
 			setup: func(t *testing.T, env *oboEnv) {
 				t.Setenv("IDENTITY_ENDPOINT", "http://"+closedAddr(t)+"/msi/token")
 			},
-			wantKind: OBOManagedIdentityUnavailable, maxTime: 5*time.Second + 2*time.Second,
-			wantMsg: []string{EnvMIClientID},
+			wantKind: KindManagedIdentityUnavailable, maxTime: 5*time.Second + 2*time.Second,
+			wantMsg: []string{envMIClientID},
 		},
 	}
 }
@@ -592,10 +593,10 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-func TestOBOErrors(t *testing.T) {
+func TestExchangeErrors(t *testing.T) {
 	for _, tc := range oboErrorCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			var edits []func(*OBOConfig)
+			var edits []func(*Config)
 			if tc.cfgEdit != nil {
 				edits = append(edits, tc.cfgEdit)
 			}
@@ -605,9 +606,9 @@ func TestOBOErrors(t *testing.T) {
 			start := time.Now()
 			_, err := env.obo.Token(context.Background(), user, graphScope)
 			elapsed := time.Since(start)
-			var oe *OBOError
+			var oe *Error
 			if !errors.As(err, &oe) {
-				t.Fatalf("err = %v (%T), want *OBOError", err, err)
+				t.Fatalf("err = %v (%T), want *Error", err, err)
 			}
 			if oe.Kind != tc.wantKind {
 				t.Fatalf("Kind = %v, want %v (%v)", oe.Kind, tc.wantKind, err)
@@ -631,7 +632,7 @@ func TestOBOErrors(t *testing.T) {
 			}
 			secrets := append([]string{user, env.mi.Token}, env.fe.IssuedTokens()...)
 			for _, s := range []string{err.Error(), oe.UserMessage(), fmt.Sprintf("%v|%+v|%#v", err, err, oe), oe.Detail} {
-				if containsAny(s, secrets...) {
+				if authtest.ContainsAny(s, secrets...) {
 					t.Fatalf("token material in error text: %s", s)
 				}
 			}
@@ -640,14 +641,14 @@ func TestOBOErrors(t *testing.T) {
 	}
 }
 
-// TestOBOErrorsCarryNoTokenMaterial runs every failure and scans every
+// TestExchangeErrorsCarryNoTokenMaterial runs every failure and scans every
 // error text for the test tokens.
-func TestOBOErrorsCarryNoTokenMaterial(t *testing.T) {
+func TestExchangeErrorsCarryNoTokenMaterial(t *testing.T) {
 	var texts []string
 	var secrets []string
 	for _, tc := range oboErrorCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			var edits []func(*OBOConfig)
+			var edits []func(*Config)
 			if tc.cfgEdit != nil {
 				edits = append(edits, tc.cfgEdit)
 			}
@@ -670,7 +671,7 @@ func TestOBOErrorsCarryNoTokenMaterial(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			var oe *OBOError
+			var oe *Error
 			errors.As(err, &oe)
 			texts = append(texts, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
 			if oe != nil {
@@ -699,16 +700,16 @@ func TestOBOErrorsCarryNoTokenMaterial(t *testing.T) {
 	}
 }
 
-func TestOBOErrorKindString(t *testing.T) {
-	for k := OBOOther; k <= OBOEntraUnavailable; k++ {
-		if k.String() == "" || strings.HasPrefix(k.String(), "OBOErrorKind(") {
+func TestKindString(t *testing.T) {
+	for k := KindOther; k <= KindEntraUnavailable; k++ {
+		if k.String() == "" || strings.HasPrefix(k.String(), "obo.Kind(") {
 			t.Errorf("kind %d has no name", k)
 		}
-		if (&OBOError{Kind: k}).UserMessage() == "" {
+		if (&Error{Kind: k}).UserMessage() == "" {
 			t.Errorf("kind %v has no message", k)
 		}
 	}
-	if OBOErrorKind(99).String() != "OBOErrorKind(99)" {
-		t.Error(OBOErrorKind(99).String())
+	if Kind(99).String() != "obo.Kind(99)" {
+		t.Error(Kind(99).String())
 	}
 }

@@ -1,7 +1,6 @@
-package auth
+package obo
 
 import (
-	"net/http"
 	"testing"
 
 	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
@@ -23,6 +22,3 @@ func newFakeEntra(t *testing.T) *authtest.Entra {
 	fe.ExpectScope(graphScope)
 	return fe
 }
-
-// writeJSON is authtest.WriteJSON, kept for verifier_fuzz_test.go.
-func writeJSON(w http.ResponseWriter, status int, v any) { authtest.WriteJSON(w, status, v) }
