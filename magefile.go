@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,7 +130,13 @@ func hostedService(s workspace.Server) (funchost.Service, net.Listener, error) {
 	if err != nil {
 		return funchost.Service{}, nil, err
 	}
-	cfg := funchost.Config{App: app, Env: devEnv(s), Listener: ln, StartTimeout: devReadyTimeout}
+	env := devEnv(s)
+	// The SDK's DNS-rebinding guard cannot see a browser's Host behind the
+	// host's proxy, so the local port guards instead, unless the server's
+	// own setting turns the guard off.
+	v, _ := funchost.Getenv(env, "MCP_LOCALHOST_PROTECTION")
+	off := slices.Contains([]string{"off", "false", "0"}, strings.ToLower(strings.TrimSpace(v)))
+	cfg := funchost.Config{App: app, Env: env, Listener: ln, StartTimeout: devReadyTimeout, LocalhostProtection: !off}
 	return funchost.Service{
 		Name: s.Name,
 		URL:  s.MCPURL(),

@@ -230,7 +230,7 @@ func checkPortsClosed(t *testing.T, servers []workspace.Server) {
 // server comes up on its local URL and answers (weather over MCP; the
 // fixed-port test server, which ignores FUNCTIONS_CUSTOMHANDLER_PORT and
 // listens on host.json's port on all interfaces, through its local port
-// with the host's headers); stderr lines are marked; and Ctrl-C stops them
+// with the host's headers, and not under a rebound host name); stderr lines are marked; and Ctrl-C stops them
 // all with exit status 0, although the fixed-port server dies of SIGINT
 // (the race that used to fail about 40% of stops), several times over.
 func TestMageDev(t *testing.T) {
@@ -331,6 +331,20 @@ func checkFixedPort(t *testing.T, s workspace.Server) {
 	}
 	if got.Headers.Get("X-Azure-Functions-HostVersion") == "" {
 		t.Error("no X-Azure-Functions-HostVersion")
+	}
+
+	// DNS rebinding: the proxy hides the browser's Host from the server,
+	// so dev's local port refuses a non-loopback name itself.
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/mcp", s.DevPort), strings.NewReader("{}"))
+	req.Host = fmt.Sprintf("rebound.example.com:%d", s.DevPort)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "invalid Host header") {
+		t.Errorf("a request for rebound.example.com through the local port: %d %s, want 403 invalid Host header", resp.StatusCode, body)
 	}
 }
 
