@@ -108,7 +108,7 @@ func TestUpstreams(t *testing.T) {
 		t.Errorf("problems = %q, want 3", p)
 	}
 
-	// The principal is what auth.ParsePrincipal accepts from Easy Auth.
+	// The principal is what shared/auth accepts from Easy Auth.
 	h := Headers("tok")
 	raw, err := base64.StdEncoding.DecodeString(h.Get("X-MS-CLIENT-PRINCIPAL"))
 	if err != nil || !json.Valid(raw) || h.Get("Authorization") != "Bearer tok" {

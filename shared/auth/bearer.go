@@ -9,22 +9,20 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Errors returned by [BearerToken].
-var (
-	// ErrNoBearerToken means the request has no Authorization header, or an
-	// empty one.
-	ErrNoBearerToken = errors.New("auth: no Authorization header")
-	// ErrMalformedBearerToken means the Authorization header is present but
-	// is not exactly "Bearer <token>".
-	ErrMalformedBearerToken = errors.New("auth: Authorization header is not of the form \"Bearer <token>\"")
-)
+// ErrNoBearerToken is the error [BearerToken] returns when the request has
+// no Authorization header, or an empty one.
+var ErrNoBearerToken = errors.New("auth: no Authorization header")
+
+// errMalformedBearerToken means the Authorization header is present but is
+// not exactly "Bearer <token>".
+var errMalformedBearerToken = errors.New("auth: Authorization header is not of the form \"Bearer <token>\"")
 
 // BearerToken returns the token from an "Authorization: Bearer <token>"
 // header. The scheme is matched case-insensitively; the header must hold
 // exactly the scheme and one token (RFC 6750 b64token characters) separated
 // by white space. It returns [ErrNoBearerToken] when the header is missing
-// or empty, and [ErrMalformedBearerToken] for anything else that is not a
-// single bearer token (another scheme, no token, extra parts, several
+// or empty, and another error for anything else that is not a single
+// bearer token (another scheme, no token, extra parts, several
 // Authorization headers). Errors never contain the header value.
 //
 // In an MCP tool handler, pass [RequestHeader](req).
@@ -35,7 +33,7 @@ func BearerToken(h http.Header) (string, error) {
 		return "", ErrNoBearerToken
 	case 1:
 	default:
-		return "", ErrMalformedBearerToken
+		return "", errMalformedBearerToken
 	}
 	v := strings.TrimSpace(values[0])
 	if v == "" {
@@ -43,7 +41,7 @@ func BearerToken(h http.Header) (string, error) {
 	}
 	fields := strings.Fields(v)
 	if len(fields) != 2 || !strings.EqualFold(fields[0], "Bearer") || !isB64Token(fields[1]) {
-		return "", ErrMalformedBearerToken
+		return "", errMalformedBearerToken
 	}
 	return fields[1], nil
 }
@@ -70,7 +68,7 @@ func isB64Token(s string) bool {
 // RequestHeader returns the HTTP header of the request that carried an MCP
 // message, or nil when there is none: over in-memory and stdio transports
 // req.GetExtra() is nil. A nil header makes [BearerToken] return
-// [ErrNoBearerToken] and [PrincipalFromHeader] return [ErrNoPrincipal].
+// [ErrNoBearerToken].
 func RequestHeader(req mcp.Request) http.Header {
 	if req == nil {
 		return nil

@@ -1,26 +1,36 @@
-// Package auth is the authentication layer shared by the MCP servers in this
-// repository. It has two parts; On-Behalf-Of, which servers that call APIs
-// on the caller's behalf need, is the package shared/auth/obo.
+// Package auth protects the /mcp endpoint of the MCP servers in this
+// repository and reads the caller's token in their tools.
 //
-// # Caller identity
+// # Protecting /mcp
+//
+// [ProtectFromEnv] ([ConfigFromEnv], then [Protect]) decides, from one
+// setting (MCP_AUTH), how a server's /mcp endpoint is protected, and
+// returns the [Protection] to install: a middleware for the MCP handler
+// and, in entra mode, the protected resource metadata handler. The modes
+// ([Mode]):
+//
+//   - easyauth: behind App Service / Functions authentication ("Easy
+//     Auth"), the bearer token it forwards is verified again in the process
+//     and the X-MS-CLIENT-PRINCIPAL header must name the token's subject, so
+//     a request that did not come through Easy Auth, or whose headers were
+//     forged, is refused before a tool can use its token;
+//   - entra: Microsoft Entra ID tokens are verified in the process (for
+//     hosts without Easy Auth), with the RFC 6750 challenges and the
+//     protected resource metadata MCP clients need to sign in;
+//   - none: no authentication, for local development only.
+//
+// In both verifying modes a tool handler finds the verified token in
+// req.Extra.TokenInfo, and only such a token may be used on the caller's
+// behalf.
+//
+// # The caller's token in a tool
 //
 // [BearerToken] extracts the caller's access token from an Authorization
 // header; in a tool handler the header comes from [RequestHeader], which is
-// nil-safe because req.Extra is nil over in-memory and stdio transports.
-// [ParsePrincipal] and [PrincipalFromHeader] decode the X-MS-CLIENT-PRINCIPAL
-// header that App Service / Functions authentication ("Easy Auth") adds to
-// each authenticated request.
-//
-// # MCP authorization in process
-//
-// [ConfigFromEnv] and [Protect] ([ProtectFromEnv] does both) decide, from
-// one setting, how the /mcp endpoint of every server is protected: by Easy
-// Auth in front of the app with the token and the principal it forwards
-// checked again in the process, by a JWT [Verifier] for Microsoft Entra ID
-// tokens inside the process (for hosts without Easy Auth), or not at all
-// (local development only). In both verifying modes a tool handler finds
-// the verified token in req.Extra.TokenInfo, and only such a token may be
-// used on the caller's behalf.
+// nil-safe because req.Extra is nil over in-memory and stdio transports. To
+// exchange that token for a token to a downstream API (On-Behalf-Of), see
+// the package shared/auth/obo, a package of its own so that servers that
+// do not need it do not link MSAL and azidentity.
 //
 // # Environment variables
 //
@@ -35,11 +45,13 @@
 //     on. In easyauth mode on Azure anything else stops the server (Easy
 //     Auth is not in front, so its headers could be forged).
 //   - MCP_REQUIRE_EASYAUTH_ENV (easyauth mode, optional): "on" (default) or
-//     "off". "off" skips the WEBSITE_AUTH_ENABLED check above. [UNCERTAIN]
-//     whether Flex Consumption sets WEBSITE_AUTH_ENABLED (see
-//     easyAuthEnabled in mode.go for what was found and how to check); set
-//     "off" only if it does not although authentication is on. The token
-//     and principal checks apply either way.
+//     "off". "off" skips the WEBSITE_AUTH_ENABLED check above. Set "off"
+//     only if a deployed app with authentication on refuses to start
+//     because the platform does not set WEBSITE_AUTH_ENABLED. [UNCERTAIN:
+//     whether Flex Consumption sets it; to check, deploy with Easy Auth on
+//     and read the variable in the running app (Kudu's environment page,
+//     or log it at startup).] The token and principal checks apply either
+//     way.
 //   - WEBSITE_SITE_NAME: set by App Service / Functions on Azure: the sign
 //     that the server runs on Azure.
 //   - WEBSITE_AUTH_CLIENT_ID (easyauth mode, required unless

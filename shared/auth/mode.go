@@ -39,9 +39,9 @@ const (
 
 // Paths used in ModeEntra.
 const (
-	// PRMPath is where the protected resource metadata (RFC 9728) is
+	// prmPath is where the protected resource metadata (RFC 9728) is
 	// served; the WWW-Authenticate challenge points here.
-	PRMPath = "/.well-known/oauth-protected-resource"
+	prmPath = "/.well-known/oauth-protected-resource"
 	// mcpPath is the MCP endpoint path (hosting.MCPPath).
 	mcpPath = "/mcp"
 )
@@ -277,19 +277,16 @@ type Protection struct {
 	PRMPattern string
 	// PRMHandler serves the protected resource metadata (ModeEntra).
 	PRMHandler http.Handler
-	// Verifier is the token verifier (ModeEntra, ModeEasyAuth), for reuse
-	// elsewhere.
-	Verifier *Verifier
+	// verifier is the token verifier (ModeEntra, ModeEasyAuth).
+	verifier *verifier
 	// Defaulted is true when ModeNone was chosen because MCP_AUTH is unset
 	// outside Azure (Config.Defaulted).
 	Defaulted bool
 }
 
-// Notice is a line for the server to log at startup about how /mcp is
-// protected: in ModeNone, that it is not ("" otherwise). Log it as a
-// warning when MCP_AUTH=none was asked for, and as information when it was
-// Defaulted, so that local runs and tests keep stderr for errors.
-func (p *Protection) Notice() string {
+// notice is the line [Protection.LogNotice] logs: in ModeNone, that /mcp
+// is not protected ("" otherwise).
+func (p *Protection) notice() string {
 	switch {
 	case p.Mode != ModeNone:
 		return ""
@@ -301,11 +298,13 @@ func (p *Protection) Notice() string {
 	}
 }
 
-// LogNotice logs [Protection.Notice], if any, through logger: as a warning
-// when MCP_AUTH=none was asked for, as information when it was Defaulted.
-// The servers call it once at startup; nothing else in this package logs.
+// LogNotice logs, in ModeNone, that /mcp accepts unauthenticated requests
+// through logger: as a warning when MCP_AUTH=none was asked for, as
+// information when it was Defaulted, so that local runs and tests keep
+// stderr for errors. It logs nothing in the other modes. The servers call
+// it once at startup; nothing else in this package logs.
 func (p *Protection) LogNotice(ctx context.Context, logger *slog.Logger) {
-	n := p.Notice()
+	n := p.notice()
 	switch {
 	case n == "":
 	case p.Defaulted:
@@ -319,45 +318,44 @@ func (p *Protection) LogNotice(ctx context.Context, logger *slog.Logger) {
 // server in this repository sets up its MCP endpoint. hc, when not nil,
 // sends the token verifier's OpenID discovery and key set requests.
 func ProtectFromEnv(ctx context.Context, getenv func(string) string, hc *http.Client) (*Protection, error) {
-	ac, err := ConfigFromEnv(getenv)
+	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	if hc != nil && ac.Verifier.HTTPClient == nil {
-		ac.Verifier.HTTPClient = hc
+	if hc != nil && cfg.Verifier.HTTPClient == nil {
+		cfg.Verifier.HTTPClient = hc
 	}
-	p, err := Protect(ctx, ac)
+	p, err := Protect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	p.Defaulted = ac.Defaulted
+	p.Defaulted = cfg.Defaulted
 	return p, nil
 }
 
-// Protect builds the protection for cfg. In ModeEasyAuth it creates the
-// [Verifier] and wraps the MCP handler with [Verifier.EasyAuthMiddleware];
-// there is no PRM handler, Easy Auth serves its own. In ModeEntra it creates the
-// [Verifier] (no network request: discovery is lazy), wraps the MCP
-// handler with [Verifier.Middleware] (401 and 403 with the RFC 6750
-// challenges: error="invalid_token", error="insufficient_scope"), and
-// serves at PRMPath:
+// Protect builds the protection for cfg. It makes no network request: the
+// token verifier runs OpenID discovery on the first token of a tenant.
+//
+// In ModeEasyAuth the middleware verifies the bearer token (cfg.Verifier)
+// and requires X-MS-CLIENT-PRINCIPAL to name its subject; there is no PRM
+// handler, Easy Auth serves its own. In ModeEntra the middleware verifies
+// the bearer token and applies the access policy of cfg.Verifier, answering
+// 401 and 403 with the RFC 6750 challenges (no error attribute without a
+// token, error="invalid_token", error="insufficient_scope"), and
+// PRMHandler serves at PRMPattern (/.well-known/oauth-protected-resource):
 //
 //	{"resource": "<PublicURL>/mcp",
 //	 "authorization_servers": ["<authority>/<tenant>/v2.0", …],
 //	 "scopes_supported": [<required scopes, full names>],
 //	 "bearer_methods_supported": ["header"]}
 //
-// The WWW-Authenticate challenges name <PublicURL>/.well-known/oauth-protected-resource.
+// The WWW-Authenticate challenges name
+// <PublicURL>/.well-known/oauth-protected-resource. In ModeNone the
+// middleware passes requests through.
 //
-// Typical use with the hosting package (ProtectFromEnv does the first two
-// steps):
-//
-//	ac, err := auth.ConfigFromEnv(os.Getenv)
-//	p, err := auth.Protect(ctx, ac)
-//	opts := []hosting.Option{hosting.WithMiddleware(p.Middleware)}
-//	if p.PRMHandler != nil {
-//		opts = append(opts, hosting.WithHandler(p.PRMPattern, p.PRMHandler))
-//	}
+// With the hosting package, pass hosting.WithMiddleware(p.Middleware) and,
+// when PRMHandler is not nil, hosting.WithHandler(p.PRMPattern,
+// p.PRMHandler); the example shows the same with net/http.
 func Protect(ctx context.Context, cfg Config) (*Protection, error) {
 	switch cfg.Mode {
 	case ModeNone:
@@ -377,7 +375,7 @@ func Protect(ctx context.Context, cfg Config) (*Protection, error) {
 		// pass, app-only tokens with unrelated roles included.
 		return nil, fmt.Errorf("auth: %s=entra needs required scopes (%s) or accepted app roles (%s): without them any token issued for this app would be accepted", envMCPAuth, envMCPAuthScopes, envMCPAuthRoles)
 	}
-	v, err := NewVerifier(ctx, cfg.Verifier)
+	v, err := newVerifier(ctx, cfg.Verifier)
 	if err != nil {
 		return nil, err
 	}
@@ -389,17 +387,17 @@ func Protect(ctx context.Context, cfg Config) (*Protection, error) {
 	}
 	return &Protection{
 		Mode:       ModeEntra,
-		Middleware: v.Middleware(base + PRMPath),
-		PRMPattern: PRMPath,
+		Middleware: v.Middleware(base + prmPath),
+		PRMPattern: prmPath,
 		PRMHandler: mcpauth.ProtectedResourceMetadataHandler(prm),
-		Verifier:   v,
+		verifier:   v,
 	}, nil
 }
 
 // protectEasyAuth builds the ModeEasyAuth protection: the token verifier
 // of cfg.Verifier, and a middleware that verifies the bearer token and
 // requires X-MS-CLIENT-PRINCIPAL to name the same caller before the request
-// goes on (see [Verifier.EasyAuthMiddleware]). Easy Auth serves the
+// goes on (see [verifier.EasyAuthMiddleware]). Easy Auth serves the
 // protected resource metadata itself, so there is no PRM handler.
 func protectEasyAuth(ctx context.Context, cfg Config) (*Protection, error) {
 	var prm string
@@ -408,11 +406,11 @@ func protectEasyAuth(ctx context.Context, cfg Config) (*Protection, error) {
 		if err != nil {
 			return nil, fmt.Errorf("auth: public URL: %w", err)
 		}
-		prm = base + PRMPath
+		prm = base + prmPath
 	}
-	v, err := NewVerifier(ctx, cfg.Verifier)
+	v, err := newVerifier(ctx, cfg.Verifier)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %s=easyauth: %w", envMCPAuth, err)
 	}
-	return &Protection{Mode: ModeEasyAuth, Middleware: v.EasyAuthMiddleware(prm), Verifier: v}, nil
+	return &Protection{Mode: ModeEasyAuth, Middleware: v.EasyAuthMiddleware(prm), verifier: v}, nil
 }

@@ -201,10 +201,10 @@ func TestProtectNone(t *testing.T) {
 func principalOf(oid, tenant string) string {
 	var claims []string
 	if oid != "" {
-		claims = append(claims, `{"typ":"`+ClaimTypeObjectID+`","val":"`+oid+`"}`)
+		claims = append(claims, `{"typ":"`+claimTypeObjectID+`","val":"`+oid+`"}`)
 	}
 	if tenant != "" {
-		claims = append(claims, `{"typ":"`+ClaimTypeTenantID+`","val":"`+tenant+`"}`)
+		claims = append(claims, `{"typ":"`+claimTypeTenantID+`","val":"`+tenant+`"}`)
 	}
 	return base64.StdEncoding.EncodeToString([]byte(`{"auth_typ":"aad","name_typ":"name","role_typ":"roles","claims":[` + strings.Join(claims, ",") + `]}`))
 }
@@ -220,7 +220,7 @@ func TestEasyAuthMiddleware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Mode != ModeEasyAuth || p.PRMHandler != nil || p.Verifier == nil {
+	if p.Mode != ModeEasyAuth || p.PRMHandler != nil || p.verifier == nil {
 		t.Fatalf("protection %+v", p)
 	}
 	var reached atomic.Int64
@@ -269,7 +269,7 @@ func TestEasyAuthMiddleware(t *testing.T) {
 			before := reached.Load()
 			req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader("{}"))
 			if tt.principal != "" {
-				req.Header.Set(HeaderClientPrincipal, tt.principal)
+				req.Header.Set(headerClientPrincipal, tt.principal)
 			}
 			if tt.principalID != "" {
 				req.Header.Set("X-MS-CLIENT-PRINCIPAL-ID", tt.principalID)

@@ -43,7 +43,7 @@ func TestParsePrincipalEncodings(t *testing.T) {
 		{"raw url", base64.RawURLEncoding},
 	} {
 		for _, doc := range []string{principalJSON, withURLChars, principalJSON + "x"[:0]} {
-			p, err := ParsePrincipal(enc.e.EncodeToString([]byte(doc)))
+			p, err := parsePrincipal(enc.e.EncodeToString([]byte(doc)))
 			if err != nil {
 				t.Fatalf("%s: %v", enc.name, err)
 			}
@@ -55,7 +55,7 @@ func TestParsePrincipalEncodings(t *testing.T) {
 }
 
 func TestPrincipalAccessors(t *testing.T) {
-	p, err := ParsePrincipal(base64.StdEncoding.EncodeToString([]byte(principalJSON)))
+	p, err := parsePrincipal(base64.StdEncoding.EncodeToString([]byte(principalJSON)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestPrincipalAccessors(t *testing.T) {
 	}
 
 	short := `{"auth_typ":"aad","claims":[{"typ":"oid","val":"o2"},{"typ":"tid","val":"t2"},{"typ":"scp","val":"a b"},{"typ":"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name","val":"N"}]}`
-	p, err = ParsePrincipal(base64.RawURLEncoding.EncodeToString([]byte(short)))
+	p, err = parsePrincipal(base64.RawURLEncoding.EncodeToString([]byte(short)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestPrincipalAccessors(t *testing.T) {
 		t.Errorf("Roles = %q", p.Roles())
 	}
 
-	var nilP *Principal
+	var nilP *principal
 	if nilP.Name() != "" || nilP.ObjectID() != "" || nilP.Scopes() != nil || nilP.Roles() != nil || nilP.Claims("x") != nil {
 		t.Error("nil principal accessors")
 	}
@@ -104,7 +104,7 @@ func TestPrincipalAccessors(t *testing.T) {
 
 func TestParsePrincipalMalformed(t *testing.T) {
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-	huge := `{"auth_typ":"aad","claims":[{"typ":"x","val":"` + strings.Repeat("a", MaxPrincipalBytes) + `"}]}`
+	huge := `{"auth_typ":"aad","claims":[{"typ":"x","val":"` + strings.Repeat("a", maxPrincipalBytes) + `"}]}`
 	tests := []struct {
 		name, value, want string
 	}{
@@ -123,12 +123,12 @@ func TestParsePrincipalMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := ParsePrincipal(tt.value)
+			p, err := parsePrincipal(tt.value)
 			if err == nil {
 				t.Fatalf("got %+v, want error", p)
 			}
-			if !errors.Is(err, ErrMalformedPrincipal) {
-				t.Fatalf("error %v does not wrap ErrMalformedPrincipal", err)
+			if !errors.Is(err, errMalformedPrincipal) {
+				t.Fatalf("error %v does not wrap errMalformedPrincipal", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %q does not mention %q", err, tt.want)
@@ -138,19 +138,19 @@ func TestParsePrincipalMalformed(t *testing.T) {
 }
 
 func TestPrincipalFromHeader(t *testing.T) {
-	if _, err := PrincipalFromHeader(http.Header{}); !errors.Is(err, ErrNoPrincipal) {
+	if _, err := principalFromHeader(http.Header{}); !errors.Is(err, errNoPrincipal) {
 		t.Fatalf("missing: %v", err)
 	}
-	if _, err := PrincipalFromHeader(nil); !errors.Is(err, ErrNoPrincipal) {
+	if _, err := principalFromHeader(nil); !errors.Is(err, errNoPrincipal) {
 		t.Fatalf("nil: %v", err)
 	}
 	h := http.Header{}
 	h.Set("x-ms-client-principal", "%%%")
-	if _, err := PrincipalFromHeader(h); !errors.Is(err, ErrMalformedPrincipal) || errors.Is(err, ErrNoPrincipal) {
+	if _, err := principalFromHeader(h); !errors.Is(err, errMalformedPrincipal) || errors.Is(err, errNoPrincipal) {
 		t.Fatalf("malformed: %v", err)
 	}
-	h.Set(HeaderClientPrincipal, base64.StdEncoding.EncodeToString([]byte(principalJSON)))
-	p, err := PrincipalFromHeader(h)
+	h.Set(headerClientPrincipal, base64.StdEncoding.EncodeToString([]byte(principalJSON)))
+	p, err := principalFromHeader(h)
 	if err != nil || p.ObjectID() != "oid-1" {
 		t.Fatalf("valid: %v %v", p, err)
 	}
@@ -161,7 +161,7 @@ func FuzzParsePrincipal(f *testing.F) {
 	f.Add("e30")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
-		p, err := ParsePrincipal(s)
+		p, err := parsePrincipal(s)
 		if err == nil {
 			_ = p.Name() + p.ObjectID() + p.TenantID()
 			_ = p.Scopes()

@@ -21,8 +21,8 @@ import (
 
 // Defaults for [VerifierConfig].
 const (
-	// DefaultClockSkew is the tolerance applied to exp and nbf.
-	DefaultClockSkew = 2 * time.Minute
+	// defaultClockSkew is the tolerance applied to exp and nbf.
+	defaultClockSkew = 2 * time.Minute
 	// discoveryTimeout bounds one OpenID discovery or JWKS request.
 	discoveryTimeout = 10 * time.Second
 	// jwksRefetchInterval: after the first two fetches, a key set is
@@ -33,7 +33,11 @@ const (
 	maxTokenBytes = 64 << 10
 )
 
-// VerifierConfig configures [NewVerifier].
+// VerifierConfig configures the token verification of [Config] in the
+// entra and easyauth modes: which tokens the middleware of [Protect]
+// accepts. Tokens are verified in the process (signature, issuer, tenant,
+// audience, lifetime); OpenID discovery happens on the first token of a
+// tenant, never when Protect runs.
 type VerifierConfig struct {
 	// TenantIDs lists the tenants (GUIDs) whose tokens are accepted. A
 	// token's tid claim must be one of them and its issuer must be
@@ -45,32 +49,32 @@ type VerifierConfig struct {
 	Audiences []string
 	// RequiredScopes are the delegated scopes every request must carry, as
 	// full scope names (api://<app>/user_impersonation) or short names
-	// (user_impersonation). The Verifier itself does not reject tokens
-	// that lack them: it reports the scopes in TokenInfo.Scopes (short and,
-	// for required scopes, full names), and the middleware of
-	// [Verifier.Middleware] answers 403 with a WWW-Authenticate challenge.
+	// (user_impersonation). A token that lacks one gets 403 with
+	// error="insufficient_scope" and the scopes in the WWW-Authenticate
+	// challenge; the tool handler finds them in TokenInfo.Scopes (short
+	// and, for required scopes, full names).
 	RequiredScopes []string
 	// AcceptedRoles are the app roles (the roles claim) that admit a
-	// token: an app-only token (no scp) passes [Verifier.Middleware] only
-	// with one of them, and with RequiredScopes empty so must a delegated
-	// one. Protect in entra mode needs RequiredScopes or AcceptedRoles.
+	// token: an app-only token (no scp) passes the middleware only with
+	// one of them, and with RequiredScopes empty so must a delegated one.
+	// Protect in entra mode needs RequiredScopes or AcceptedRoles.
 	AcceptedRoles []string
 	// AllowedApplications, when not empty, lists the client IDs of the
 	// calling applications (the azp claim, or appid in v1.0 tokens) that
-	// [Verifier.Middleware] admits, like Easy Auth's allowedApplications.
+	// the middleware admits, like Easy Auth's allowedApplications.
 	AllowedApplications []string
 	// Authority is the Entra authority host: an https URL, or an http URL
 	// on a loopback host (a fake in tests), as AZURE_AUTHORITY_HOST.
 	// Default https://login.microsoftonline.com.
 	Authority string
-	// ClockSkew is the tolerance for exp and nbf. Default DefaultClockSkew.
+	// ClockSkew is the tolerance for exp and nbf. Default 2 minutes.
 	ClockSkew time.Duration
 	// HTTPClient is used for OpenID discovery and key set requests.
 	// Default: a client with a 10 s timeout.
 	HTTPClient *http.Client
 }
 
-// Verifier checks Microsoft Entra ID v2 access tokens for this app. Its
+// verifier checks Microsoft Entra ID v2 access tokens for this app. Its
 // Verify method is a go-sdk auth.TokenVerifier. It is safe for concurrent
 // use.
 //
@@ -90,7 +94,7 @@ type VerifierConfig struct {
 // (it has scp or roles; ID tokens, which share issuer, keys and audience,
 // have neither). Only v2.0 tokens pass the issuer check: the app
 // registration must set requestedAccessTokenVersion to 2.
-type Verifier struct {
+type verifier struct {
 	authority string
 	tenants   map[string]bool
 	audiences []string
@@ -113,10 +117,10 @@ type Verifier struct {
 // scp, full is what a client requests.
 type scopeName struct{ short, full string }
 
-// NewVerifier checks cfg and returns a Verifier. It makes no network
+// newVerifier checks cfg and returns a verifier. It makes no network
 // request; ctx supplies values (not cancellation) for later key set
 // requests.
-func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
+func newVerifier(ctx context.Context, cfg VerifierConfig) (*verifier, error) {
 	authority, err := azenv.ParseAuthorityHost(cfg.Authority)
 	if err != nil {
 		return nil, err
@@ -149,7 +153,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	}
 	skew := cfg.ClockSkew
 	if skew == 0 {
-		skew = DefaultClockSkew
+		skew = defaultClockSkew
 	}
 
 	base := cfg.HTTPClient
@@ -162,7 +166,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	}
 	keyClient.Transport = &fetchLimiter{base: base.Transport, interval: jwksRefetchInterval, burst: 2, last: map[string]*bucket{}}
 
-	return &Verifier{
+	return &verifier{
 		authority:       authority,
 		tenants:         tenants,
 		audiences:       auds,
@@ -241,7 +245,7 @@ func qualifyScopes(scopes, audiences []string) []scopeName {
 // Scopes returns the required scopes in the form clients request them
 // (full names), as used in the WWW-Authenticate challenge and the
 // protected resource metadata.
-func (v *Verifier) Scopes() []string {
+func (v *verifier) Scopes() []string {
 	out := make([]string, 0, len(v.scopes))
 	for _, s := range v.scopes {
 		out = append(out, s.full)
@@ -250,7 +254,7 @@ func (v *Verifier) Scopes() []string {
 }
 
 // Issuers returns the accepted issuers, {authority}/{tenant}/v2.0, sorted.
-func (v *Verifier) Issuers() []string {
+func (v *verifier) Issuers() []string {
 	var out []string
 	for t := range v.tenants {
 		out = append(out, v.issuer(t))
@@ -259,7 +263,7 @@ func (v *Verifier) Issuers() []string {
 	return out
 }
 
-func (v *Verifier) issuer(tenant string) string { return v.authority + "/" + tenant + "/v2.0" }
+func (v *verifier) issuer(tenant string) string { return v.authority + "/" + tenant + "/v2.0" }
 
 // invalid wraps auth.ErrInvalidToken with a reason, so the go-sdk answers
 // 401 with "invalid token: <reason>".
@@ -292,7 +296,7 @@ type entraClaims struct {
 // give errors wrapping auth.ErrInvalidToken (401); failure to reach Entra
 // gives another error (500). The error text is sent to the client; it
 // never contains the token.
-func (v *Verifier) Verify(ctx context.Context, token string, _ *http.Request) (*mcpauth.TokenInfo, error) {
+func (v *verifier) Verify(ctx context.Context, token string, _ *http.Request) (*mcpauth.TokenInfo, error) {
 	if len(token) > maxTokenBytes {
 		return nil, invalid("token too large")
 	}
@@ -397,7 +401,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, _ *http.Request) (*
 
 // tenantVerifier returns the go-oidc verifier for tenant, running OpenID
 // discovery the first time.
-func (v *Verifier) tenantVerifier(ctx context.Context, tenant string) (*oidc.IDTokenVerifier, error) {
+func (v *verifier) tenantVerifier(ctx context.Context, tenant string) (*oidc.IDTokenVerifier, error) {
 	v.mu.Lock()
 	iv := v.verifiers[tenant]
 	v.mu.Unlock()
@@ -456,13 +460,13 @@ func (v *Verifier) tenantVerifier(ctx context.Context, tenant string) (*oidc.IDT
 // error="insufficient_scope" with the required scopes) that name
 // resourceMetadataURL. Tool handlers find the verified token in
 // req.Extra.TokenInfo.
-func (v *Verifier) Middleware(resourceMetadataURL string) func(http.Handler) http.Handler {
+func (v *verifier) Middleware(resourceMetadataURL string) func(http.Handler) http.Handler {
 	return v.guard(v.Verify, resourceMetadataURL).middleware
 }
 
 // guard is the bearerGuard that checks tokens with verify and applies the
 // access policy of v's config.
-func (v *Verifier) guard(verify mcpauth.TokenVerifier, resourceMetadataURL string) *bearerGuard {
+func (v *verifier) guard(verify mcpauth.TokenVerifier, resourceMetadataURL string) *bearerGuard {
 	return &bearerGuard{
 		verify:           verify,
 		authorize:        accessPolicy{scopes: v.Scopes(), roles: v.roles, apps: v.apps}.authorize,
@@ -472,7 +476,7 @@ func (v *Verifier) guard(verify mcpauth.TokenVerifier, resourceMetadataURL strin
 	}
 }
 
-// EasyAuthMiddleware is [Verifier.Middleware] for an app behind Easy Auth
+// EasyAuthMiddleware is [verifier.Middleware] for an app behind Easy Auth
 // (ModeEasyAuth): besides the token, it checks what Easy Auth says about
 // the caller, since the X-MS-CLIENT-PRINCIPAL headers can be trusted only
 // when Easy Auth really is in front and the token alone proves nothing
@@ -483,38 +487,38 @@ func (v *Verifier) guard(verify mcpauth.TokenVerifier, resourceMetadataURL strin
 //     X-MS-CLIENT-PRINCIPAL-ID; both must agree when both are present)
 //     equals the verified token's oid, and its tenant, when it names one,
 //     the token's tid;
-//   - the bearer token passes [Verifier.Verify] and the access policy.
+//   - the bearer token passes [verifier.Verify] and the access policy.
 //
 // Anything else is refused with 401 before any tool can use the token, so
 // a forged principal or a token for another audience never reaches the
 // on-behalf-of exchange. resourceMetadataURL ("" for none) is named in the
 // challenges.
-func (v *Verifier) EasyAuthMiddleware(resourceMetadataURL string) func(http.Handler) http.Handler {
+func (v *verifier) EasyAuthMiddleware(resourceMetadataURL string) func(http.Handler) http.Handler {
 	return v.guard(v.verifyEasyAuth, resourceMetadataURL).middleware
 }
 
 // verifyEasyAuth checks the Easy Auth principal of r against token.
-func (v *Verifier) verifyEasyAuth(ctx context.Context, token string, r *http.Request) (*mcpauth.TokenInfo, error) {
+func (v *verifier) verifyEasyAuth(ctx context.Context, token string, r *http.Request) (*mcpauth.TokenInfo, error) {
 	if r == nil {
-		return nil, invalid("no request to read " + HeaderClientPrincipal + " from")
+		return nil, invalid("no request to read " + headerClientPrincipal + " from")
 	}
-	p, err := PrincipalFromHeader(r.Header)
+	p, err := principalFromHeader(r.Header)
 	switch {
-	case errors.Is(err, ErrNoPrincipal):
-		return nil, invalid("App Service authentication did not identify the caller (no " + HeaderClientPrincipal + ")")
+	case errors.Is(err, errNoPrincipal):
+		return nil, invalid("App Service authentication did not identify the caller (no " + headerClientPrincipal + ")")
 	case err != nil:
-		return nil, invalid("malformed " + HeaderClientPrincipal)
+		return nil, invalid("malformed " + headerClientPrincipal)
 	}
 	principalOID := strings.TrimSpace(p.ObjectID())
-	headerID := strings.TrimSpace(r.Header.Get(HeaderClientPrincipalID))
+	headerID := strings.TrimSpace(r.Header.Get(headerClientPrincipalID))
 	switch {
 	case principalOID == "":
 		principalOID = headerID
 	case headerID != "" && !strings.EqualFold(headerID, principalOID):
-		return nil, invalid(HeaderClientPrincipal + " and " + HeaderClientPrincipalID + " name different callers")
+		return nil, invalid(headerClientPrincipal + " and " + headerClientPrincipalID + " name different callers")
 	}
 	if principalOID == "" {
-		return nil, invalid(HeaderClientPrincipal + " names no object ID")
+		return nil, invalid(headerClientPrincipal + " names no object ID")
 	}
 	ti, err := v.Verify(ctx, token, r)
 	if err != nil {
@@ -522,10 +526,10 @@ func (v *Verifier) verifyEasyAuth(ctx context.Context, token string, r *http.Req
 	}
 	oid, _ := ti.Extra["oid"].(string)
 	if oid == "" || !strings.EqualFold(oid, principalOID) {
-		return nil, invalid("the caller in " + HeaderClientPrincipal + " is not the subject of the token")
+		return nil, invalid("the caller in " + headerClientPrincipal + " is not the subject of the token")
 	}
 	if tid := strings.TrimSpace(p.TenantID()); tid != "" && !strings.EqualFold(tid, extraString(ti, "tid")) {
-		return nil, invalid("the tenant in " + HeaderClientPrincipal + " is not the token's")
+		return nil, invalid("the tenant in " + headerClientPrincipal + " is not the token's")
 	}
 	return ti, nil
 }

@@ -141,7 +141,7 @@ func FuzzVerify(f *testing.F) {
 		Authority:  fuzzAuthority,
 		HTTPClient: &http.Client{Transport: handlerTransport{fuzzIssuerHandler(&key.PublicKey)}, Timeout: 10 * time.Second},
 	}
-	v, err := NewVerifier(context.Background(), cfg)
+	v, err := newVerifier(context.Background(), cfg)
 	if err != nil {
 		f.Fatal(err)
 	}

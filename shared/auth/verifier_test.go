@@ -189,12 +189,12 @@ func TestVerifier(t *testing.T) {
 	key := newTestKey(t, "key-1")
 	other := newTestKey(t, "key-1") // same kid, different key
 	fi := newFakeIssuer(t, key)
-	v, err := NewVerifier(context.Background(), fi.verifierConfig())
+	v, err := newVerifier(context.Background(), fi.verifierConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := fi.discoveryGets.Load(); n != 0 {
-		t.Fatalf("NewVerifier made %d discovery requests; discovery is lazy", n)
+		t.Fatalf("newVerifier made %d discovery requests; discovery is lazy", n)
 	}
 	good := fi.claimsFor(tenantA)
 	now := time.Now()
@@ -285,7 +285,7 @@ func TestVerifierTokenInfo(t *testing.T) {
 	const tenantC = "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
 	cfg := fi.verifierConfig()
 	cfg.TenantIDs = append(cfg.TenantIDs, strings.ToUpper(tenantC)) // configured in upper case
-	v, err := NewVerifier(context.Background(), cfg)
+	v, err := newVerifier(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestVerifierTokenInfo(t *testing.T) {
 func TestVerifierUnknownKidRefetchesOnce(t *testing.T) {
 	key := newTestKey(t, "key-1")
 	fi := newFakeIssuer(t, key)
-	v, err := NewVerifier(context.Background(), fi.verifierConfig())
+	v, err := newVerifier(context.Background(), fi.verifierConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestVerifierUnknownKidRefetchesOnce(t *testing.T) {
 func TestVerifierKeyRotation(t *testing.T) {
 	key := newTestKey(t, "old")
 	fi := newFakeIssuer(t, key)
-	v, err := NewVerifier(context.Background(), fi.verifierConfig())
+	v, err := newVerifier(context.Background(), fi.verifierConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +413,7 @@ func TestFetchLimiter(t *testing.T) {
 func TestVerifierDiscovery(t *testing.T) {
 	key := newTestKey(t, "k")
 	fi := newFakeIssuer(t, key)
-	v, err := NewVerifier(context.Background(), fi.verifierConfig())
+	v, err := newVerifier(context.Background(), fi.verifierConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +463,7 @@ func TestVerifierDiscovery(t *testing.T) {
 
 func TestNewVerifierValidates(t *testing.T) {
 	ok := VerifierConfig{TenantIDs: []string{tenantA}, Audiences: []string{appID}}
-	if _, err := NewVerifier(context.Background(), ok); err != nil {
+	if _, err := newVerifier(context.Background(), ok); err != nil {
 		t.Fatal(err)
 	}
 	for name, edit := range map[string]func(c *VerifierConfig){
@@ -477,7 +477,7 @@ func TestNewVerifierValidates(t *testing.T) {
 	} {
 		c := ok
 		edit(&c)
-		if _, err := NewVerifier(context.Background(), c); err == nil {
+		if _, err := newVerifier(context.Background(), c); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -650,7 +650,7 @@ func parseChallenge(t *testing.T, h string) (string, map[string]string) {
 func TestProtectEntraPRM(t *testing.T) {
 	fi := newFakeIssuer(t, newTestKey(t, "k"))
 	srv, p := entraProtected(t, fi, http.NotFoundHandler())
-	if p.PRMPattern != "/.well-known/oauth-protected-resource" || p.Mode != ModeEntra || p.Verifier == nil {
+	if p.PRMPattern != "/.well-known/oauth-protected-resource" || p.Mode != ModeEntra || p.verifier == nil {
 		t.Fatalf("protection %+v", p)
 	}
 	resp, err := http.Get(srv.URL + "/.well-known/oauth-protected-resource")
