@@ -2,9 +2,34 @@
 // talks to, for tests only: a Microsoft Entra ID authority (OpenID metadata,
 // a signing key set, an On-Behalf-Of token endpoint that checks what it
 // receives, and access tokens for signed-in users that the fake signs) and
-// an App Service managed-identity endpoint. They are built from the
-// documented behaviour (../shared/docs/go-stack-notes.md §6) and serve on
-// loopback.
+// an App Service managed-identity endpoint. They serve on loopback.
+//
+// They follow the services' documented behaviour, which is what the real
+// clients (go-oidc, MSAL, azidentity) send and expect:
+//
+//   - Entra: GET {authority}/{tenant}/v2.0/.well-known/openid-configuration
+//     names the issuer {authority}/{tenant}/v2.0, the token endpoint
+//     {authority}/{tenant}/oauth2/v2.0/token and the jwks_uri; the token
+//     endpoint takes the On-Behalf-Of grant as a form:
+//     grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer,
+//     requested_token_use=on_behalf_of, the caller's token as assertion,
+//     client_id, scope, and the app's credential (client_secret, or a
+//     client_assertion of type
+//     urn:ietf:params:oauth:client-assertion-type:jwt-bearer: a certificate
+//     JWT, or the managed identity's token). It answers
+//     {"token_type":"Bearer","expires_in":…,"access_token":…}, and errors
+//     as {"error":…,"error_description":"AADSTS…","error_codes":[…],
+//     "trace_id":…,"correlation_id":…} with suberror and claims when they
+//     apply. See
+//     https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow
+//     and
+//     https://learn.microsoft.com/entra/identity-platform/reference-error-codes.
+//   - App Service managed identity: GET $IDENTITY_ENDPOINT with the
+//     X-IDENTITY-HEADER header ($IDENTITY_HEADER) and the query
+//     api-version=2019-08-01, resource and client_id (a user-assigned
+//     identity); it answers {"access_token":…,"expires_on":"<unix
+//     seconds>","resource":…,"token_type":"Bearer","client_id":…}. See
+//     https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference.
 package authtest
 
 import (
