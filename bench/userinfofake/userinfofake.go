@@ -2,17 +2,17 @@
 // userinfo server calls, for the bench (go tool mage bench) and the
 // end-to-end load test, which drive a userinfo process from outside:
 //
-//   - a Microsoft Entra ID authority over TLS: OpenID metadata at
-//     GET /{tenant}/v2.0/.well-known/openid-configuration and the
-//     On-Behalf-Of token endpoint at POST /{tenant}/oauth2/v2.0/token;
+//   - a Microsoft Entra ID authority over TLS: OpenID metadata, the signing
+//     key set and the On-Behalf-Of token endpoint (authtest's);
 //   - an App Service managed-identity endpoint (IDENTITY_ENDPOINT,
-//     IDENTITY_HEADER) whose token is the client assertion Entra expects;
+//     IDENTITY_HEADER) whose token is the client assertion Entra expects
+//     (authtest's);
 //   - Microsoft Graph's GET /v1.0/me, for the tokens the fake Entra issued.
 //
 // The child process trusts the TLS fake through SSL_CERT_FILE, which Go
-// reads on Linux (Env sets it). Unlike shared/auth/authtest, which tests
-// use in-process, this package needs no testing.TB and keeps its request
-// checks cheap, so that the fakes cost the load generator little.
+// reads on Linux (Env sets it). The identity fakes are shared/auth/authtest's
+// handlers, which need no testing.TB and keep no per-token state when built
+// this way, so that the fakes cost the load generator little.
 package userinfofake
 
 import (
@@ -26,7 +26,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,12 +36,9 @@ import (
 
 // Identities the fakes expect, as configured by Env.
 const (
-	Tenant             = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-	ClientID           = "11111111-2222-3333-4444-555555555555"
-	ManagedIdentityID  = "99999999-8888-7777-6666-555555555555"
-	IdentityHeader     = "bench-identity-header"
-	managedIdentityJWT = "mi-assertion-bench-0123456789"
-	accessTokenPrefix  = "graph-at-"
+	Tenant            = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	ClientID          = "11111111-2222-3333-4444-555555555555"
+	ManagedIdentityID = "99999999-8888-7777-6666-555555555555"
 )
 
 // Principal is an X-MS-CLIENT-PRINCIPAL value that names no caller: the
@@ -66,13 +62,16 @@ type Upstreams struct {
 	// CertFile is Entra's TLS certificate, PEM, for SSL_CERT_FILE.
 	CertFile string
 
-	metadata, token, mi, graph      atomic.Int64
-	entraConns, miConns, graphConns atomic.Int64
-
-	// signer signs the users' access tokens and is published as the
-	// tenant's key set: userinfo verifies every token before using it.
+	// entra and mi are authtest's fakes behind Entra and ManagedIdentity.
+	// entra signs the users' access tokens with signer and publishes its
+	// key: userinfo verifies every token before using it.
+	entra  *authtest.Entra
+	mi     *authtest.ManagedIdentity
 	signer *authtest.Signer
 	tokens sync.Map // user -> signed token
+
+	graph                           atomic.Int64
+	entraConns, miConns, graphConns atomic.Int64
 
 	mu       sync.Mutex
 	problems []string
@@ -85,9 +84,10 @@ func Start(dir string) (*Upstreams, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Upstreams{signer: signer}
-	u.Entra = newServer(u.entraHandler(), &u.entraConns)
-	u.ManagedIdentity = newServer(http.HandlerFunc(u.serveMI), &u.miConns)
+	u := &Upstreams{signer: signer, entra: authtest.NewEntraHandler(Tenant, ClientID, signer), mi: authtest.NewManagedIdentityHandler(ManagedIdentityID)}
+	u.entra.ExpectClientAssertion(u.mi.Token)
+	u.Entra = newServer(u.entra, &u.entraConns)
+	u.ManagedIdentity = newServer(u.mi, &u.miConns)
 	u.Graph = newServer(http.HandlerFunc(u.serveGraph), &u.graphConns)
 	u.Entra.StartTLS()
 	u.ManagedIdentity.Start()
@@ -113,7 +113,7 @@ func (u *Upstreams) Env() []string {
 		"AZURE_AUTHORITY_HOST=" + u.Entra.URL,
 		"GRAPH_BASE_URL=" + u.Graph.URL + "/v1.0",
 		"IDENTITY_ENDPOINT=" + u.ManagedIdentity.URL + "/msi/token",
-		"IDENTITY_HEADER=" + IdentityHeader,
+		"IDENTITY_HEADER=" + authtest.IdentityHeader,
 		"SSL_CERT_FILE=" + u.CertFile,
 	}
 }
@@ -147,7 +147,7 @@ func Headers(userToken string) http.Header {
 // Counts returns the requests answered so far.
 func (u *Upstreams) Counts() Counts {
 	return Counts{
-		Metadata: u.metadata.Load(), Token: u.token.Load(), ManagedIdentity: u.mi.Load(), Graph: u.graph.Load(),
+		Metadata: u.entra.MetadataRequests(), Token: u.entra.TokenRequests(), ManagedIdentity: u.mi.Requests(), Graph: u.graph.Load(),
 		EntraConns: u.entraConns.Load(), ManagedIdentityConns: u.miConns.Load(), GraphConns: u.graphConns.Load(),
 	}
 }
@@ -165,11 +165,18 @@ func newServer(h http.Handler, conns *atomic.Int64) *httptest.Server {
 }
 
 // Problems are the requests the fakes refused as malformed, with the
-// reason (the first 20).
+// reason (the first 20 of each fake).
 func (u *Upstreams) Problems() []string {
+	var out []string
+	for _, p := range u.entra.Problems() {
+		out = append(out, "Entra: "+p)
+	}
+	for _, p := range u.mi.Problems() {
+		out = append(out, "managed identity: "+p)
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return append([]string(nil), u.problems...)
+	return append(out, u.problems...)
 }
 
 // CloseClientConnections drops every connection the fakes hold, so that
@@ -199,80 +206,7 @@ func (u *Upstreams) problem(w http.ResponseWriter, status int, format string, ar
 		u.problems = append(u.problems, msg)
 	}
 	u.mu.Unlock()
-	writeJSON(w, status, map[string]any{"error": "invalid_request", "error_description": "fake: " + msg})
-}
-
-func (u *Upstreams) entraHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		u.metadata.Add(1)
-		base := u.Entra.URL + "/" + r.PathValue("tenant")
-		writeJSON(w, http.StatusOK, map[string]any{
-			"issuer":                 base + "/v2.0",
-			"authorization_endpoint": base + "/oauth2/v2.0/authorize",
-			"token_endpoint":         base + "/oauth2/v2.0/token",
-			"jwks_uri":               base + "/discovery/v2.0/keys",
-		})
-	})
-	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, u.signer.KeySet())
-	})
-	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", u.serveToken)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		u.problem(w, http.StatusNotFound, "Entra: unexpected %s %s", r.Method, r.URL.Path)
-	})
-	return mux
-}
-
-// serveToken answers an On-Behalf-Of request with a fresh access token,
-// after checking the few fields that prove the chain is wired right.
-func (u *Upstreams) serveToken(w http.ResponseWriter, r *http.Request) {
-	n := u.token.Add(1)
-	if err := r.ParseForm(); err != nil {
-		u.problem(w, http.StatusBadRequest, "Entra: bad form: %v", err)
-		return
-	}
-	f := r.PostForm
-	for _, c := range [][2]string{
-		{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
-		{"requested_token_use", "on_behalf_of"},
-		{"client_id", ClientID},
-		{"client_assertion", managedIdentityJWT},
-	} {
-		if got := f.Get(c[0]); got != c[1] {
-			u.problem(w, http.StatusBadRequest, "Entra: %s = %q, want %q", c[0], got, c[1])
-			return
-		}
-	}
-	if r.PathValue("tenant") != Tenant || f.Get("assertion") == "" {
-		u.problem(w, http.StatusBadRequest, "Entra: tenant %q, assertion of %d bytes", r.PathValue("tenant"), len(f.Get("assertion")))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600,
-		"access_token": accessTokenPrefix + strconv.FormatInt(n, 10),
-	})
-}
-
-// serveMI is App Service's managed-identity endpoint (2019-08-01).
-func (u *Upstreams) serveMI(w http.ResponseWriter, r *http.Request) {
-	u.mi.Add(1)
-	q := r.URL.Query()
-	switch {
-	case r.Header.Get("X-IDENTITY-HEADER") != IdentityHeader:
-		u.problem(w, http.StatusUnauthorized, "managed identity: wrong X-IDENTITY-HEADER")
-		return
-	case q.Get("client_id") != ManagedIdentityID:
-		u.problem(w, http.StatusBadRequest, "managed identity: client_id %q, want %q", q.Get("client_id"), ManagedIdentityID)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": managedIdentityJWT,
-		"expires_on":   strconv.FormatInt(time.Now().Add(24*time.Hour).Unix(), 10),
-		"resource":     q.Get("resource"),
-		"token_type":   "Bearer",
-		"client_id":    q.Get("client_id"),
-	})
+	authtest.WriteJSON(w, status, map[string]any{"error": "invalid_request", "error_description": "fake: " + msg})
 }
 
 // meBody is the profile the fake Graph returns.
@@ -296,23 +230,12 @@ func (u *Upstreams) serveGraph(w http.ResponseWriter, r *http.Request) {
 		u.problem(w, http.StatusNotFound, "Graph: unexpected %s %s", r.Method, r.URL.Path)
 		return
 	}
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "+accessTokenPrefix) {
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "+authtest.AccessTokenPrefix) {
 		u.problem(w, http.StatusUnauthorized, "Graph: Authorization is not a token the fake Entra issued")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(meBody)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(b)
 }
 
 // ErrProblems wraps the fakes' problems in an error, nil when none.

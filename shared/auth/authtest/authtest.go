@@ -67,13 +67,18 @@ type Responder func(w http.ResponseWriter, r *http.Request, form url.Values) boo
 
 // Entra is a fake https Entra authority for one tenant and app.
 type Entra struct {
-	// URL is the authority host, for AZURE_AUTHORITY_HOST.
+	// URL is the authority host, for AZURE_AUTHORITY_HOST ("" for an Entra
+	// from NewEntraHandler).
 	URL string
-	// Client trusts the fake's TLS certificate.
+	// Client trusts the fake's TLS certificate (nil for an Entra from
+	// NewEntraHandler).
 	Client *http.Client
 
 	tenant, clientID string
 	signer           *Signer
+	mux              *http.ServeMux
+	// record keeps the issued tokens for AssertionFor and IssuedTokens.
+	record bool
 
 	metadataGets atomic.Int64
 	keysGets     atomic.Int64
@@ -88,24 +93,56 @@ type Entra struct {
 	respond             Responder
 	lastForm            url.Values
 	issued              map[string]string // access token -> user assertion
-	problems            []string
+	problems            problems
 }
 
 // NewEntra starts a fake authority for tenant whose token endpoint accepts
-// On-Behalf-Of requests from clientID. Problems with requests (a wrong
-// grant type, say) fail t when the test ends.
+// On-Behalf-Of requests from clientID. Requests that are wired wrong (a
+// wrong grant type, say) are refused, and fail t when the test ends.
 func NewEntra(t testing.TB, tenant, clientID string) *Entra {
 	t.Helper()
 	signer, err := NewSigner()
 	if err != nil {
 		t.Fatalf("fake Entra: %v", err)
 	}
+	e := NewEntraHandler(tenant, clientID, signer)
+	e.record = true
+	srv := httptest.NewTLSServer(e)
+	e.URL, e.Client = srv.URL, srv.Client()
+	t.Cleanup(func() {
+		srv.Close()
+		for _, p := range e.Problems() {
+			t.Errorf("fake Entra: %s", p)
+		}
+	})
+	return e
+}
+
+// NewEntraHandler is the fake authority of [NewEntra] without a server or a
+// testing.TB, for fakes that run outside tests (bench/userinfofake): serve
+// it over TLS (MSAL sends the exchange only to https authorities) and read
+// [Entra.Problems] at the end. It signs with signer, and it keeps no
+// record of the tokens it issues (AssertionFor and IssuedTokens find
+// nothing), so that a long run does not grow it. It serves
+//
+//   - GET /{tenant}/v2.0/.well-known/openid-configuration, with URLs on the
+//     host the request named;
+//   - GET /{tenant}/discovery/v2.0/keys, signer's key set;
+//   - POST /{tenant}/oauth2/v2.0/token, the On-Behalf-Of grant: it checks
+//     the request (and what the Expect methods ask for), refuses one that
+//     is wired wrong with 400 invalid_request, and otherwise answers with a
+//     new access token that begins with [AccessTokenPrefix] (or as
+//     [Entra.SetResponder] says).
+func NewEntraHandler(tenant, clientID string, signer *Signer) *Entra {
 	e := &Entra{tenant: tenant, clientID: clientID, signer: signer, issued: map[string]string{}}
-	mux := http.NewServeMux()
-	var srv *httptest.Server
-	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+	e.mux = http.NewServeMux()
+	e.mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		e.metadataGets.Add(1)
-		base := srv.URL + "/" + r.PathValue("tenant")
+		scheme := "https"
+		if r.TLS == nil {
+			scheme = "http"
+		}
+		base := scheme + "://" + r.Host + "/" + r.PathValue("tenant")
 		WriteJSON(w, http.StatusOK, map[string]any{
 			"issuer":                                base + "/v2.0",
 			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
@@ -114,27 +151,30 @@ func NewEntra(t testing.TB, tenant, clientID string) *Entra {
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
 	})
-	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
+	e.mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
 		e.keysGets.Add(1)
 		WriteJSON(w, http.StatusOK, signer.KeySet())
 	})
-	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.token)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		e.problem("unexpected request %s %s", r.Method, r.URL.Path)
-		http.NotFound(w, r)
-	})
-	srv = httptest.NewTLSServer(mux)
-	e.URL, e.Client = srv.URL, srv.Client()
-	t.Cleanup(func() {
-		srv.Close()
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		for _, p := range e.problems {
-			t.Errorf("fake Entra: %s", p)
-		}
+	e.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.token)
+	e.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		e.refuse(w, http.StatusNotFound, fmt.Sprintf("unexpected request %s %s", r.Method, r.URL.Path))
 	})
 	return e
 }
+
+// ServeHTTP serves the fake authority.
+func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHTTP(w, r) }
+
+// Problems are the requests the fake refused, with the reason: the first
+// 20, and then how many more.
+func (e *Entra) Problems() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.problems.list()
+}
+
+// AccessTokenPrefix begins every access token the fake Entra issues.
+const AccessTokenPrefix = "graph-at-"
 
 // signingKeyID is the kid of a Signer's key.
 const signingKeyID = "authtest-key"
@@ -354,7 +394,8 @@ func (e *Entra) TokenRequests() int64 { return e.tokenPosts.Load() }
 // verifier's).
 func (e *Entra) MetadataRequests() int64 { return e.metadataGets.Load() }
 
-// AssertionFor returns the user assertion an access token was issued for.
+// AssertionFor returns the user assertion an access token was issued for
+// (an Entra from NewEntra).
 func (e *Entra) AssertionFor(accessToken string) (string, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -362,7 +403,8 @@ func (e *Entra) AssertionFor(accessToken string) (string, bool) {
 	return a, ok
 }
 
-// IssuedTokens lists every access token issued.
+// IssuedTokens lists every access token issued (by an Entra from
+// NewEntra).
 func (e *Entra) IssuedTokens() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -373,69 +415,80 @@ func (e *Entra) IssuedTokens() []string {
 	return out
 }
 
-func (e *Entra) problem(format string, args ...any) {
+// refuse records problem and answers it with status, as an Entra error.
+func (e *Entra) refuse(w http.ResponseWriter, status int, problem string) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.problems = append(e.problems, fmt.Sprintf(format, args...))
+	e.problems.add(problem)
+	e.mu.Unlock()
+	WriteJSON(w, status, map[string]any{"error": "invalid_request", "error_description": "fake Entra: " + problem})
+}
+
+// tokenProblem returns what is wrong with an On-Behalf-Of request, or "".
+func (e *Entra) tokenProblem(r *http.Request, form url.Values) string {
+	e.mu.Lock()
+	wantCA, wantSecret, wantJWT, wantScope := e.wantClientAssertion, e.wantClientSecret, e.wantJWTAssertion, e.wantScope
+	e.mu.Unlock()
+	if r.PathValue("tenant") != e.tenant {
+		return fmt.Sprintf("tenant %q, want %q", r.PathValue("tenant"), e.tenant)
+	}
+	checks := [][2]string{
+		{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
+		{"requested_token_use", "on_behalf_of"},
+		{"client_id", e.clientID},
+	}
+	if wantCA != "" {
+		checks = append(checks, [2]string{"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, [2]string{"client_assertion", wantCA})
+	}
+	if wantSecret != "" {
+		checks = append(checks, [2]string{"client_secret", wantSecret})
+	}
+	if wantJWT {
+		checks = append(checks, [2]string{"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+	}
+	for _, c := range checks {
+		if got := form.Get(c[0]); got != c[1] {
+			return fmt.Sprintf("%s = %q, want %q", c[0], got, c[1])
+		}
+	}
+	switch {
+	case form.Get("assertion") == "":
+		return "no assertion"
+	case wantScope != "" && !slices.Contains(strings.Fields(form.Get("scope")), wantScope):
+		return fmt.Sprintf("scope %q, want it to include %q", form.Get("scope"), wantScope)
+	}
+	if parts := strings.Split(form.Get("client_assertion"), "."); wantJWT && (len(parts) != 3 || slices.Contains(parts, "")) {
+		return "client_assertion is not a JWT"
+	}
+	return ""
 }
 
 func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 	n := e.tokenPosts.Add(1)
 	if err := r.ParseForm(); err != nil {
-		e.problem("parse form: %v", err)
-		http.Error(w, "bad form", http.StatusBadRequest)
+		e.refuse(w, http.StatusBadRequest, fmt.Sprintf("parse form: %v", err))
 		return
 	}
 	form := r.PostForm
 	e.mu.Lock()
 	e.lastForm = form
-	wantCA, wantSecret, wantJWT, wantScope := e.wantClientAssertion, e.wantClientSecret, e.wantJWTAssertion, e.wantScope
 	delay, respond := e.delay, e.respond
 	e.mu.Unlock()
-	if r.PathValue("tenant") != e.tenant {
-		e.problem("tenant %q, want %q", r.PathValue("tenant"), e.tenant)
+	if p := e.tokenProblem(r, form); p != "" {
+		e.refuse(w, http.StatusBadRequest, p)
+		return
 	}
-	check := func(field, want string) {
-		if got := form.Get(field); got != want {
-			e.problem("%s = %q, want %q", field, got, want)
-		}
-	}
-	check("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
-	check("requested_token_use", "on_behalf_of")
-	check("client_id", e.clientID)
-	if form.Get("assertion") == "" {
-		e.problem("no assertion")
-	}
-	if wantScope != "" && !slices.Contains(strings.Fields(form.Get("scope")), wantScope) {
-		e.problem("scope %q, want it to include %q", form.Get("scope"), wantScope)
-	}
-	if wantCA != "" {
-		check("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-		check("client_assertion", wantCA)
-	}
-	if wantSecret != "" {
-		check("client_secret", wantSecret)
-	}
-	if wantJWT {
-		check("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-		if parts := strings.Split(form.Get("client_assertion"), "."); len(parts) != 3 || slices.Contains(parts, "") {
-			e.problem("client_assertion is not a JWT")
-		}
-	}
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
+	if !wait(r, delay) {
+		return
 	}
 	if respond != nil && respond(w, r, form) {
 		return
 	}
-	at := fmt.Sprintf("graph-at-%s-%d", ShortHash(form.Get("assertion")), n)
-	e.mu.Lock()
-	e.issued[at] = form.Get("assertion")
-	e.mu.Unlock()
+	at := fmt.Sprintf("%s%s-%d", AccessTokenPrefix, ShortHash(form.Get("assertion")), n)
+	if e.record {
+		e.mu.Lock()
+		e.issued[at] = form.Get("assertion")
+		e.mu.Unlock()
+	}
 	WriteJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": at})
 }
 
@@ -467,7 +520,8 @@ func EntraError(status int, errCode, suberror string, code int, claims string) R
 // ManagedIdentity is a fake App Service managed-identity endpoint
 // (IDENTITY_ENDPOINT, IDENTITY_HEADER).
 type ManagedIdentity struct {
-	// URL is the endpoint, for IDENTITY_ENDPOINT.
+	// URL is the endpoint, for IDENTITY_ENDPOINT ("" for one from
+	// NewManagedIdentityHandler).
 	URL string
 	// Token is the access token it issues: the client assertion Entra
 	// should receive.
@@ -478,65 +532,89 @@ type ManagedIdentity struct {
 	mu       sync.Mutex
 	status   int
 	delay    time.Duration
-	problems []string
+	problems problems
 }
 
 // NewManagedIdentity starts the endpoint for a user-assigned identity and
 // points IDENTITY_ENDPOINT and IDENTITY_HEADER at it (so call it before
 // creating a credential, and never in a parallel test). MSAL caches managed
 // identity tokens process-wide: use a client id unique to the test.
+// Requests that are wired wrong are refused, and fail t when the test
+// ends.
 func NewManagedIdentity(t *testing.T, clientID string) *ManagedIdentity {
 	t.Helper()
-	m := &ManagedIdentity{clientID: clientID, Token: "mi-assertion-" + ShortHash(clientID) + "-" + strings.Repeat("m", 20)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.requests.Add(1)
-		q := r.URL.Query()
-		m.mu.Lock()
-		status, delay := m.status, m.delay
-		if got := r.Header.Get("X-IDENTITY-HEADER"); got != IdentityHeader {
-			m.problems = append(m.problems, "X-IDENTITY-HEADER "+got)
-		}
-		if q.Get("resource") != Audience {
-			m.problems = append(m.problems, "resource "+q.Get("resource"))
-		}
-		if q.Get("client_id") != m.clientID {
-			m.problems = append(m.problems, "client_id "+q.Get("client_id"))
-		}
-		if q.Get("api-version") == "" {
-			m.problems = append(m.problems, "no api-version")
-		}
-		m.mu.Unlock()
-		if delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if status != 0 {
-			WriteJSON(w, status, map[string]any{"error": "unavailable", "message": "identity endpoint failing"})
-			return
-		}
-		WriteJSON(w, http.StatusOK, map[string]any{
-			"access_token": m.Token,
-			"expires_on":   fmt.Sprint(time.Now().Add(24 * time.Hour).Unix()),
-			"resource":     q.Get("resource"),
-			"token_type":   "Bearer",
-			"client_id":    q.Get("client_id"),
-		})
-	}))
+	m := NewManagedIdentityHandler(clientID)
+	srv := httptest.NewServer(m)
 	m.URL = srv.URL + "/msi/token"
 	t.Cleanup(func() {
 		srv.Close()
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		for _, p := range m.problems {
+		for _, p := range m.Problems() {
 			t.Errorf("fake managed identity: %s", p)
 		}
 	})
 	t.Setenv("IDENTITY_ENDPOINT", m.URL)
 	t.Setenv("IDENTITY_HEADER", IdentityHeader)
 	return m
+}
+
+// NewManagedIdentityHandler is the endpoint of [NewManagedIdentity] without
+// a server, a testing.TB or a change to the environment, for fakes that
+// run outside tests (bench/userinfofake): serve it at any path, give the
+// process under test IDENTITY_ENDPOINT (its URL) and IDENTITY_HEADER
+// ([IdentityHeader]), and read [ManagedIdentity.Problems] at the end. A
+// request without the X-IDENTITY-HEADER gets 401, and one without the
+// resource [Audience], clientID or an api-version 400.
+func NewManagedIdentityHandler(clientID string) *ManagedIdentity {
+	return &ManagedIdentity{clientID: clientID, Token: "mi-assertion-" + ShortHash(clientID) + "-" + strings.Repeat("m", 20)}
+}
+
+// ServeHTTP serves the endpoint.
+func (m *ManagedIdentity) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.requests.Add(1)
+	q := r.URL.Query()
+	status, problem := http.StatusBadRequest, ""
+	switch {
+	case r.Header.Get("X-IDENTITY-HEADER") != IdentityHeader:
+		status, problem = http.StatusUnauthorized, "X-IDENTITY-HEADER "+r.Header.Get("X-IDENTITY-HEADER")
+	case q.Get("resource") != Audience:
+		problem = "resource " + q.Get("resource")
+	case q.Get("client_id") != m.clientID:
+		problem = "client_id " + q.Get("client_id")
+	case q.Get("api-version") == "":
+		problem = "no api-version"
+	}
+	m.mu.Lock()
+	if problem != "" {
+		m.problems.add(problem)
+	}
+	failStatus, delay := m.status, m.delay
+	m.mu.Unlock()
+	if problem != "" {
+		WriteJSON(w, status, map[string]any{"error": "invalid_request", "message": "fake managed identity: " + problem})
+		return
+	}
+	if !wait(r, delay) {
+		return
+	}
+	if failStatus != 0 {
+		WriteJSON(w, failStatus, map[string]any{"error": "unavailable", "message": "identity endpoint failing"})
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{
+		"access_token": m.Token,
+		"expires_on":   fmt.Sprint(time.Now().Add(24 * time.Hour).Unix()),
+		"resource":     q.Get("resource"),
+		"token_type":   "Bearer",
+		"client_id":    q.Get("client_id"),
+	})
+}
+
+// Problems are the requests the endpoint refused, with the reason: the
+// first 20, and then how many more.
+func (m *ManagedIdentity) Problems() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.problems.list()
 }
 
 // SetStatus makes the endpoint fail with status (0: succeed).
@@ -596,4 +674,42 @@ func ContainsAny(s string, needles ...string) bool {
 		}
 	}
 	return false
+}
+
+// problems are the first 20 requests a fake refused, and the number of
+// others, so that a fake that runs for long stays bounded. Callers hold
+// the fake's lock.
+type problems struct {
+	first []string
+	more  int
+}
+
+func (p *problems) add(s string) {
+	if len(p.first) < 20 {
+		p.first = append(p.first, s)
+	} else {
+		p.more++
+	}
+}
+
+func (p *problems) list() []string {
+	out := slices.Clone(p.first)
+	if p.more > 0 {
+		out = append(out, fmt.Sprintf("and %d more", p.more))
+	}
+	return out
+}
+
+// wait holds an answer for d; it reports false when the client gave up
+// first.
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
