@@ -12,23 +12,6 @@
 // those of shared/hosting.
 package main
 
-import (
-	"context"
-	"os"
+import "github.com/mcpfunc/mcpfunc/servers/userinfo/server"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/mcpfunc/mcpfunc/servers/userinfo/server"
-	"github.com/mcpfunc/mcpfunc/shared/hosting"
-)
-
-func main() {
-	logger := hosting.NewLogger()
-	impl := &mcp.Implementation{Name: "userinfo", Title: "Signed-in user (Microsoft Graph)", Version: hosting.Version()}
-	s, err := server.New(context.Background(), impl, os.Getenv, logger, nil)
-	if err != nil {
-		logger.Error("bad configuration", "err", err)
-		os.Exit(2)
-	}
-	hosting.Start(s.MCP, append(s.Options, hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort(7072))...)
-}
+func main() { server.Main() }

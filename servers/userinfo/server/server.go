@@ -1,8 +1,9 @@
 // Package server builds the userinfo MCP server from its environment: the
 // authorization mode (MCP_AUTH), On-Behalf-Of, the Graph service
 // (GRAPH_BASE_URL, GRAPH_TIMEOUT), the get_user_info tool and the
-// /authcomplete page. The command's main and the pprof-enabled build that
-// the benchmark and the load test use both call New, so they cannot drift.
+// /authcomplete page. The command (servers/userinfo) and the pprof-enabled
+// build that the benchmark and the load test use (bench/profiled/userinfo)
+// both call Main, so they cannot drift.
 package server
 
 import (
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -30,6 +32,23 @@ import (
 //
 //go:embed authcomplete.html
 var authComplete []byte
+
+// Main runs userinfo as its command does: it builds the server from the
+// process's environment and serves it with hosting.Start (under the
+// Functions host, or on -port, default 7072) until SIGTERM or SIGINT, with
+// extra after its own hosting options. A bad configuration is logged and
+// exits with status 2.
+func Main(extra ...hosting.Option) {
+	logger := hosting.NewLogger()
+	impl := &mcp.Implementation{Name: "userinfo", Title: "Signed-in user (Microsoft Graph)", Version: hosting.Version()}
+	s, err := New(context.Background(), impl, os.Getenv, logger, nil)
+	if err != nil {
+		logger.Error("bad configuration", "err", err)
+		os.Exit(2)
+	}
+	opts := append(s.Options, hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort(7072))
+	hosting.Start(s.MCP, append(opts, extra...)...)
+}
 
 // Server is the MCP server and the hosting options it needs.
 type Server struct {

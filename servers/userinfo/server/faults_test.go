@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 )
 
-// The faults main_test.go does not cover: Entra, the managed identity
+// The faults server_test.go does not cover: Entra, the managed identity
 // endpoint and Graph resetting the connection, cutting the body short,
 // answering HTML or nothing, and rate limiting. Each call must end within
 // its bound with a clear tool error, and a normal call must work after it.

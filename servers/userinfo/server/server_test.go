@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpfunc/mcpfunc/servers/userinfo/server"
 	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 	"github.com/mcpfunc/mcpfunc/shared/hosting"
 )
@@ -103,7 +102,7 @@ type chain struct {
 	entra *authtest.Entra
 	mi    *authtest.ManagedIdentity
 	graph *fakeGraph
-	logs  *strings.Builder
+	logs  *syncLog
 }
 
 func newChain(t *testing.T, miClientID string) *chain {
@@ -113,13 +112,8 @@ func newChain(t *testing.T, miClientID string) *chain {
 	entra.ExpectClientAssertion(mi.Token)
 	g := newFakeGraph(t, entra)
 	env := azureEnv(miClientID, entra.URL, g.URL)
-	logs := &strings.Builder{}
-	var mu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return logs.Write(p)
-	}), nil))
+	logs := &syncLog{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
 	return &chain{url: serve(t, env, logger, entra.Client), entra: entra, mi: mi, graph: g, logs: logs}
 }
 
@@ -139,12 +133,12 @@ func azureEnv(miClientID, entraURL, graphURL string) map[string]string {
 	}
 }
 
-// serve builds userinfo from env as main does and serves it until the test
+// serve builds userinfo from env as Main does and serves it until the test
 // ends; it returns the base URL.
 func serve(t *testing.T, env map[string]string, logger *slog.Logger, hc *http.Client) string {
 	t.Helper()
 	impl := &mcp.Implementation{Name: "userinfo", Version: "test"}
-	s, err := server.New(context.Background(), impl, func(k string) string { return env[k] }, logger, hc)
+	s, err := New(context.Background(), impl, func(k string) string { return env[k] }, logger, hc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,9 +160,24 @@ func serve(t *testing.T, env map[string]string, logger *slog.Logger, hc *http.Cl
 	return "http://" + ln.Addr().String()
 }
 
-type writerFunc func([]byte) (int, error)
+// syncLog is a log that the server writes from many goroutines while the
+// test reads it.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 // easyAuthRT adds what Easy Auth passes to the app: the caller's
 // Authorization header unchanged and, with principal, X-MS-CLIENT-PRINCIPAL
@@ -297,7 +306,7 @@ func TestChain(t *testing.T) {
 			}
 		})
 	}
-	if logs := c.logs.String(); containsAny(logs, append(c.entra.IssuedTokens(), c.mi.Token, strings.TrimPrefix(c.asUser("user-ok").authorization, "Bearer "))...) {
+	if logs := c.logs.String(); authtest.ContainsAny(logs, append(c.entra.IssuedTokens(), c.mi.Token, strings.TrimPrefix(c.asUser("user-ok").authorization, "Bearer "))...) {
 		t.Errorf("logs contain token material:\n%s", logs)
 	}
 
@@ -404,7 +413,7 @@ func TestSetupWithoutOBO(t *testing.T) {
 	var logs strings.Builder
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	env := map[string]string{"MCP_AUTH": "none"}
-	s, err := server.New(context.Background(), &mcp.Implementation{Name: "userinfo", Version: "test"}, func(k string) string { return env[k] }, logger, nil)
+	s, err := New(context.Background(), &mcp.Implementation{Name: "userinfo", Version: "test"}, func(k string) string { return env[k] }, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +456,7 @@ func TestSetupErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := server.New(context.Background(), &mcp.Implementation{Name: "u", Version: "t"}, func(k string) string { return tt.env[k] }, slog.New(slog.DiscardHandler), nil)
+			_, err := New(context.Background(), &mcp.Implementation{Name: "u", Version: "t"}, func(k string) string { return tt.env[k] }, slog.New(slog.DiscardHandler), nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("setup = %v, want an error mentioning %s", err, tt.want)
 			}
@@ -467,7 +476,7 @@ func TestSetupAuthorityHost(t *testing.T) {
 		"MCP_PUBLIC_URL":       "http://localhost:7072",
 		"AZURE_AUTHORITY_HOST": "http://127.0.0.1:9",
 	}
-	if _, err := server.New(context.Background(), &mcp.Implementation{Name: "u", Version: "t"}, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler), nil); err != nil {
+	if _, err := New(context.Background(), &mcp.Implementation{Name: "u", Version: "t"}, func(k string) string { return env[k] }, slog.New(slog.DiscardHandler), nil); err != nil {
 		t.Fatalf("setup with a loopback http authority and no on-behalf-of: %v", err)
 	}
 }
@@ -486,16 +495,6 @@ func post(t *testing.T, url string, rt http.RoundTripper) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// containsAny reports whether s contains any non-empty needle.
-func containsAny(s string, needles ...string) bool {
-	for _, n := range needles {
-		if n != "" && strings.Contains(s, n) {
-			return true
-		}
-	}
-	return false
 }
 
 // TestEasyAuthForgery replays the review's finding: with MCP_AUTH=easyauth
@@ -558,20 +557,13 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // authentication and says so on stdout (information, not a warning), and
 // get_user_info then refuses to exchange tokens nothing verified.
 func TestSetupDefaults(t *testing.T) {
-	var mu sync.Mutex
-	var logs strings.Builder
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return logs.Write(p)
-	}), nil))
+	logs := &syncLog{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
 	env := map[string]string{"AZURE_TENANT_ID": tenant, "AZURE_CLIENT_ID": appID, "AZURE_CLIENT_SECRET": "local-secret-value"}
 	entra := authtest.NewEntra(t, tenant, appID)
 	env["AZURE_AUTHORITY_HOST"] = entra.URL
 	url := serve(t, env, logger, entra.Client)
-	mu.Lock()
 	startup := logs.String()
-	mu.Unlock()
 	if !strings.Contains(startup, "level=INFO msg=\"MCP_AUTH is not set") {
 		t.Errorf("startup log does not say that MCP_AUTH is unset:\n%s", startup)
 	}
