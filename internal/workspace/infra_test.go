@@ -84,7 +84,7 @@ func TestCheckInfraBrokenCopies(t *testing.T) {
 			name: "azure.yaml service without a server list entry",
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, AzureYAMLFile, "services:\n", "services:\n  ghost:\n    project: ./servers/ghost\n    language: go\n    host: function\n")
-				write(t, root, ServerListFile, `[{"name": "userinfo", "graph": true}, {"name": "weather", "graph": false}, {"name": "zzz", "graph": false}]`)
+				editList(t, root, func(l []ServerEntry) []ServerEntry { return append(l, ServerEntry{Name: "zzz"}) })
 			},
 			want: []string{`infra/servers.json: azure.yaml service "ghost" has no entry`, `infra/servers.json: "zzz" has no service in azure.yaml`},
 		},
@@ -147,7 +147,9 @@ func TestCheckInfraBrokenCopies(t *testing.T) {
 		{
 			name: "server name that makes invalid Azure names",
 			breakIt: func(t *testing.T, root string) {
-				write(t, root, ServerListFile, `[{"name": "`+strings.Repeat("a", 50)+`", "graph": false}, {"name": "userinfo", "graph": true}, {"name": "weather", "graph": false}]`)
+				editList(t, root, func(l []ServerEntry) []ServerEntry {
+					return append([]ServerEntry{{Name: strings.Repeat("a", 50)}}, l...)
+				})
 			},
 			want: []string{`infra/servers.json: server "` + strings.Repeat("a", 50) + `": Function app name "func-` + strings.Repeat("a", 50) + `-abcdefghij012" is not valid`},
 		},

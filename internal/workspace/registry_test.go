@@ -1,9 +1,11 @@
 package workspace
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,13 +80,83 @@ func write(t *testing.T, root, rel, content string) {
 }
 
 // TestRepositoryRegistry checks that this repository's servers are
-// registered everywhere and nothing else is.
+// registered everywhere and nothing else is: above all, that running sync
+// on the repository changes nothing.
 func TestRepositoryRegistry(t *testing.T) {
+	servers, err := Servers(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanSync(repoRoot, servers, SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Changes) > 0 {
+		t.Errorf("`%s` would change %s:\n  %s", SyncCommand, strings.Join(plan.Files(), ", "), strings.Join(plan.Lines(), "\n  "))
+	}
 	if err := CheckRegistry(repoRoot); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// TestRepositorySyncKeepsEveryByte runs Sync itself on a copy of the
+// repository: it writes nothing, and every registry file stays as it is.
+func TestRepositorySyncKeepsEveryByte(t *testing.T) {
+	root := copyRepo(t)
+	before := readRegistry(t, root)
+	plan, err := Sync(root, SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Changes) > 0 {
+		t.Errorf("Sync changed %v", plan.Lines())
+	}
+	if after := readRegistry(t, root); !maps.Equal(before, after) {
+		t.Error("the registry files changed")
+	}
+}
+
+// readRegistry returns the registry files' contents by path.
+func readRegistry(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, f := range RegistryFiles() {
+		if b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f))); err == nil {
+			out[f] = string(b)
+		}
+	}
+	return out
+}
+
+// editList rewrites infra/servers.json in root with change applied to its
+// entries.
+func editList(t *testing.T, root string, change func([]ServerEntry) []ServerEntry) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(ServerListFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := ParseServerList(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(change(list))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, ServerListFile, string(out))
+}
+
+func without(name string) func([]ServerEntry) []ServerEntry {
+	return func(l []ServerEntry) []ServerEntry {
+		return slices.DeleteFunc(l, func(e ServerEntry) bool { return e.Name == name })
+	}
+}
+
+// TestCheckRegistryBrokenCopies breaks a copy of the repository in each
+// way a hand edit or a folder deleted by hand can, and checks what
+// CheckRegistry says; then, where sync can repair it, that Sync does and
+// that it gives back the original bytes where that is possible.
 func TestCheckRegistryBrokenCopies(t *testing.T) {
 	// The ghost service below goes on the line after services:, wherever
 	// that is in azure.yaml (its hooks come first).
@@ -93,31 +165,56 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	ghostLine := slices.Index(strings.Split(string(yml), "\n"), "services:") + 2
+	const (
+		handFix  = iota // sync cannot fix it
+		synced          // sync fixes it
+		restored        // sync fixes it and gives back the original files
+	)
 	tests := []struct {
 		name    string
 		breakIt func(t *testing.T, root string)
 		want    []string
+		sync    int
 	}{
 		{
 			name: "go.work lacks a server",
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, GoWorkFile, "\t./servers/weather\n", "")
 			},
-			want: []string{"go.work: servers/weather is missing: run `go work use ./servers/weather`"},
+			want: []string{"go.work: servers/weather is missing: run `go tool mage sync` (it will add use ./servers/weather)"},
+			sync: restored,
 		},
 		{
 			name: "go.work uses a server that does not exist",
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, GoWorkFile, "\t./servers/weather\n", "\t./servers/weather\n\t./servers/ghost\n")
 			},
-			want: []string{"go.work: use ./servers/ghost, but there is no server servers/ghost"},
+			want: []string{"use ./servers/ghost, but there is no server servers/ghost: run `go tool mage sync` (it will remove the line)"},
+			sync: restored,
+		},
+		{
+			name: "go.work uses a folder without a module",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, GoWorkFile, "\t./shared/hosting\n", "\t./shared/hosting\n\t./shared/gone\n")
+			},
+			want: []string{"go.work: use ./shared/gone, but ./shared/gone has no go.mod: remove the line"},
+			sync: handFix,
+		},
+		{
+			name: "go.work's go line below a module's",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, "servers/weather/go.mod", "\ngo ", "\ngo 1.99.0\n\n// was: go ")
+			},
+			want: []string{"is older than go 1.99.0 in servers/weather/go.mod", "(it will raise it to go 1.99.0)"},
+			sync: synced,
 		},
 		{
 			name: "azure.yaml lacks a service",
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, AzureYAMLFile, "  weather:\n    project: ./servers/weather\n    language: go\n    host: function\n", "")
 			},
-			want: []string{"azure.yaml: servers/weather has no service"},
+			want: []string{"azure.yaml: servers/weather has no service: run `go tool mage sync` (it will add service weather"},
+			sync: synced,
 		},
 		{
 			name: "azure.yaml service with the wrong language, project and host",
@@ -126,6 +223,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 					"  weather:\n    project: ./servers/userinfo\n    language: python\n    host: containerapp\n")
 			},
 			want: []string{"service weather: project must be ./servers/weather", `language must be go, not "python"`, `host must be function, not "containerapp"`},
+			sync: handFix,
 		},
 		{
 			name: "azure.yaml custom language without dist",
@@ -133,13 +231,23 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 				edit(t, root, AzureYAMLFile, "    project: ./servers/weather\n    language: go\n", "    project: ./servers/weather\n    language: custom\n")
 			},
 			want: []string{"language custom needs dist:"},
+			sync: handFix,
 		},
 		{
 			name: "azure.yaml service without a server",
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, AzureYAMLFile, "services:\n", "services:\n  ghost:\n    project: ./servers/ghost\n    language: go\n    host: function\n")
 			},
-			want: []string{fmt.Sprintf("azure.yaml:%d: service ghost: there is no server servers/ghost", ghostLine)},
+			want: []string{fmt.Sprintf("azure.yaml:%d: service ghost: there is no server servers/ghost: run `go tool mage sync` (it will remove service ghost)", ghostLine)},
+			sync: restored,
+		},
+		{
+			name: "azure.yaml service for something else",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, AzureYAMLFile, "services:\n", "services:\n  web:\n    project: ./web\n    language: js\n    host: appservice\n")
+			},
+			want: []string{fmt.Sprintf("azure.yaml:%d: service web: there is no server servers/web: remove the service", ghostLine)},
+			sync: handFix,
 		},
 		{
 			name: "azure.yaml in flow style",
@@ -147,20 +255,24 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 				write(t, root, AzureYAMLFile, "name: x\nservices: {weather: {project: ./servers/weather}}\n")
 			},
 			want: []string{"azure.yaml:2: write services as an indented block"},
+			sync: handFix,
 		},
 		{
-			name: "servers.json lacks a server",
-			breakIt: func(t *testing.T, root string) {
-				write(t, root, ServerListFile, `[{"name": "userinfo", "graph": true}]`)
-			},
-			want: []string{`infra/servers.json: servers/weather is missing: add {"name": "weather", "graph": false}`},
+			name:    "servers.json lacks a server",
+			breakIt: func(t *testing.T, root string) { editList(t, root, without("weather")) },
+			want:    []string{`infra/servers.json: servers/weather is missing: run ` + "`go tool mage sync`" + ` (it will add {"name": "weather", "graph": false}`},
+			sync:    synced,
 		},
 		{
-			name: "servers.json unsorted, duplicated, stale and with unknown fields",
+			name: "servers.json unsorted, duplicated and stale",
 			breakIt: func(t *testing.T, root string) {
-				write(t, root, ServerListFile, `[{"name": "weather"}, {"name": "userinfo", "graph": true}, {"name": "weather"}, {"name": "zzz"}]`)
+				editList(t, root, func(l []ServerEntry) []ServerEntry {
+					slices.Reverse(l)
+					return append(l, l[0], ServerEntry{Name: "zzz"})
+				})
 			},
-			want: []string{`entries must be sorted by name ("userinfo" comes after "weather")`, `"weather" appears twice`, `"zzz" is not a server under servers/`},
+			want: []string{`entries must be sorted by name`, `appears twice`, `"zzz" is not a server under servers/`},
+			sync: synced,
 		},
 		{
 			name: "servers.json malformed",
@@ -168,6 +280,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 				write(t, root, ServerListFile, `[{"nam": "weather"}]`)
 			},
 			want: []string{"parse infra/servers.json"},
+			sync: handFix,
 		},
 		{
 			name: "mcp.json local entry on the wrong port",
@@ -175,6 +288,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 				edit(t, root, MCPJSONFile, "http://localhost:7071/mcp", "http://localhost:7079/mcp")
 			},
 			want: []string{`.vscode/mcp.json: servers.weather-local must be {"type": "http", "url": "http://localhost:7071/mcp"}`},
+			sync: restored,
 		},
 		{
 			name: "mcp.json without a remote entry and its input",
@@ -183,16 +297,17 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 				edit(t, root, MCPJSONFile, `"id": "weather-host"`, `"id": "weather-hostname"`)
 			},
 			want: []string{".vscode/mcp.json: servers.weather-remote is missing", `.vscode/mcp.json: inputs lacks "weather-host"`},
+			sync: synced,
 		},
 		{
 			name: "mcp.json entries for a server that does not exist",
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, MCPJSONFile, `"servers": {`, `"servers": {
     "ghost-local": {"type": "http", "url": "http://localhost:7099/mcp"},
-    "ghost-remote": {"type": "http", "url": "https://${input:ghost-host}/mcp"},
-    "github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/"},`)
+    "ghost-remote": {"type": "http", "url": "https://${input:ghost-host}/mcp"},`)
 			},
 			want: []string{`.vscode/mcp.json: "ghost-local" is for a server that does not exist`, `.vscode/mcp.json: "ghost-remote" is for a server that does not exist`},
+			sync: restored,
 		},
 		{
 			name: "launch.json debugs a server that does not exist",
@@ -200,6 +315,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 				edit(t, root, LaunchJSONFile, "${workspaceFolder}/servers/weather\"", "${workspaceFolder}/servers/wether\"")
 			},
 			want: []string{`.vscode/launch.json: configuration "Debug weather (port 7071)" debugs servers/wether`, ".vscode/launch.json: no configuration debugs servers/weather"},
+			sync: synced,
 		},
 		{
 			name: "duplicate local port",
@@ -207,6 +323,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 				edit(t, root, "servers/weather/local.settings.json", `"LocalHttpPort": 7071`, `"LocalHttpPort": 7072`)
 			},
 			want: []string{filepath.Join("servers", "weather", "local.settings.json") + ": Host.LocalHttpPort 7072 is also used by userinfo"},
+			sync: handFix,
 		},
 		{
 			name: "host.json off contract",
@@ -214,6 +331,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 				edit(t, root, "servers/weather/host.json", `"defaultExecutablePath": "app"`, `"defaultExecutablePath": "weather"`)
 			},
 			want: []string{filepath.Join("servers", "weather", "host.json") + `: customHandler.description.defaultExecutablePath must be "app"`},
+			sync: handFix,
 		},
 		{
 			name: "a server registered nowhere",
@@ -226,6 +344,21 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 				"go.work: servers/extra is missing", "azure.yaml: servers/extra has no service", "infra/servers.json: servers/extra is missing",
 				".vscode/mcp.json: servers.extra-local is missing", ".vscode/mcp.json: servers.extra-remote is missing", ".vscode/launch.json: no configuration debugs servers/extra",
 			},
+			sync: synced,
+		},
+		{
+			name: "a server's folder deleted by hand",
+			breakIt: func(t *testing.T, root string) {
+				if err := os.RemoveAll(filepath.Join(root, "servers", "userinfo")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: []string{
+				"go.work:", "use ./servers/userinfo, but there is no server servers/userinfo", "service userinfo: there is no server servers/userinfo",
+				`infra/servers.json: "userinfo" is not a server`, `.vscode/mcp.json: "userinfo-local" is for a server that does not exist`,
+				`.vscode/mcp.json: input "userinfo-host" is for a server that does not exist`, `debugs servers/userinfo, which does not exist`,
+			},
+			sync: synced,
 		},
 	}
 	for _, tt := range tests {
@@ -234,6 +367,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 			if err := CheckRegistry(root); err != nil {
 				t.Fatalf("intact copy: %v", err)
 			}
+			original := readRegistry(t, root)
 			tt.breakIt(t, root)
 			err := CheckRegistry(root)
 			if err == nil {
@@ -244,8 +378,38 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 					t.Errorf("CheckRegistry errors lack %q:\n%v", want, err)
 				}
 			}
+			if tt.sync == handFix {
+				return
+			}
+			plan, err := Sync(root, SyncOptions{})
+			if err != nil {
+				t.Fatalf("Sync: %v", err)
+			}
+			if err := CheckRegistry(root); err != nil {
+				t.Errorf("CheckRegistry after Sync (which changed %v): %v", plan.Lines(), err)
+			}
+			if plan, err := PlanSync(root, mustServers(t, root), SyncOptions{}); err != nil || len(plan.Changes) > 0 {
+				t.Errorf("a second sync would change %v (%v)", plan.Lines(), err)
+			}
+			if tt.sync == restored {
+				after := readRegistry(t, root)
+				for f, b := range original {
+					if after[f] != b {
+						t.Errorf("%s after Sync:\n%s\nwant the original:\n%s", f, after[f], b)
+					}
+				}
+			}
 		})
 	}
+}
+
+func mustServers(t *testing.T, root string) []Server {
+	t.Helper()
+	s, err := Servers(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestParseAzureYAML(t *testing.T) {
@@ -282,8 +446,8 @@ hooks:
 		t.Fatalf("parsed %+v", a)
 	}
 	want := []AzureService{
-		{Name: "alpha", Project: "./servers/alpha", Language: "go", Host: "function", Line: 7},
-		{Name: "beta", Project: "./servers/beta", Language: "custom", Host: "function", Dist: "./dist", Line: 12},
+		{Name: "alpha", Project: "./servers/alpha", Language: "go", Host: "function", Line: 7, EndLine: 10},
+		{Name: "beta", Project: "./servers/beta", Language: "custom", Host: "function", Dist: "./dist", Line: 12, EndLine: 21},
 	}
 	for i, w := range want {
 		if a.Services[i] != w {
@@ -368,6 +532,9 @@ func TestServersSkipsHiddenFolders(t *testing.T) {
 	// What an interrupted `mage new` leaves behind is not a server.
 	writeServer(t, root, ".new-demo-123", host("8082"), local("7072"))
 	writeServer(t, root, "_draft", host("8083"), local("7073"))
+	// Nor is a Go module without its Functions files: one copied there to
+	// be adopted, or one `mage remove` left without -delete.
+	writeServer(t, root, "unhosted", "", "")
 	got, err := Servers(root)
 	if err != nil {
 		t.Fatal(err)
@@ -428,18 +595,43 @@ func TestCheckRegistryRemoteURL(t *testing.T) {
 
 func TestCheckRegistryMissingFiles(t *testing.T) {
 	root := copyRepo(t)
-	for _, f := range []string{GoWorkFile, AzureYAMLFile, ServerListFile, MCPJSONFile, LaunchJSONFile} {
+	for _, f := range RegistryFiles() {
 		if err := os.Remove(filepath.Join(root, filepath.FromSlash(f))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	err := CheckRegistry(root)
-	for _, f := range []string{GoWorkFile, AzureYAMLFile, ServerListFile, MCPJSONFile, LaunchJSONFile} {
-		if err == nil || !strings.Contains(err.Error(), "read "+f) {
-			t.Errorf("CheckRegistry = %v, want it to name %s", err, f)
+	for _, want := range []string{
+		"read " + GoWorkFile, "read " + AzureYAMLFile,
+		ServerListFile + ": the file is missing: run `go tool mage sync` (it will create it)",
+		MCPJSONFile + ": the file is missing", LaunchJSONFile + ": the file is missing",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckRegistry = %v, want %q", err, want)
 		}
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("CheckRegistry error does not wrap fs.ErrNotExist: %v", err)
+	}
+	if _, err := Sync(root, SyncOptions{}); err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Errorf("Sync without go.work and azure.yaml = %v, want a refusal", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(MCPJSONFile))); err == nil {
+		t.Error("a refused Sync created .vscode/mcp.json")
+	}
+
+	// With go.work and azure.yaml back, Sync writes the JSON files again.
+	for _, f := range []string{GoWorkFile, AzureYAMLFile} {
+		b, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, root, f, string(b))
+	}
+	if _, err := Sync(root, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckRegistry(root); err != nil {
+		t.Error(err)
 	}
 }

@@ -1,8 +1,13 @@
-// Package workspace lists the MCP servers of this repository and reads their
-// Azure Functions files. The list is derived from the tree: every folder
-// servers/<name> holding a go.mod and a host.json is a server. The
-// magefile and the tests use it, so there is one list and nothing to keep in
-// step by hand.
+// Package workspace lists the MCP servers of this repository, reads their
+// Azure Functions files, and owns the registry files that name them:
+// go.work, azure.yaml, infra/servers.json, .vscode/mcp.json and
+// .vscode/launch.json. The list is derived from the tree: every folder
+// servers/<name> holding a go.mod, a host.json and a local.settings.json is
+// a server. Each registry file has its reader, its writer and its checks
+// here; Sync writes all of them from the list (`mage sync`), and
+// CheckRegistry fails while a sync would change anything. The magefile
+// and the tests use it, so there is one list and nothing to keep in step by
+// hand.
 package workspace
 
 import (
@@ -34,7 +39,16 @@ type Server struct {
 	// `func start` gives the server (a variable already set in the
 	// environment wins).
 	Settings map[string]string
+	// GoVersion is the go line of its go.mod, e.g. "1.26.0".
+	GoVersion string
+	// UsesHosting reports whether its go.mod requires shared/hosting (a
+	// server `mage new` wrote, or one moved onto it), whose -port flag
+	// its debug configuration uses.
+	UsesHosting bool
 }
+
+// HostingModule is the module path of shared/hosting.
+const HostingModule = "github.com/mcpfunc/mcpfunc/shared/hosting"
 
 // MCPURL is the server's local MCP endpoint.
 func (s Server) MCPURL() string {
@@ -78,7 +92,11 @@ func ValidName(name string) bool {
 }
 
 // Servers lists the servers under root/servers, sorted by name. Folders
-// whose name starts with "." or "_" are skipped, as the go command does.
+// whose name starts with "." or "_" are skipped, as the go command does,
+// and so are folders without a go.mod, and Go modules with neither a
+// host.json nor a local.settings.json (not hosted: a module copied there
+// to be adopted, or one `mage remove` left without -delete). A folder
+// with only one of the two is an error.
 func Servers(root string) ([]Server, error) {
 	dir := filepath.Join(root, "servers")
 	entries, err := os.ReadDir(dir)
@@ -94,6 +112,9 @@ func Servers(root string) ([]Server, error) {
 		}
 		sdir := filepath.Join(dir, e.Name())
 		if _, err := os.Stat(filepath.Join(sdir, "go.mod")); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if !Hosted(sdir) {
 			continue
 		}
 		s, err := ReadServer(sdir)
@@ -113,6 +134,20 @@ func Servers(root string) ([]Server, error) {
 	})
 	return out, nil
 }
+
+// Hosted reports whether the folder has a host.json or a
+// local.settings.json: the files that make a Go module a server here.
+func Hosted(dir string) bool {
+	for _, f := range []string{"host.json", "local.settings.json"} {
+		if _, err := os.Lstat(filepath.Join(dir, f)); !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostingRequireRE finds a requirement of shared/hosting in a go.mod.
+var hostingRequireRE = regexp.MustCompile(`(?m)^\s*(?:require\s+)?` + regexp.QuoteMeta(HostingModule) + `\s+v`)
 
 // ReadServer reads the server in dir and checks its Functions files.
 func ReadServer(dir string) (Server, error) {
@@ -138,7 +173,20 @@ func ReadServer(dir string) (Server, error) {
 	}
 	s.DevPort = ls.Host.LocalHTTPPort
 	s.Settings = ls.Values
+	if s.GoVersion, s.UsesHosting, err = ModuleInfo(dir); err != nil {
+		return s, err
+	}
 	return s, nil
+}
+
+// ModuleInfo reads the go.mod in dir: its go line, and whether it
+// requires shared/hosting.
+func ModuleInfo(dir string) (goVersion string, usesHosting bool, err error) {
+	gm, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return "", false, fmt.Errorf("read %s: %w", filepath.Join(dir, "go.mod"), err)
+	}
+	return goModGo(gm), hostingRequireRE.Match(gm), nil
 }
 
 func readJSON(path string, v any) error {
