@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 )
 
 func TestFreshness(t *testing.T) {
@@ -383,16 +383,7 @@ func TestDecodedOnce(t *testing.T) {
 // shared) with the same hit decoded on every call, as GetJSON does, on
 // the 10.7 KB California alerts document.
 func BenchmarkCachedAlerts(b *testing.B) {
-	body, err := os.ReadFile("../tools/testdata/alerts_CA.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		w.Header().Set("Content-Type", "application/geo+json")
-		w.Write(body)
-	}))
-	b.Cleanup(srv.Close)
+	srv := nwstest.Start(b, nwstest.Config{MaxAge: time.Hour})
 	c, err := New(Config{BaseURL: srv.URL, CacheEntries: 8})
 	if err != nil {
 		b.Fatal(err)

@@ -6,134 +6,22 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mcpfunc/mcpfunc/servers/weather/nws"
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// fakeNWS serves the fixtures in testdata, with {{BASE}} replaced by its
-// own URL. Routes can be overridden per test.
-type fakeNWS struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	mu     sync.Mutex
-	paths  []string
-	routes map[string]http.HandlerFunc
-	counts map[string]int
-}
-
-func newFakeNWS(t *testing.T) *fakeNWS {
+// newFakeNWS starts the fake NWS API with its fixtures, cacheable for 30
+// seconds; routes can be overridden per test.
+func newFakeNWS(t *testing.T) *nwstest.Server {
 	t.Helper()
-	f := &fakeNWS{t: t, routes: map[string]http.HandlerFunc{}, counts: map[string]int{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	f.route("/alerts/active/area/CA", f.fixtureHandler("alerts_CA.json", 200))
-	f.route("/alerts/active/area/NY", f.fixtureHandler("alerts_empty.json", 200))
-	f.route("/alerts/active/area/GM", f.fixtureHandler("alerts_empty.json", 200))
-	f.route("/points/39.7456,-97.0892", f.fixtureHandler("points_39.7456_-97.0892.json", 200))
-	f.route("/gridpoints/TOP/32,81/forecast", f.fixtureHandler("forecast_TOP_32_81.json", 200))
-	return f
-}
-
-func (f *fakeNWS) route(path string, h http.HandlerFunc) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.routes[path] = h
-}
-
-func (f *fakeNWS) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("User-Agent") == "" || strings.HasPrefix(r.Header.Get("User-Agent"), "Go-http-client") {
-		f.t.Errorf("%s: User-Agent %q", r.URL.Path, r.Header.Get("User-Agent"))
-	}
-	if got := r.Header.Get("Accept"); got != "application/geo+json" {
-		f.t.Errorf("%s: Accept %q, want application/geo+json", r.URL.Path, got)
-	}
-	f.mu.Lock()
-	f.paths = append(f.paths, r.URL.Path)
-	f.counts[r.URL.Path]++
-	h, ok := f.routes[r.URL.Path]
-	f.mu.Unlock()
-	if !ok {
-		if strings.HasPrefix(r.URL.Path, "/points/") {
-			h = f.fixtureHandler("problem_404_points.json", 404)
-		} else {
-			h = func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/problem+json")
-				w.WriteHeader(404)
-				_, _ = fmt.Fprintf(w, `{"title":"Not Found","status":404,"detail":"'%s' is not a valid resource path"}`, r.URL.Path)
-			}
-		}
-	}
-	h(w, r)
-}
-
-// requests returns the number of requests received, for one path or all.
-func (f *fakeNWS) requests(path string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if path == "" {
-		return len(f.paths)
-	}
-	return f.counts[path]
-}
-
-func (f *fakeNWS) allPaths() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.paths)
-}
-
-func (f *fakeNWS) fixture(name string) []byte {
-	f.t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return []byte(strings.ReplaceAll(string(b), "{{BASE}}", f.srv.URL))
-}
-
-func (f *fakeNWS) fixtureHandler(name string, status int) http.HandlerFunc {
-	body := f.fixture(name)
-	ctype := "application/geo+json"
-	if strings.HasPrefix(name, "problem_") {
-		ctype = "application/problem+json"
-	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Cache-Control", "public, max-age=30")
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
-	}
-}
-
-// sequence answers with the handlers in turn; the last one repeats.
-func sequence(hs ...http.HandlerFunc) http.HandlerFunc {
-	var n atomic.Int64
-	return func(w http.ResponseWriter, r *http.Request) {
-		i := int(n.Add(1)) - 1
-		hs[min(i, len(hs)-1)](w, r)
-	}
-}
-
-func statusHandler(status int, retryAfter string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if retryAfter != "" {
-			w.Header().Set("Retry-After", retryAfter)
-		}
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(status)
-		_, _ = fmt.Fprintf(w, `{"title":%q,"status":%d,"detail":"an upstream problem"}`, http.StatusText(status), status)
-	}
+	return nwstest.Start(t, nwstest.Config{MaxAge: 30 * time.Second})
 }
 
 type setup struct {
@@ -144,10 +32,10 @@ type setup struct {
 
 // connect starts the tools server against fake and returns a connected
 // MCP client session.
-func connect(t *testing.T, fake *fakeNWS, s setup) *mcp.ClientSession {
+func connect(t *testing.T, fake *nwstest.Server, s setup) *mcp.ClientSession {
 	t.Helper()
 	cfg := nws.Config{
-		BaseURL:        fake.srv.URL,
+		BaseURL:        fake.URL,
 		RequestTimeout: 2 * time.Second,
 		RetryBaseDelay: 5 * time.Millisecond,
 		RetryMaxDelay:  20 * time.Millisecond,
@@ -366,7 +254,7 @@ func TestGetAlerts(t *testing.T) {
 
 	// The cache is off (CacheEntries 0): a second call goes upstream again.
 	callTool(t, cs, "get_alerts", map[string]any{"state": "CA"})
-	if n := fake.requests("/alerts/active/area/CA"); n != 2 {
+	if n := fake.Requests("/alerts/active/area/CA"); n != 2 {
 		t.Errorf("upstream requests = %d, want 2", n)
 	}
 }
@@ -379,7 +267,7 @@ func TestGetAlertsCached(t *testing.T) {
 			t.Fatalf("state %q: %+v", s, res)
 		}
 	}
-	if n := fake.requests(""); n != 1 {
+	if n := fake.Requests(""); n != 1 {
 		t.Errorf("upstream requests = %d, want 1 (max-age=30 cached)", n)
 	}
 }
@@ -455,7 +343,7 @@ func TestGetAlertsCap(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := newFakeNWS(t)
 			body := bigAlerts(tt.total)
-			fake.route("/alerts/active/area/TX", func(w http.ResponseWriter, r *http.Request) {
+			fake.Route("/alerts/active/area/TX", func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/geo+json")
 				_, _ = w.Write(body)
 			})
@@ -521,7 +409,7 @@ func TestGetForecast(t *testing.T) {
 	if got := resultText(t, res); got != forecastText {
 		t.Errorf("text\n got: %q\nwant: %q", got, forecastText)
 	}
-	if got, want := fake.allPaths(), []string{"/points/39.7456,-97.0892", "/gridpoints/TOP/32,81/forecast"}; !slices.Equal(got, want) {
+	if got, want := fake.Paths(), []string{"/points/39.7456,-97.0892", "/gridpoints/TOP/32,81/forecast"}; !slices.Equal(got, want) {
 		t.Errorf("upstream paths %v, want %v", got, want)
 	}
 	out := structured[ForecastOutput](t, res)
@@ -609,8 +497,8 @@ func TestInputValidation(t *testing.T) {
 			}
 		})
 	}
-	if n := fake.requests(""); n != 0 {
-		t.Errorf("upstream got %d requests for bad input, want 0: %v", n, fake.allPaths())
+	if n := fake.Requests(""); n != 0 {
+		t.Errorf("upstream got %d requests for bad input, want 0: %v", n, fake.Paths())
 	}
 }
 
@@ -637,7 +525,7 @@ func TestInputAccepted(t *testing.T) {
 			fake := newFakeNWS(t)
 			cs := connect(t, fake, setup{})
 			callTool(t, cs, tt.tool, tt.args) // the fake may answer 404; only the request matters
-			if paths := fake.allPaths(); len(paths) == 0 || paths[0] != tt.wantPath {
+			if paths := fake.Paths(); len(paths) == 0 || paths[0] != tt.wantPath {
 				t.Errorf("upstream paths %v, want first %s", paths, tt.wantPath)
 			}
 		})
@@ -659,7 +547,7 @@ func TestUpstreamFaults(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		routes    func(f *fakeNWS)
+		routes    func(f *nwstest.Server)
 		setup     setup
 		tool      string
 		args      map[string]any
@@ -675,8 +563,8 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name: "forecast 500 then success",
-			routes: func(f *fakeNWS) {
-				f.route(forecastPath, sequence(f.fixtureHandler("problem_500.json", 500), f.fixtureHandler("forecast_TOP_32_81.json", 200)))
+			routes: func(f *nwstest.Server) {
+				f.Route(forecastPath, nwstest.Sequence(f.FixtureHandler("problem_500.json", 500), f.FixtureHandler("forecast_TOP_32_81.json", 200)))
 			},
 			tool:      "get_forecast",
 			args:      forecastArgs,
@@ -684,7 +572,7 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name:      "persistent 503",
-			routes:    func(f *fakeNWS) { f.route(forecastPath, statusHandler(503, "")) },
+			routes:    func(f *nwstest.Server) { f.Route(forecastPath, nwstest.StatusHandler(503, "")) },
 			tool:      "get_forecast",
 			args:      forecastArgs,
 			wantError: "the National Weather Service API is unavailable (HTTP 503) after 3 attempts; try again shortly",
@@ -692,7 +580,7 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name:      "persistent 500 on alerts with MaxAttempts 2",
-			routes:    func(f *fakeNWS) { f.route(alertsPath, f.fixtureHandler("problem_500.json", 500)) },
+			routes:    func(f *nwstest.Server) { f.Route(alertsPath, f.FixtureHandler("problem_500.json", 500)) },
 			setup:     setup{nws: func(c *nws.Config) { c.MaxAttempts = 2 }},
 			tool:      "get_alerts",
 			args:      alertsArgs,
@@ -701,8 +589,8 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name: "429 with Retry-After then success",
-			routes: func(f *fakeNWS) {
-				f.route(alertsPath, sequence(statusHandler(429, "1"), f.fixtureHandler("alerts_CA.json", 200)))
+			routes: func(f *nwstest.Server) {
+				f.Route(alertsPath, nwstest.Sequence(nwstest.StatusHandler(429, "1"), f.FixtureHandler("alerts_CA.json", 200)))
 			},
 			setup:     setup{nws: func(c *nws.Config) { c.RetryMaxDelay = 2 * time.Second }},
 			tool:      "get_alerts",
@@ -711,7 +599,7 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name:      "persistent 429",
-			routes:    func(f *fakeNWS) { f.route(alertsPath, statusHandler(429, "0")) },
+			routes:    func(f *nwstest.Server) { f.Route(alertsPath, nwstest.StatusHandler(429, "0")) },
 			tool:      "get_alerts",
 			args:      alertsArgs,
 			wantError: "the National Weather Service API is rate limiting requests (HTTP 429) after 3 attempts; try again in a few seconds",
@@ -719,7 +607,7 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name:      "403 not retried",
-			routes:    func(f *fakeNWS) { f.route(alertsPath, statusHandler(403, "")) },
+			routes:    func(f *nwstest.Server) { f.Route(alertsPath, nwstest.StatusHandler(403, "")) },
 			tool:      "get_alerts",
 			args:      alertsArgs,
 			wantError: "the National Weather Service API rejected the request (HTTP 403: an upstream problem)",
@@ -727,7 +615,7 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name:      "malformed alerts JSON",
-			routes:    func(f *fakeNWS) { f.route(alertsPath, malformed) },
+			routes:    func(f *nwstest.Server) { f.Route(alertsPath, malformed) },
 			tool:      "get_alerts",
 			args:      alertsArgs,
 			wantError: "the National Weather Service API returned malformed JSON",
@@ -735,7 +623,7 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name:      "malformed forecast JSON",
-			routes:    func(f *fakeNWS) { f.route(forecastPath, malformed) },
+			routes:    func(f *nwstest.Server) { f.Route(forecastPath, malformed) },
 			tool:      "get_forecast",
 			args:      forecastArgs,
 			wantError: "the National Weather Service API returned malformed JSON",
@@ -743,10 +631,10 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name: "forecast URL on a foreign host",
-			routes: func(f *fakeNWS) {
-				body := strings.ReplaceAll(string(f.fixture("points_39.7456_-97.0892.json")),
-					f.srv.URL+"/gridpoints/TOP/32,81/forecast\"", "https://evil.example.com/gridpoints/TOP/32,81/forecast\"")
-				f.route(pointPath, func(w http.ResponseWriter, r *http.Request) {
+			routes: func(f *nwstest.Server) {
+				body := strings.ReplaceAll(string(f.Fixture("points_39.7456_-97.0892.json")),
+					f.URL+"/gridpoints/TOP/32,81/forecast\"", "https://evil.example.com/gridpoints/TOP/32,81/forecast\"")
+				f.Route(pointPath, func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "application/geo+json")
 					_, _ = w.Write([]byte(body))
 				})
@@ -758,8 +646,8 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name: "forecast redirected to another host",
-			routes: func(f *fakeNWS) {
-				f.route(forecastPath, func(w http.ResponseWriter, r *http.Request) {
+			routes: func(f *nwstest.Server) {
+				f.Route(forecastPath, func(w http.ResponseWriter, r *http.Request) {
 					http.Redirect(w, r, "http://127.0.0.1:1/gridpoints/TOP/32,81/forecast", http.StatusFound)
 				})
 			},
@@ -770,8 +658,8 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name: "point without forecast URL",
-			routes: func(f *fakeNWS) {
-				f.route(pointPath, func(w http.ResponseWriter, r *http.Request) {
+			routes: func(f *nwstest.Server) {
+				f.Route(pointPath, func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "application/geo+json")
 					_, _ = w.Write([]byte(`{"type":"Feature","properties":{"gridId":"TOP","gridX":32,"gridY":81,"forecast":null}}`))
 				})
@@ -783,8 +671,8 @@ func TestUpstreamFaults(t *testing.T) {
 		},
 		{
 			name: "forecast without periods",
-			routes: func(f *fakeNWS) {
-				f.route(forecastPath, func(w http.ResponseWriter, r *http.Request) {
+			routes: func(f *nwstest.Server) {
+				f.Route(forecastPath, func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "application/geo+json")
 					_, _ = w.Write([]byte(`{"type":"Feature","properties":{"units":"us","periods":[]}}`))
 				})
@@ -809,7 +697,7 @@ func TestUpstreamFaults(t *testing.T) {
 				t.Errorf("tool error: %s", resultText(t, res))
 			}
 			for path, want := range tt.wantCount {
-				if got := fake.requests(path); got != want {
+				if got := fake.Requests(path); got != want {
 					t.Errorf("upstream requests for %s = %d, want %d", path, got, want)
 				}
 			}
@@ -820,7 +708,7 @@ func TestUpstreamFaults(t *testing.T) {
 func TestUpstreamTimeout(t *testing.T) {
 	fake := newFakeNWS(t)
 	stop := make(chan struct{})
-	fake.route("/alerts/active/area/CA", func(w http.ResponseWriter, r *http.Request) {
+	fake.Route("/alerts/active/area/CA", func(w http.ResponseWriter, r *http.Request) {
 		select { // answer only once the client gives up (or the test ends)
 		case <-r.Context().Done():
 		case <-stop:
@@ -847,8 +735,8 @@ func TestUpstreamTimeout(t *testing.T) {
 func TestConcurrentCallsCollapse(t *testing.T) {
 	fake := newFakeNWS(t)
 	release := make(chan struct{})
-	caHandler := fake.fixtureHandler("alerts_CA.json", 200)
-	fake.route("/alerts/active/area/CA", func(w http.ResponseWriter, r *http.Request) {
+	caHandler := fake.FixtureHandler("alerts_CA.json", 200)
+	fake.Route("/alerts/active/area/CA", func(w http.ResponseWriter, r *http.Request) {
 		<-release
 		caHandler(w, r)
 	})
@@ -876,7 +764,7 @@ func TestConcurrentCallsCollapse(t *testing.T) {
 			t.Errorf("bad result %+v", res)
 		}
 	}
-	if n := fake.requests(""); n != 1 {
+	if n := fake.Requests(""); n != 1 {
 		t.Errorf("upstream requests = %d, want 1", n)
 	}
 }

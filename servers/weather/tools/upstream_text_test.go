@@ -7,30 +7,18 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 )
 
 // hostileForecast is a forecast answer whose periods carry name and
 // detail, as JSON-encoded strings.
 func hostileForecast(n int, name, detail string) []byte {
-	type period struct {
-		Number           int     `json:"number"`
-		Name             string  `json:"name"`
-		StartTime        string  `json:"startTime"`
-		EndTime          string  `json:"endTime"`
-		Temperature      float64 `json:"temperature"`
-		TemperatureUnit  string  `json:"temperatureUnit"`
-		WindSpeed        string  `json:"windSpeed"`
-		WindDirection    string  `json:"windDirection"`
-		ShortForecast    string  `json:"shortForecast"`
-		DetailedForecast string  `json:"detailedForecast"`
+	ps := make([]nwstest.Period, n)
+	for i := range ps {
+		ps[i] = nwstest.Period{Name: name, Detail: detail, Wind: "5 mph\x1b[2J", Short: "Clear\u009b31m"}
 	}
-	var ps []period
-	for i := range n {
-		ps = append(ps, period{Number: i + 1, Name: name, StartTime: "2026-11-24T18:00:00-06:00", EndTime: "2026-11-25T06:00:00-06:00",
-			Temperature: 28, TemperatureUnit: "F", WindSpeed: "5 mph\x1b[2J", WindDirection: "NW", ShortForecast: "Clear\u009b31m", DetailedForecast: detail})
-	}
-	b, _ := json.Marshal(map[string]any{"type": "Feature", "properties": map[string]any{"periods": ps}})
-	return b
+	return nwstest.Forecast(ps...)
 }
 
 // hostileAlerts is an alerts answer of n alerts with the given event and
@@ -100,7 +88,7 @@ func TestUpstreamTextCleaned(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := newFakeNWS(t)
-			fake.route(tt.path, func(w http.ResponseWriter, r *http.Request) {
+			fake.Route(tt.path, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/geo+json")
 				_, _ = w.Write(tt.body)
 			})
