@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpfunc/mcpfunc/bench/userinfofake"
 	"github.com/mcpfunc/mcpfunc/internal/scaffold"
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 )
 
 // serverNames are the servers the bench knows, in report order.
@@ -116,7 +117,7 @@ type bench struct {
 	bins      map[string]string // name → path
 	sizes     map[string]int64  // name → bytes
 	pkgSizes  map[string]int64  // product name → bytes of its deployment zip
-	nws       *fakeNWS
+	nws       *nwstest.Server
 	ids       *userinfofake.Upstreams
 	hc        *http.Client // load client, shared by all runs
 	respBytes int          // size of a real get_alerts answer, for nethttp
@@ -197,9 +198,7 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		}
 	}
 	if b.selected("weather") {
-		if b.nws, err = startFakeNWS(filepath.Join(o.repo, "servers", "weather", "tools", "testdata")); err != nil {
-			return b, err
-		}
+		b.nws = nwstest.New(nwstest.Config{MaxAge: 30 * time.Second})
 	}
 	if b.selected("userinfo") {
 		if b.ids, err = userinfofake.Start(tmp); err != nil {
@@ -211,7 +210,7 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 
 func (b *bench) close() {
 	if b.nws != nil {
-		b.nws.close()
+		b.nws.Close()
 	}
 	if b.ids != nil {
 		b.ids.Close()
@@ -246,7 +245,7 @@ func (b *bench) env(server, cache, level string) []string {
 	}
 	switch server {
 	case "weather":
-		env = append(env, "NWS_API_BASE_URL="+b.nws.url(), "NETHTTP_RESPONSE_BYTES="+strconv.Itoa(b.respBytes))
+		env = append(env, "NWS_API_BASE_URL="+b.nws.URL, "NETHTTP_RESPONSE_BYTES="+strconv.Itoa(b.respBytes))
 		if cache == "off" {
 			env = append(env, "NWS_CACHE_ENTRIES=0")
 		}

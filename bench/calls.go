@@ -63,7 +63,7 @@ func (b *bench) upstream(server string) func() []int64 {
 			return []int64{c.Graph, c.Token, c.Conns()}
 		}
 	default:
-		return func() []int64 { return []int64{b.nws.requests(), b.nws.connections()} }
+		return func() []int64 { return []int64{int64(b.nws.Requests("")), b.nws.Connections()} }
 	}
 }
 

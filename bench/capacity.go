@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 )
 
 const (
@@ -87,9 +89,9 @@ func runCapacity(ctx context.Context, b *bench) error {
 	c := &capacity{b: b, fronts: map[string]*slowFront{}, results: map[capKey]capResult{}}
 	defer c.close()
 	if b.selected("weather") {
-		fake := b.nws.srv
+		fake := b.nws
 		c.fronts["weather"] = startSlowFront(b.o.upstreamDelay, func(base string) http.Handler {
-			return nwsPerPoint(fake.Config.Handler, fake.URL, base)
+			return nwsPerPoint(fake, fake.URL, base)
 		})
 	}
 	if b.selected("userinfo") {
@@ -537,12 +539,6 @@ func (f *slowFront) url() string { return f.srv.URL }
 func (f *slowFront) resetPeak()  { f.peak.Store(f.inflight.Load()) }
 func (f *slowFront) close()      { f.srv.Close() }
 
-// The fake NWS's one point and its forecast grid (see fakeRoutes).
-const (
-	fixturePoint = "/points/39.7456,-97.0892"
-	fixtureGrid  = "/gridpoints/TOP/32,81"
-)
-
 // nwsPerPoint serves every point from the fake NWS (its handler fake, its
 // URL fakeBase), so that each call of the capacity load can ask for a point
 // of its own: a point is the fixture point with its URLs on base and a
@@ -554,8 +550,8 @@ func nwsPerPoint(fake http.Handler, fakeBase, base string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /points/{point}", func(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
-		fake.ServeHTTP(rec, withPath(r, fixturePoint))
-		body := bytes.ReplaceAll(rec.Body.Bytes(), []byte(fakeBase+fixtureGrid), []byte(base+"/gridpoints/BENCH/"+r.PathValue("point")))
+		fake.ServeHTTP(rec, withPath(r, nwstest.PointPath))
+		body := bytes.ReplaceAll(rec.Body.Bytes(), []byte(fakeBase+nwstest.GridPath), []byte(base+"/gridpoints/BENCH/"+r.PathValue("point")))
 		body = bytes.ReplaceAll(body, []byte(fakeBase), []byte(base))
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
@@ -565,7 +561,7 @@ func nwsPerPoint(fake http.Handler, fakeBase, base string) http.Handler {
 		w.Write(body)
 	})
 	mux.HandleFunc("GET /gridpoints/BENCH/{point}/forecast", func(w http.ResponseWriter, r *http.Request) {
-		fake.ServeHTTP(w, withPath(r, fixtureGrid+"/forecast"))
+		fake.ServeHTTP(w, withPath(r, nwstest.ForecastPath))
 	})
 	mux.Handle("/", fake)
 	return mux

@@ -8,14 +8,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mcpfunc/mcpfunc/servers/weather/nws"
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 )
 
 // TestNWSPerPoint drives the NWS client the weather server uses through a
@@ -23,19 +24,24 @@ import (
 // on the front, which the client accepts and which answers with the
 // fixture forecast.
 func TestNWSPerPoint(t *testing.T) {
-	fake, err := startFakeNWS(filepath.Join("..", "servers", "weather", "tools", "testdata"))
-	if err != nil {
-		t.Fatal(err)
+	fake := nwstest.New(nwstest.Config{MaxAge: 30 * time.Second})
+	defer fake.Close()
+	for _, path := range []string{nwstest.PointPath, nwstest.ForecastPath} {
+		req, _ := http.NewRequest(http.MethodGet, fake.URL+path, nil)
+		req.Header.Set("User-Agent", "bench test")
+		req.Header.Set("Accept", "application/geo+json")
+		resp, err := fake.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s is not a route of the fake NWS: status %d", path, resp.StatusCode)
+		}
 	}
-	defer fake.close()
-	if _, ok := fakeRoutes[fixturePoint]; !ok {
-		t.Fatalf("fixturePoint %s is not a route of the fake NWS", fixturePoint)
-	}
-	if _, ok := fakeRoutes[fixtureGrid+"/forecast"]; !ok {
-		t.Fatalf("fixtureGrid %s/forecast is not a route of the fake NWS", fixtureGrid)
-	}
+	asked := int64(fake.Requests(""))
 	front := startSlowFront(0, func(base string) http.Handler {
-		return nwsPerPoint(fake.srv.Config.Handler, fake.url(), base)
+		return nwsPerPoint(fake, fake.URL, base)
 	})
 	defer front.close()
 	c, err := nws.New(nws.Config{BaseURL: front.url(), MaxAttempts: 1})
@@ -69,7 +75,7 @@ func TestNWSPerPoint(t *testing.T) {
 	if got := front.requests.Load(); got != 6 {
 		t.Errorf("front counted %d requests, want 6", got)
 	}
-	if got := fake.requests(); got != 6 {
+	if got := int64(fake.Requests("")) - asked; got != 6 {
 		t.Errorf("fake NWS answered %d requests, want 6", got)
 	}
 	if front.peak.Load() < 1 || front.inflight.Load() != 0 {
