@@ -11,7 +11,6 @@ require (
 	github.com/mcpfunc/mcpfunc/shared/auth v0.0.0
 	github.com/mcpfunc/mcpfunc/shared/hosting v0.0.0
 	github.com/modelcontextprotocol/go-sdk v1.8.0
-	golang.org/x/sync v0.25.0
 )
 
 require (
@@ -46,6 +45,7 @@ require (
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
