@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,158 +16,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// faultNWS is a programmable fake NWS API: it serves the weather fixtures
-// (any /points/ path gets the one point, which links the one forecast)
-// unless a fault is set for a kind of path, and counts requests per kind.
-type faultNWS struct {
-	*httptest.Server
-	files map[string]string // kind -> body, {{BASE}} replaced
-	delay atomic.Int64      // added to every answer, in nanoseconds
-
-	mu     sync.Mutex
-	faults map[string]string // kind -> fault name
-	counts map[string]int
-	seen   map[string]time.Time // first arrival of each path
-}
-
-// nwsKind classifies a request path: alerts, points or forecast.
-func nwsKind(path string) string {
-	switch {
-	case strings.HasPrefix(path, "/alerts/"):
-		return "alerts"
-	case strings.HasPrefix(path, "/points/"):
-		return "points"
-	case strings.HasSuffix(path, "/forecast"):
-		return "forecast"
-	}
-	return "other"
-}
-
-func newFaultNWS(t *testing.T) *faultNWS {
+// newFaultNWS starts the fake NWS API of nwstest answering every path by
+// its kind (any /points/ path gets the one point, which links the one
+// forecast), without Cache-Control, for faults to be set on kinds of
+// request.
+func newFaultNWS(t *testing.T) *nwstest.Server {
 	t.Helper()
-	f := &faultNWS{faults: map[string]string{}, counts: map[string]int{}, seen: map[string]time.Time{}}
-	raw := map[string]string{
-		"alerts":   weatherFixture(t, "alerts_CA.json"),
-		"points":   weatherFixture(t, "points_39.7456_-97.0892.json"),
-		"forecast": weatherFixture(t, "forecast_TOP_32_81.json"),
-	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	f.files = map[string]string{}
-	for k, v := range raw {
-		f.files[k] = strings.ReplaceAll(v, "{{BASE}}", f.URL)
-	}
-	t.Cleanup(f.Close)
-	return f
-}
-
-// setFault makes requests of kind answer with fault ("" restores them).
-func (f *faultNWS) setFault(kind, fault string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if fault == "" {
-		delete(f.faults, kind)
-	} else {
-		f.faults[kind] = fault
-	}
-}
-
-func (f *faultNWS) count(kind string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.counts[kind]
-}
-
-func (f *faultNWS) firstSeen(path string) (time.Time, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	at, ok := f.seen[path]
-	return at, ok
-}
-
-func (f *faultNWS) serve(w http.ResponseWriter, r *http.Request) {
-	kind := nwsKind(r.URL.Path)
-	f.mu.Lock()
-	f.counts[kind]++
-	n := f.counts[kind]
-	if _, ok := f.seen[r.URL.Path]; !ok {
-		f.seen[r.URL.Path] = time.Now()
-	}
-	fault := f.faults[kind]
-	f.mu.Unlock()
-	if d := time.Duration(f.delay.Load()); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	body, ok := f.files[kind]
-	if !ok {
-		w.WriteHeader(http.StatusNotFound)
-		return
-	}
-	problem := func(status int, retryAfter string) {
-		if retryAfter != "" {
-			w.Header().Set("Retry-After", retryAfter)
-		}
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"title":%q,"status":%d,"detail":"injected fault"}`, http.StatusText(status), status)
-	}
-	switch fault {
-	case "500":
-		problem(http.StatusInternalServerError, "")
-		return
-	case "429":
-		problem(http.StatusTooManyRequests, "1")
-		return
-	case "429 once":
-		if n%2 == 1 {
-			problem(http.StatusTooManyRequests, "1")
-			return
-		}
-	case "slow":
-		select { // far past NWS_TIMEOUT; the client gives up first
-		case <-time.After(5 * time.Second):
-		case <-r.Context().Done():
-			return
-		}
-	case "truncated":
-		// Promise the whole body, send half, and hang up.
-		w.Header().Set("Content-Type", "application/geo+json")
-		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-		w.WriteHeader(http.StatusOK)
-		io.WriteString(w, body[:len(body)/2])
-		w.(http.Flusher).Flush()
-		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			c.Close()
-		}
-		return
-	case "cut JSON":
-		w.Header().Set("Content-Type", "application/geo+json")
-		io.WriteString(w, body[:len(body)/2])
-		return
-	case "HTML":
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
-		return
-	case "empty":
-		w.Header().Set("Content-Type", "application/geo+json")
-		return
-	case "reset":
-		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			if tc, ok := c.(*net.TCPConn); ok {
-				tc.SetLinger(0) // RST, not FIN
-			}
-			c.Close()
-		}
-		return
-	}
-	w.Header().Set("Content-Type", "application/geo+json")
-	io.WriteString(w, body)
+	return nwstest.Start(t, nwstest.Config{ByKind: true})
 }
 
 // faultTimeout is NWS_TIMEOUT for the fault tests.
@@ -211,7 +69,7 @@ func TestFaultsWeatherUpstream(t *testing.T) {
 	calls := []struct {
 		tool string
 		args map[string]any
-		kind string // the request that fails
+		kind nwstest.Kind // the request that fails
 	}{
 		{"get_alerts", map[string]any{"state": "CA"}, "alerts"},
 		{"get_forecast", map[string]any{"latitude": 39.7456, "longitude": -97.0892}, "points"},
@@ -219,14 +77,14 @@ func TestFaultsWeatherUpstream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, c := range calls {
-			t.Run(tt.fault+" on "+c.kind, func(t *testing.T) {
-				nws.setFault(c.kind, tt.fault)
-				before := nws.count(c.kind)
+			t.Run(tt.fault+" on "+string(c.kind), func(t *testing.T) {
+				nws.SetFault(c.kind, nwstest.Fault(tt.fault))
+				before := nws.KindRequests(c.kind)
 				start := time.Now()
 				res, text := call(t, cs, c.tool, c.args)
 				took := time.Since(start)
-				nws.setFault(c.kind, "")
-				attempts := nws.count(c.kind) - before
+				nws.SetFault(c.kind, "")
+				attempts := nws.KindRequests(c.kind) - before
 				t.Logf("%s after %s and %d upstream requests: %q", c.tool, took.Round(time.Millisecond), attempts, text)
 				if tt.want == "" {
 					if res.IsError {
@@ -278,7 +136,7 @@ type sigtermRequest struct {
 // within its shutdown bound.
 func TestSigtermUnderLoad(t *testing.T) {
 	nws := newFaultNWS(t)
-	nws.delay.Store(int64(200 * time.Millisecond))
+	nws.SetDelay(200 * time.Millisecond)
 	app := appDir(t, "weather")
 	host := startUnderHost(t, app, "app", map[string]string{
 		"NWS_API_BASE_URL":  nws.URL,
@@ -334,7 +192,7 @@ func TestSigtermUnderLoad(t *testing.T) {
 
 	var before, inflight, okAfter, refused int
 	for _, r := range requests {
-		at, served := nws.firstSeen(r.points)
+		at, served := nws.FirstSeen(r.points)
 		servedBefore := served && at.Before(sigterm)
 		success := r.status == http.StatusOK && !bytesContains(r.body, `"isError":true`) && bytesContains(r.body, `"result"`)
 		switch {

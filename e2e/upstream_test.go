@@ -4,93 +4,23 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"unicode"
 
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// hostileNWS is an NWS API that misbehaves by forecast grid: the point
-// /points/{lat},{lon} names grid "{kind}{n}", where the latitude's integer
-// part picks the kind, and the forecast for that grid misbehaves so.
-type hostileNWS struct {
-	*httptest.Server
-	mu     sync.Mutex
-	counts map[string]int // requests per path
-}
-
-// Hostile forecast kinds, by the latitude's integer part.
-var hostileKinds = map[string]string{"30": "BIG", "31": "HUGE", "32": "ESC", "33": "AWAY"}
-
-func newHostileNWS(t *testing.T) *hostileNWS {
+// newHostileNWS starts the fake NWS API of nwstest with its misbehaving
+// forecasts (see nwstest.Server.Hostile): points at latitude 30 link a
+// 2 MB forecast, 31 five periods of 400 KB, 32 escapes and control
+// characters, 33 a redirect to another host.
+func newHostileNWS(t *testing.T) *nwstest.Server {
 	t.Helper()
-	h := &hostileNWS{counts: map[string]int{}}
-	period := func(n int, name, detail string) map[string]any {
-		return map[string]any{"number": n, "name": name, "startTime": "2026-11-24T18:00:00-06:00", "endTime": "2026-11-25T06:00:00-06:00",
-			"temperature": 28, "temperatureUnit": "F", "windSpeed": "5 mph", "windDirection": "NW", "shortForecast": "Clear", "detailedForecast": detail}
-	}
-	forecast := func(periods ...map[string]any) []byte {
-		b, _ := json.Marshal(map[string]any{"type": "Feature", "properties": map[string]any{"periods": periods}})
-		return b
-	}
-	big := forecast(period(1, "Tonight", strings.Repeat("Snow. ", 2_000_000/6)))
-	var hugePeriods []map[string]any
-	for i := range 5 {
-		hugePeriods = append(hugePeriods, period(i+1, "Day", strings.Repeat("Rain. ", 400_000/6)))
-	}
-	huge := forecast(hugePeriods...)
-	esc := forecast(period(1, "To\x1b[31mnight\x1b[0m", "Clear\x1b]0;pwned\x07 skies.\r\nCold\u009b2J\x00."))
-	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.mu.Lock()
-		h.counts[r.URL.Path]++
-		h.mu.Unlock()
-		var lat, lon string
-		if p, ok := strings.CutPrefix(r.URL.Path, "/points/"); ok {
-			lat, lon, _ = strings.Cut(p, ",")
-			kind := hostileKinds[strings.SplitN(lat, ".", 2)[0]]
-			if kind == "" {
-				http.NotFound(w, r)
-				return
-			}
-			w.Header().Set("Content-Type", "application/geo+json")
-			w.Header().Set("Cache-Control", "public, max-age=3600")
-			fmt.Fprintf(w, `{"properties":{"forecast":"%s/gridpoints/%s/%s,%s/forecast"}}`, h.URL, kind, strings.ReplaceAll(lat, ".", ""), strings.TrimPrefix(lon, "-"))
-			return
-		}
-		w.Header().Set("Content-Type", "application/geo+json")
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		switch grid := strings.Split(r.URL.Path, "/")[2]; grid {
-		case "BIG":
-			w.Write(big)
-		case "HUGE":
-			w.Write(huge)
-		case "ESC":
-			w.Write(esc)
-		case "AWAY":
-			http.Redirect(w, r, "http://127.0.0.1:1/gridpoints/AWAY/1,1/forecast", http.StatusFound)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(h.Close)
-	return h
-}
-
-func (h *hostileNWS) requests(prefix string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for p, c := range h.counts {
-		if strings.HasPrefix(p, prefix) {
-			n += c
-		}
-	}
-	return n
+	s := nwstest.Start(t, nwstest.Config{})
+	s.Hostile()
+	return s
 }
 
 // TestHostileUpstream: the weather server under the fake Functions host,
@@ -148,7 +78,7 @@ func TestHostileUpstream(t *testing.T) {
 		if !res.IsError || !strings.Contains(text, "redirected to another host") {
 			t.Errorf("result %v %q, want a tool error about the redirect", res.IsError, text)
 		}
-		if n := nws.requests("/gridpoints/AWAY/"); n != 1 {
+		if n := nws.RequestsUnder("/gridpoints/AWAY/"); n != 1 {
 			t.Errorf("%d requests for the redirecting forecast, want 1 (no retry)", n)
 		}
 	})
@@ -168,9 +98,9 @@ func TestHostileUpstream(t *testing.T) {
 			t.Errorf("worker RSS grew by %d MiB for 60 distinct 2 MB answers; the cache must not keep them", grew>>10)
 		}
 		// Not cached: asking again fetches again.
-		fetched := nws.requests("/gridpoints/BIG/")
+		fetched := nws.RequestsUnder("/gridpoints/BIG/")
 		forecastAt(30, -97)
-		if n := nws.requests("/gridpoints/BIG/") - fetched; n != 1 {
+		if n := nws.RequestsUnder("/gridpoints/BIG/") - fetched; n != 1 {
 			t.Errorf("a 2 MB answer was served from the cache (%d new requests)", n)
 		}
 	})

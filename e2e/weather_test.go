@@ -10,34 +10,30 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// fakeNWS serves the weather server's NWS fixtures: alerts for CA, the
-// point 39.7456,-97.0892 and its forecast, and a 404 problem elsewhere.
+// fakeNWS is the fake NWS API of nwstest with its fixtures (alerts for CA
+// and GU, the point 39.7456,-97.0892 and its forecast, a 404 problem
+// elsewhere), cacheable for a minute.
 type fakeNWS struct {
-	*httptest.Server
-	requests atomic.Int64
+	*nwstest.Server
+	requests counter // requests it got
 }
 
-// weatherFixture reads one of the weather tools' NWS fixtures.
-func weatherFixture(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "servers", "weather", "tools", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
+// counter is a count read with Load, like an atomic.Int64.
+type counter func() int64
+
+// Load returns the count.
+func (c counter) Load() int64 { return c() }
 
 // mcpPost is a POST of body to url with the Content-Type and Accept an MCP
 // client sends, and the MCP-Protocol-Version header unless protocol is "".
@@ -53,33 +49,8 @@ func mcpPost(url string, body io.Reader, protocol string) *http.Request {
 
 func newFakeNWS(t *testing.T) *fakeNWS {
 	t.Helper()
-	files := map[string]string{
-		"/alerts/active/area/CA":         weatherFixture(t, "alerts_CA.json"),
-		"/alerts/active/area/GU":         weatherFixture(t, "alerts_empty.json"),
-		"/points/39.7456,-97.0892":       weatherFixture(t, "points_39.7456_-97.0892.json"),
-		"/gridpoints/TOP/32,81/forecast": weatherFixture(t, "forecast_TOP_32_81.json"),
-	}
-	notFound := weatherFixture(t, "problem_404_points.json")
-	f := &fakeNWS{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.requests.Add(1)
-		if r.Header.Get("User-Agent") == "" || r.Header.Get("Accept") != "application/geo+json" {
-			http.Error(w, "missing User-Agent or Accept", http.StatusForbidden)
-			return
-		}
-		body, ok := files[r.URL.Path]
-		if !ok {
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, notFound)
-			return
-		}
-		w.Header().Set("Content-Type", "application/geo+json")
-		w.Header().Set("Cache-Control", "public, max-age=60")
-		io.WriteString(w, strings.ReplaceAll(body, "{{BASE}}", f.URL))
-	}))
-	t.Cleanup(f.Close)
-	return f
+	s := nwstest.Start(t, nwstest.Config{MaxAge: time.Minute})
+	return &fakeNWS{Server: s, requests: func() int64 { return int64(s.Requests("")) }}
 }
 
 func connectMCP(t *testing.T, endpoint, protocol string) *mcp.ClientSession {
