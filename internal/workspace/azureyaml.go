@@ -197,7 +197,7 @@ func syncAzureYAML(src []byte, servers []Server) ([]byte, []Edit, error) {
 		if _, ok := a.Service(s.Name); ok {
 			continue
 		}
-		edits = append(edits, Edit{Problem: fmt.Sprintf("servers/%s has no service", s.Name), Fix: "add service " + s.Name + " (project " + ProjectPath(s.Name) + ", language go, host function)"})
+		edits = append(edits, Edit{Problem: fmt.Sprintf("servers/%s has no service", s.Name), Fix: "add service " + s.Name})
 		if out, err = appendService(out, s.Name); err != nil {
 			return nil, nil, err
 		}

@@ -187,7 +187,7 @@ func syncGoWork(root string, src []byte, servers []Server, opts SyncOptions) ([]
 			uses = append(uses, d)
 		case isServer[name].Name == "":
 			drop[d.line] = true
-			edits = append(edits, Edit{Line: d.line + 1, Problem: fmt.Sprintf("use %s, but there is no server servers/%s", d.arg, name), Fix: "remove the line"})
+			edits = append(edits, Edit{Line: d.line + 1, Problem: fmt.Sprintf("use %s, but there is no server servers/%s", d.arg, name), Fix: "remove use " + d.arg})
 		case used[name]:
 			drop[d.line] = true
 			edits = append(edits, Edit{Line: d.line + 1, Problem: fmt.Sprintf("servers/%s is used twice", name), Fix: "remove the second use " + d.arg})
@@ -270,10 +270,10 @@ func syncGoWork(root string, src []byte, servers []Server, opts SyncOptions) ([]
 	case maxGo == "":
 	case curGo == "" || goLess(curGo, maxGo):
 		newGo = maxGo
-		edits = append(edits, Edit{Line: goIdx + 1, Problem: fmt.Sprintf("go %s is older than go %s in %s (a workspace's go line is at least each module's, as `go work use` makes it)", orNone(curGo), maxGo, maxBy), Fix: "raise it to go " + maxGo})
+		edits = append(edits, Edit{Line: goIdx + 1, Problem: fmt.Sprintf("go %s is older than go %s in %s (a workspace's go line is at least each module's, as `go work use` makes it)", orNone(curGo), maxGo, maxBy), Fix: "raise the go line to go " + maxGo})
 	case opts.LowerGo && goLess(maxGo, curGo):
 		newGo = maxGo
-		edits = append(edits, Edit{Line: goIdx + 1, Problem: fmt.Sprintf("go %s is newer than any module it uses needs (the highest is go %s, in %s)", curGo, maxGo, maxBy), Fix: "lower it to go " + maxGo})
+		edits = append(edits, Edit{Line: goIdx + 1, Problem: fmt.Sprintf("go %s is newer than any module it uses needs (the highest is go %s, in %s)", curGo, maxGo, maxBy), Fix: "lower the go line to go " + maxGo})
 	}
 	if newGo != curGo && toolIdx >= 0 && version.Compare(toolchain, "go"+newGo) <= 0 {
 		drop[toolIdx] = true
@@ -282,7 +282,7 @@ func syncGoWork(root string, src []byte, servers []Server, opts SyncOptions) ([]
 		if blank(toolIdx-1) && blank(toolIdx+1) && toolIdx+1 < len(s.lines) {
 			drop[toolIdx+1] = true
 		}
-		edits = append(edits, Edit{Line: toolIdx + 1, Problem: fmt.Sprintf("toolchain %s is implied by go %s", toolchain, newGo), Fix: "remove the toolchain line"})
+		edits = append(edits, Edit{Line: toolIdx + 1, Problem: fmt.Sprintf("toolchain %s is implied by go %s", toolchain, newGo), Fix: "remove toolchain " + toolchain})
 	}
 	if len(edits) == 0 {
 		return src, nil, nil

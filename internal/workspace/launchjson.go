@@ -98,7 +98,7 @@ func syncLaunchJSON(src []byte, servers []Server) ([]byte, []Edit, error) {
 		if debugged[s.Name] {
 			continue
 		}
-		edits = append(edits, Edit{Problem: fmt.Sprintf("no configuration debugs servers/%s", s.Name), Fix: fmt.Sprintf("add %q", fmt.Sprintf("Debug %s (port %d)", s.Name, s.DevPort))})
+		edits = append(edits, Edit{Problem: fmt.Sprintf("no configuration debugs servers/%s", s.Name), Fix: fmt.Sprintf("add the configuration %q", fmt.Sprintf("Debug %s (port %d)", s.Name, s.DevPort))})
 		if out, err = jsonAppendTo(out, nil, "configurations", "[]", "", LaunchConfig(s)); err != nil {
 			return fail(err)
 		}

@@ -166,7 +166,7 @@ func syncMCPJSON(src []byte, servers []Server) ([]byte, []Edit, error) {
 			if out, err = jsonRemove(out, []string{"inputs"}, i); err != nil {
 				return fail(err)
 			}
-			edits = append([]Edit{{Problem: fmt.Sprintf("input %q is for a server that does not exist", in.ID), Fix: "remove the input"}}, edits...)
+			edits = append([]Edit{{Problem: fmt.Sprintf("input %q is for a server that does not exist", in.ID), Fix: "remove the input " + in.ID}}, edits...)
 		}
 	}
 
@@ -199,7 +199,7 @@ func syncMCPJSON(src []byte, servers []Server) ([]byte, []Edit, error) {
 		} {
 			e, ok := m.Servers[entry.key]
 			if !ok {
-				edits = append(edits, Edit{Problem: fmt.Sprintf("servers.%s is missing", entry.key), Fix: fmt.Sprintf("add {\"type\": \"http\", \"url\": %q}", entry.want)})
+				edits = append(edits, Edit{Problem: fmt.Sprintf("servers.%s is missing", entry.key), Fix: fmt.Sprintf("add servers.%s {\"type\": \"http\", \"url\": %q}", entry.key, entry.want)})
 				if out, err = jsonAppendTo(out, nil, "servers", "{}", entry.key, mcpEntryJSON(entry.want)); err != nil {
 					return fail(err)
 				}
@@ -208,11 +208,11 @@ func syncMCPJSON(src []byte, servers []Server) ([]byte, []Edit, error) {
 			if e.Type == "http" && entry.ok(e.URL) {
 				continue
 			}
-			fix := `set its type to "http"`
+			fix := fmt.Sprintf(`set servers.%s's type to "http"`, entry.key)
 			if !entry.ok(e.URL) {
-				fix = fmt.Sprintf("set its url to %q", entry.want)
+				fix = fmt.Sprintf("set servers.%s's url to %q", entry.key, entry.want)
 				if e.Type != "http" {
-					fix = fmt.Sprintf("set its type to \"http\" and its url to %q", entry.want)
+					fix = fmt.Sprintf("set servers.%s's type to \"http\" and its url to %q", entry.key, entry.want)
 				}
 			}
 			edits = append(edits, Edit{

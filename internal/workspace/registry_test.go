@@ -189,7 +189,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, GoWorkFile, "\t./servers/weather\n", "\t./servers/weather\n\t./servers/ghost\n")
 			},
-			want: []string{"use ./servers/ghost, but there is no server servers/ghost: run `go tool mage sync` (it will remove the line)"},
+			want: []string{"use ./servers/ghost, but there is no server servers/ghost: run `go tool mage sync` (it will remove use ./servers/ghost)"},
 			sync: restored,
 		},
 		{
@@ -205,7 +205,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 			breakIt: func(t *testing.T, root string) {
 				edit(t, root, "servers/weather/go.mod", "\ngo ", "\ngo 1.99.0\n\n// was: go ")
 			},
-			want: []string{"is older than go 1.99.0 in servers/weather/go.mod", "(it will raise it to go 1.99.0)"},
+			want: []string{"is older than go 1.99.0 in servers/weather/go.mod", "(it will raise the go line to go 1.99.0)"},
 			sync: synced,
 		},
 		{
@@ -603,7 +603,7 @@ func TestCheckRegistryMissingFiles(t *testing.T) {
 	err := CheckRegistry(root)
 	for _, want := range []string{
 		"read " + GoWorkFile, "read " + AzureYAMLFile,
-		ServerListFile + ": the file is missing: run `go tool mage sync` (it will create it)",
+		ServerListFile + ": the file is missing: run `go tool mage sync` (it will create " + ServerListFile + ")",
 		MCPJSONFile + ": the file is missing", LaunchJSONFile + ": the file is missing",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -57,7 +57,7 @@ func syncServerList(src []byte, servers []Server) ([]byte, []Edit, error) {
 			edits = append(edits, Edit{Problem: fmt.Sprintf("%q is not a server under servers/ (Bicep would create a Function app nothing deploys to)", e.Name), Fix: fmt.Sprintf("remove the entry %q", e.Name)})
 		case seen[e.Name]:
 			drop = append(drop, i)
-			edits = append(edits, Edit{Problem: fmt.Sprintf("%q appears twice", e.Name), Fix: "remove the second entry"})
+			edits = append(edits, Edit{Problem: fmt.Sprintf("%q appears twice", e.Name), Fix: fmt.Sprintf("remove the second entry %q", e.Name)})
 		}
 		seen[e.Name] = true
 	}
@@ -70,7 +70,7 @@ func syncServerList(src []byte, servers []Server) ([]byte, []Edit, error) {
 	if !slices.IsSorted(names) {
 		for i := 1; i < len(names); i++ {
 			if names[i-1] > names[i] {
-				edits = append(edits, Edit{Problem: fmt.Sprintf("entries must be sorted by name (%q comes after %q)", names[i], names[i-1]), Fix: "sort them"})
+				edits = append(edits, Edit{Problem: fmt.Sprintf("entries must be sorted by name (%q comes after %q)", names[i], names[i-1]), Fix: "sort the entries by name"})
 				break
 			}
 		}
@@ -88,7 +88,7 @@ func syncServerList(src []byte, servers []Server) ([]byte, []Edit, error) {
 			return nil, nil, fmt.Errorf("%s: %w", ServerListFile, err)
 		}
 		names = slices.Insert(names, at, s.Name)
-		edits = append(edits, Edit{Problem: fmt.Sprintf("servers/%s is missing", s.Name), Fix: fmt.Sprintf("add {\"name\": %q, \"graph\": false}, to be set to true if it calls Microsoft Graph on the user's behalf", s.Name)})
+		edits = append(edits, Edit{Problem: fmt.Sprintf("servers/%s is missing", s.Name), Fix: fmt.Sprintf("add {\"name\": %q, \"graph\": false} (true if it calls Microsoft Graph on the user's behalf)", s.Name)})
 	}
 	if len(edits) == 0 {
 		return src, nil, nil

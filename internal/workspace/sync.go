@@ -81,8 +81,20 @@ func (p *Plan) Files() []string {
 	return out
 }
 
-// Lines describes the plan, one "file: fix (problem)" line per edit.
+// Lines describes the plan, one "file: fix" line per edit.
 func (p *Plan) Lines() []string {
+	var out []string
+	for _, c := range p.Changes {
+		for _, e := range c.Edits {
+			out = append(out, c.File+": "+e.Fix)
+		}
+	}
+	return out
+}
+
+// Explained describes the plan with the reason of each edit, one
+// "file: fix (problem)" line per edit.
+func (p *Plan) Explained() []string {
 	var out []string
 	for _, c := range p.Changes {
 		for _, e := range c.Edits {
@@ -166,7 +178,7 @@ func planFile(root, rel string, servers []Server, opts SyncOptions) (*Change, er
 			return nil, nil
 		}
 		src = []byte(skeleton(rel))
-		c.Edits = append(c.Edits, Edit{Problem: "the file is missing", Fix: "create it"})
+		c.Edits = append(c.Edits, Edit{Problem: "the file is missing", Fix: "create " + rel})
 	case rel == GoWorkFile || rel == AzureYAMLFile:
 		return nil, fmt.Errorf("read %s (run this in the repository's root folder): %w", rel, err)
 	default:

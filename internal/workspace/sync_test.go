@@ -37,7 +37,7 @@ func TestSyncGoWork(t *testing.T) {
 			src:     "go 1.26.0\n\nuse (\n\t./servers/a1\n\t./servers/gone\n\t\"./servers/a1/\"\n\t./shared/hosting\n)\n",
 			servers: []Server{a},
 			want:    "go 1.26.0\n\nuse (\n\t./servers/a1\n\t./shared/hosting\n)\n",
-			edits:   []string{"remove the line", "remove the second use ./servers/a1/"},
+			edits:   []string{"remove use ./servers/gone", "remove the second use ./servers/a1/"},
 		},
 		{
 			name:    "single-line uses",
@@ -56,7 +56,7 @@ func TestSyncGoWork(t *testing.T) {
 			src:     "go 1.26.0\n\ntoolchain go1.26.5\n\nuse (\n\t./servers/a1\n)\n",
 			servers: []Server{srv("a1", 7071, "1.26.8", false)},
 			want:    "go 1.26.8\n\nuse (\n\t./servers/a1\n)\n",
-			edits:   []string{"raise it to go 1.26.8", "remove the toolchain line"},
+			edits:   []string{"raise the go line to go 1.26.8", "remove toolchain go1.26.5"},
 		},
 		{
 			name:    "go line raised, newer toolchain kept",
@@ -69,7 +69,7 @@ func TestSyncGoWork(t *testing.T) {
 			src:     "go 1.26.0\n\nuse (\n\t./servers/a1\n)\n",
 			servers: []Server{a, srv("b1", 7072, "1.26.8", false)},
 			want:    "go 1.26.8\n\nuse (\n\t./servers/a1\n\t./servers/b1\n)\n",
-			edits:   []string{"add use ./servers/b1", "raise it to go 1.26.8"},
+			edits:   []string{"add use ./servers/b1", "raise the go line to go 1.26.8"},
 		},
 		{
 			name:    "a go line above every module's stays",
@@ -83,7 +83,7 @@ func TestSyncGoWork(t *testing.T) {
 			servers: []Server{a},
 			opts:    SyncOptions{LowerGo: true},
 			want:    "go 1.26.0\n\nuse (\n\t.\n\t./servers/a1\n)\n",
-			edits:   []string{"remove the line", "lower it to go 1.26.0"},
+			edits:   []string{"remove use ./servers/b1", "lower the go line to go 1.26.0"},
 		},
 	}
 	for _, tt := range tests {
@@ -262,7 +262,7 @@ func TestSyncMCPJSON(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
-	checkEdits(t, edits, []string{`remove servers.ghost-local`, `remove servers.ghost-remote`, "remove the input", `set its url to "http://localhost:7071/mcp"`, "add the input demo-host"})
+	checkEdits(t, edits, []string{`remove servers.ghost-local`, `remove servers.ghost-remote`, "remove the input ghost-host", `set servers.weather-local's url to "http://localhost:7071/mcp"`, "add the input demo-host"})
 	if again, edits, err := syncMCPJSON(got, servers); err != nil || string(again) != string(got) {
 		t.Errorf("a second sync changes %v (%v)", edits, err)
 	}
@@ -298,7 +298,7 @@ func TestSyncLaunchJSON(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
-	checkEdits(t, edits, []string{`remove the configuration "old"`, `add "Debug adopted (port 7074)"`, `add "Debug demo (port 7073)"`})
+	checkEdits(t, edits, []string{`remove the configuration "old"`, `add the configuration "Debug adopted (port 7074)"`, `add the configuration "Debug demo (port 7073)"`})
 	if again, edits, err := syncLaunchJSON(got, servers); err != nil || string(again) != string(got) {
 		t.Errorf("a second sync changes %v (%v)", edits, err)
 	}
