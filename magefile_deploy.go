@@ -21,6 +21,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/mcpfunc/mcpfunc/internal/scaffold"
+	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
 // Package writes dist/<name>.zip per server (-server=a,b for some), the zip azd deploys, and verifies it.
@@ -158,7 +159,7 @@ func Doctor(ctx context.Context) error {
 	return scaffold.WriteDoctor(os.Stdout, scaffold.Diagnose(ctx, scaffold.Tools()))
 }
 
-// New scaffolds servers/NAME, a new MCP server on shared/hosting with an example tool, and registers it everywhere.
+// New scaffolds servers/NAME, a new MCP server on shared/hosting with an example tool, and registers it everywhere (sync).
 func New(ctx context.Context, name string) error {
 	res, err := scaffold.New(ctx, ".", name, scaffold.Options{Out: os.Stdout})
 	if err != nil {
@@ -186,7 +187,7 @@ func printSteps(pairs ...string) {
 	}
 }
 
-// Adopt hosts an existing Go MCP server module in servers/NAME without code changes; it probes the server first (-args='...' for host.json arguments, -port=N to force the port).
+// Adopt hosts an existing Go MCP server module in servers/NAME without code changes and registers it (sync); it probes the server first (-args='...' for host.json arguments, -port=N to force the port).
 func Adopt(ctx context.Context, dir string,
 	// customHandler.port; adopt finds the port the server listens on by itself, so this is rarely needed
 	port *int,
@@ -259,6 +260,67 @@ func adoptFlagFirst(first string) error {
 		}
 	}
 	return fmt.Errorf("%q is not a folder: mage reads the first word after `adopt` as the folder and its -flags after it, so put the folder first:\n  go tool mage adopt %s %s\nnothing was changed", first, folder, strings.Join(flags, " "))
+}
+
+// Sync writes go.work, azure.yaml, infra/servers.json and .vscode/{mcp,launch}.json from servers/*, keeping your edits (-dry-run only shows what it would change).
+func Sync(ctx context.Context,
+	// show what sync would change, write nothing
+	dryRun *bool,
+) error {
+	servers, err := workspace.Servers(".")
+	if err != nil {
+		return fmt.Errorf("%w; nothing was changed", err)
+	}
+	fmt.Printf("==> the registry files for the servers under servers/: %s\n", strings.Join(workspace.Names(servers), ", "))
+	plan, err := workspace.PlanSync(".", servers, workspace.SyncOptions{})
+	if err != nil {
+		return fmt.Errorf("%w; fix it, then run sync again (nothing was changed)", err)
+	}
+	if len(plan.Changes) == 0 {
+		fmt.Printf("    nothing to change: %s register exactly these servers\n", strings.Join(workspace.RegistryFiles(), ", "))
+		return nil
+	}
+	for _, l := range plan.Explained() {
+		fmt.Printf("    %s\n", l)
+	}
+	if dryRun != nil && *dryRun {
+		fmt.Printf("==> dry run: nothing was written (%s would change); run `%s` to write them\n", strings.Join(plan.Files(), ", "), workspace.SyncCommand)
+		return nil
+	}
+	if err := plan.Apply(); err != nil {
+		return err
+	}
+	fmt.Printf("==> wrote %s\n", strings.Join(plan.Files(), ", "))
+	return nil
+}
+
+// Remove unregisters servers/NAME everywhere (sync); -delete also deletes its folder, else only its host.json and local.settings.json go.
+func Remove(ctx context.Context, name string,
+	// delete the server's folder too (otherwise only host.json and local.settings.json are removed, and the Go module stays)
+	delete *bool,
+) error {
+	if strings.HasPrefix(name, "-") {
+		return fmt.Errorf("%q is not a server name: mage reads the first word after `remove` as the name and its -flags after it, so put the name first: go tool mage remove NAME -delete; nothing was changed", name)
+	}
+	opts := scaffold.RemoveOptions{Out: os.Stdout, Delete: delete != nil && *delete}
+	res, err := scaffold.Remove(ctx, ".", name, opts)
+	if err != nil {
+		return err
+	}
+	if res.Deleted {
+		fmt.Printf("==> %s is removed: unregistered from %s, and its folder deleted\n", res.Dir, strings.Join(res.Sync.Files(), ", "))
+	} else {
+		fmt.Printf("==> %s is unregistered from %s; removed %s\n", res.Dir, strings.Join(res.Sync.Files(), ", "), strings.Join(res.Removed, " and "))
+		fmt.Printf("    the rest of %s is still there: a Go module outside the workspace. `go tool mage adopt %s` hosts it again; `go tool mage remove %s -delete` would have deleted it (delete the folder yourself now)\n", res.Dir, res.Dir, res.Name)
+	}
+	if res.GoWorkGo[0] != "" {
+		fmt.Printf("    go.work's go line went back from %s to %s, the highest go line of the modules left\n", res.GoWorkGo[0], res.GoWorkGo[1])
+	}
+	for _, w := range res.Warnings {
+		fmt.Printf("warning: %s\n", w)
+	}
+	fmt.Printf("If it was deployed, its Function app, identity, storage and app registration are still in Azure (azd provision does not delete them): delete the resources tagged azd-service-name: %s in its resource group, and its app registration in Entra.\n", res.Name)
+	return nil
 }
 
 func printResult(res *scaffold.Result) {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"go/version"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,26 +28,47 @@ func hashTree(t *testing.T, root string) map[string]string {
 	return out
 }
 
-// TestScaffoldNew runs `go tool mage new demo` in a copy of the repository,
-// then builds the new server, starts it as the Functions host would, calls
-// its tool over HTTP, and runs the new module's tests and the repository's
-// registry and infra checks in the copy.
+// sameTree fails the test if root differs from before, but for
+// go.work.sum, which the go command keeps (go test adds the checksums a
+// new module's dependencies need).
+func sameTree(t *testing.T, root string, before map[string]string, what string) {
+	t.Helper()
+	var diff []string
+	for _, d := range treehash.Diff(before, hashTree(t, root)) {
+		if !strings.HasSuffix(d, " go.work.sum") {
+			diff = append(diff, d)
+		}
+	}
+	if len(diff) > 0 {
+		t.Errorf("%s: the tree is not what it was:\n%s", what, strings.Join(diff, "\n"))
+	}
+}
+
+// TestScaffoldNew runs `go tool mage new demo-tools` in a copy of the
+// repository, then builds the new server, starts it as the Functions host
+// would, calls its tool over HTTP, and runs the new module's tests and the
+// repository's registry and infra checks in the copy. Then the workflow
+// goes on as a user's does: a second tool, the module's tests and the
+// repository's, `mage sync` (nothing to change), and `mage remove
+// demo-tools -delete`, after which the tree is what it was.
 func TestScaffoldNew(t *testing.T) {
 	root := copyRepo(t)
+	original := hashTree(t, root)
 	existing, err := workspace.Servers(root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dev, hdl := workspace.NextFreePorts(existing)
 	start := time.Now()
-	out, err := runMage(t, root, "new", "demo")
+	out, err := runMage(t, root, "new", "demo-tools")
 	if err != nil {
-		t.Fatalf("mage new demo: %v\n%s", err, out)
+		t.Fatalf("mage new demo-tools: %v\n%s", err, out)
 	}
-	t.Logf("mage new demo took %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("mage new demo-tools took %s", time.Since(start).Round(time.Millisecond))
 	for _, want := range []string{
-		"==> go mod tidy in servers/demo", "==> go work use ./servers/demo",
-		fmt.Sprintf("==> servers/demo is ready: local URL http://localhost:%d/mcp, customHandler.port %d", dev, hdl),
+		"==> go mod tidy in servers/demo-tools", "==> registering servers/demo-tools (go tool mage sync)", "    go.work: add use ./servers/demo-tools",
+		"==> building servers/demo-tools as azd does",
+		fmt.Sprintf("==> servers/demo-tools is ready: local URL http://localhost:%d/mcp, customHandler.port %d", dev, hdl),
 		"registered in: .vscode/launch.json, .vscode/mcp.json, azure.yaml, go.work, infra/servers.json",
 	} {
 		if !strings.Contains(out, want) {
@@ -62,7 +84,7 @@ func TestScaffoldNew(t *testing.T) {
 	if err := workspace.CheckInfra(root); err != nil {
 		t.Errorf("infra after mage new: %v", err)
 	}
-	dir := filepath.Join(root, "servers", "demo")
+	dir := filepath.Join(root, "servers", "demo-tools")
 	s, err := workspace.ReadServer(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +106,7 @@ func TestScaffoldNew(t *testing.T) {
 	var info map[string]string
 	json.NewDecoder(resp.Body).Decode(&info)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || info["name"] != "demo" {
+	if resp.StatusCode != 200 || info["name"] != "demo-tools" {
 		t.Errorf("GET / = %d %v", resp.StatusCode, info)
 	}
 	cs := connectMCP(t, host.URL+"/mcp", "2025-11-25")
@@ -110,7 +132,7 @@ func TestScaffoldNew(t *testing.T) {
 	// The new module is formatted, vetted, tidy and builds on its own (as
 	// azd builds it); its tests and the copy's registry checks pass.
 	if out, err := exec.Command("gofmt", "-l", dir).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "" {
-		t.Errorf("gofmt -l servers/demo: %v %s", err, out)
+		t.Errorf("gofmt -l servers/demo-tools: %v %s", err, out)
 	}
 	runGo(t, dir, nil, "vet", "./...")
 	runGo(t, dir, []string{"GOWORK=off"}, "build", "./...")
@@ -118,11 +140,55 @@ func TestScaffoldNew(t *testing.T) {
 	testOut := runGo(t, dir, nil, "test", "-count=1", "-v", "./...")
 	for _, want := range []string{"--- PASS: TestHello", "--- PASS: TestToolList"} {
 		if !strings.Contains(testOut, want) {
-			t.Errorf("go test in servers/demo lacks %q:\n%s", want, testOut)
+			t.Errorf("go test in servers/demo-tools lacks %q:\n%s", want, testOut)
 		}
 	}
 	runGo(t, root, nil, "test", "-count=1", "-run", "TestRepositoryRegistry|TestRepositoryInfra|TestRepositoryServers|TestReadmeDocumentsParameters", "./internal/workspace")
-	t.Logf("servers/demo: local port %d, handler port %d; whole test %s", s.DevPort, s.HandlerPort, time.Since(start).Round(time.Millisecond))
+	t.Logf("servers/demo-tools: local port %d, handler port %d; %s so far", s.DevPort, s.HandlerPort, time.Since(start).Round(time.Millisecond))
+
+	// A second tool: the generated tests go on passing.
+	toolsGo := filepath.Join(dir, "tools", "tools.go")
+	src, err := os.ReadFile(toolsGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSecond := strings.Replace(string(src), "\treturn s\n}", `	mcp.AddTool(s, &mcp.Tool{Name: "goodbye", Description: "Say goodbye."}, goodbye)
+	return s
+}
+
+func goodbye(_ context.Context, _ *mcp.CallToolRequest, in HelloInput) (*mcp.CallToolResult, HelloOutput, error) {
+	out := HelloOutput{Greeting: "Goodbye, " + in.Name + "!"}
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: out.Greeting}}}, out, nil
+}`, 1)
+	if withSecond == string(src) {
+		t.Fatalf("tools.go has no \"return s\" to add a tool before:\n%s", src)
+	}
+	os.WriteFile(toolsGo, []byte(withSecond), 0o644)
+	testOut = runGo(t, dir, nil, "test", "-count=1", "-v", "./...")
+	if !strings.Contains(testOut, "--- PASS: TestToolList") {
+		t.Errorf("TestToolList with a second tool:\n%s", testOut)
+	}
+	// What the workspace's own tests say with the new server in it,
+	// scaffold's TestNew (which derives the go line it expects) among them.
+	runGo(t, root, nil, "test", "-count=1", "./internal/workspace", "./internal/treehash")
+	runGo(t, root, nil, "test", "-count=1", "-run", "TestNew$|TestRemove", "./internal/scaffold")
+
+	out, err = runMage(t, root, "sync")
+	if err != nil || !strings.Contains(out, "nothing to change") || !strings.Contains(out, "demo-tools") {
+		t.Errorf("mage sync after mage new: %v\n%s", err, out)
+	}
+	out, err = runMage(t, root, "remove", "demo-tools", "-delete")
+	if err != nil {
+		t.Fatalf("mage remove demo-tools -delete: %v\n%s", err, out)
+	}
+	for _, want := range []string{"==> unregistering servers/demo-tools", "    azure.yaml: remove service demo-tools", "==> deleting servers/demo-tools",
+		"==> servers/demo-tools is removed: unregistered from go.work, azure.yaml, infra/servers.json, .vscode/mcp.json, .vscode/launch.json, and its folder deleted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("mage remove output lacks %q:\n%s", want, out)
+		}
+	}
+	sameTree(t, root, original, "after mage new demo-tools and mage remove demo-tools -delete")
+	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
 }
 
 // TestScaffoldRefusals checks that invalid names, existing folders and
@@ -151,6 +217,10 @@ func TestScaffoldRefusals(t *testing.T) {
 		{[]string{"adopt", "servers/notes"}, "servers/notes has no go.mod: adopt takes a Go module"},
 		{[]string{"adopt", "servers/weather"}, "servers/weather is already hosted here: it has host.json and local.settings.json and is registered in go.work and azure.yaml"},
 		{[]string{"adopt", "-port=9000", "servers/notes"}, "\"-port=9000\" is not a folder: mage reads the first word after `adopt` as the folder and its -flags after it, so put the folder first:\n  go tool mage adopt servers/notes -port=9000"},
+		{[]string{"remove", "ghost"}, "there is no server servers/ghost (they are: " + serverNames(t, root) + ")"},
+		{[]string{"remove", "notes", "-delete"}, "there is no server servers/notes"},
+		{[]string{"remove", "weather"}, "servers/weather (module github.com/mcpfunc/mcpfunc/servers/weather) is required by go.mod"},
+		{[]string{"remove", "-delete", "weather"}, "\"-delete\" is not a server name: mage reads the first word after `remove` as the name"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -166,6 +236,16 @@ func TestScaffoldRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serverNames lists the servers under root/servers, as mage lists them.
+func serverNames(t *testing.T, root string) string {
+	t.Helper()
+	servers, err := workspace.Servers(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(workspace.Names(servers), ", ")
 }
 
 // legacyServer is an MCP server written without this repository's
@@ -210,11 +290,14 @@ func main() {
 `
 
 // TestAdoptEndToEnd writes a minimal go-sdk server with no shared/hosting
-// into servers/legacy of a copy of the repository, adopts it with
-// `go tool mage adopt`, packages it with `go tool mage package`, and runs
-// the package as the Functions host would.
+// and a go line of 1.26.8 into servers/legacy of a copy of the repository,
+// adopts it with `go tool mage adopt` (which raises go.work's go line),
+// runs the repository's registry and scaffold tests, packages it with `go
+// tool mage package`, runs the package as the Functions host would, and
+// undoes it all with `go tool mage remove legacy`.
 func TestAdoptEndToEnd(t *testing.T) {
 	root := copyRepo(t)
+	original := hashTree(t, root)
 	existing, err := workspace.Servers(root)
 	if err != nil {
 		t.Fatal(err)
@@ -223,9 +306,14 @@ func TestAdoptEndToEnd(t *testing.T) {
 	dir := filepath.Join(root, "servers", "legacy")
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "main.go"), []byte(legacyServer), 0o644)
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/legacy\n\ngo 1.26.0\n\nrequire github.com/modelcontextprotocol/go-sdk v1.8.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/legacy\n\ngo 1.26.8\n\nrequire github.com/modelcontextprotocol/go-sdk v1.8.0\n"), 0o644)
 	runGo(t, dir, []string{"GOWORK=off"}, "mod", "tidy") // the module as its author has it
 	own := hashTree(t, dir)
+	gw0, err := os.ReadFile(filepath.Join(root, workspace.GoWorkFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w0, _ := workspace.ParseGoWork(gw0)
 	start := time.Now()
 	out, err := runMage(t, root, "adopt", "servers/legacy")
 	if err != nil {
@@ -263,23 +351,62 @@ func TestAdoptEndToEnd(t *testing.T) {
 	if err := workspace.CheckInfra(root); err != nil {
 		t.Errorf("infra after mage adopt: %v", err)
 	}
+	gw, _ := os.ReadFile(filepath.Join(root, workspace.GoWorkFile))
+	if w, _ := workspace.ParseGoWork(gw); version.Compare("go"+w0.Go, "go1.26.8") < 0 && w.Go != "1.26.8" {
+		t.Errorf("go.work's go line after adopting a go 1.26.8 module: %s, want 1.26.8", w.Go)
+	}
+	// The repository's tests with an adopted server and a raised go line:
+	// nothing may fail (scaffold's TestNew once expected go 1.26.0).
+	runGo(t, root, nil, "test", "-count=1", "./internal/workspace")
+	runGo(t, root, nil, "test", "-count=1", "-run", "TestNew$", "./internal/scaffold")
 
 	out, err = runMage(t, root, "package", "-server=legacy")
 	if err != nil {
 		t.Fatalf("mage package -server=legacy: %v\n%s", err, out)
 	}
 	app := checkPackage(t, filepath.Join(root, "dist", "legacy.zip"))
-	if !canRunLinuxAMD64() {
-		t.Skip("the package is linux/amd64; cannot run it here")
+	if canRunLinuxAMD64() {
+		host := startUnderHost(t, app, "app", nil, yarpProxy)
+		cs := connectMCP(t, host.URL+"/mcp", "2025-11-25")
+		res, text := call(t, cs, "echo", map[string]any{"text": "adopted"})
+		if res.IsError || text != "adopted" {
+			t.Errorf("echo = %v %q", res.IsError, text)
+		}
+		if !strings.Contains(host.Stdout.String(), "legacy listening on") {
+			t.Errorf("stdout:\n%s", host.Stdout)
+		}
+		cs.Close()
+	} else {
+		t.Log("the package is linux/amd64; cannot run it here")
 	}
-	host := startUnderHost(t, app, "app", nil, yarpProxy)
-	cs := connectMCP(t, host.URL+"/mcp", "2025-11-25")
-	res, text := call(t, cs, "echo", map[string]any{"text": "adopted"})
-	if res.IsError || text != "adopted" {
-		t.Errorf("echo = %v %q", res.IsError, text)
+
+	// Undo it: the registry files and go.work's go line are as they were,
+	// and servers/legacy is the author's module again.
+	out, err = runMage(t, root, "remove", "legacy")
+	if err != nil {
+		t.Fatalf("mage remove legacy: %v\n%s", err, out)
 	}
-	if !strings.Contains(host.Stdout.String(), "legacy listening on") {
-		t.Errorf("stdout:\n%s", host.Stdout)
+	for _, want := range []string{"removed servers/legacy/host.json and servers/legacy/local.settings.json", "`go tool mage adopt servers/legacy` hosts it again"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("mage remove output lacks %q:\n%s", want, out)
+		}
 	}
+	if w0.Go != "1.26.8" && !strings.Contains(out, "go.work's go line went back from 1.26.8 to "+w0.Go) {
+		t.Errorf("mage remove does not say it lowered go.work's go line:\n%s", out)
+	}
+	os.RemoveAll(filepath.Join(root, "dist"))
+	left := hashTree(t, dir)
+	for f, h := range own {
+		if f != "go.mod" && f != "go.sum" && left[f] != h { // adopt may raise versions there, and says so
+			t.Errorf("servers/legacy/%s changed or is gone", f)
+		}
+	}
+	for f := range left {
+		if _, ok := own[f]; !ok {
+			t.Errorf("servers/legacy/%s was left behind", f)
+		}
+	}
+	os.RemoveAll(dir)
+	sameTree(t, root, original, "after mage adopt servers/legacy, mage remove legacy and deleting the folder")
 	t.Logf("whole adopt test took %s", time.Since(start).Round(time.Millisecond))
 }

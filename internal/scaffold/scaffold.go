@@ -4,15 +4,14 @@
 // and its verification), the azd preflight of `mage deploy` and `mage up`,
 // and `mage doctor`. The magefile only calls it, so all of it is tested here.
 //
-// New and Adopt register a server everywhere it must be known: go.work
-// (`go work use`), azure.yaml (a service appended to the services block,
-// the rest of the file untouched), infra/servers.json (kept sorted),
-// .vscode/mcp.json (<name>-local, <name>-remote and a <name>-host input)
-// and .vscode/launch.json (a Delve configuration). The JSON files are
-// edited in place, so their formatting stays as it was. Nothing is left
-// half-written: every change is planned before the first write, files are
-// replaced atomically, and a failure restores every file and removes the
-// server folder it created.
+// New and Adopt end by registering the server everywhere it must be known
+// with workspace.Sync, the writer `mage sync` runs: go.work, azure.yaml,
+// infra/servers.json, .vscode/mcp.json and .vscode/launch.json, each edited
+// in place so the rest of the file stays as it was. Remove unregisters a
+// server the same way. Nothing is left half-written: the registration is
+// planned before the first write (a registry file sync cannot read stops
+// them with nothing changed), files are replaced atomically, and a failure
+// restores every file and removes the server folder it created.
 package scaffold
 
 import (
@@ -71,6 +70,8 @@ type Result struct {
 	// Created lists the files written in Dir; Registered the registry files
 	// changed. Both are slash paths relative to the repository root.
 	Created, Registered []string
+	// Sync is what registering the server changed in the registry files.
+	Sync *workspace.Plan
 	// Warning, if not empty, holds what workspace.CheckRegistry found wrong
 	// after the server was added: problems the repository already had.
 	Warning string
@@ -99,8 +100,9 @@ const nameRule = "use 2 to 32 lower-case letters, digits and single inner hyphen
 // tools package with an example tool `hello` and its table-driven test,
 // host.json on the next free handler port, local.settings.json on the next
 // free local port, and .funcignore. It runs `go mod tidy` and `go vet` in
-// the new module on its own (GOWORK=off, as azd builds it) before the
-// folder appears, then registers the server.
+// the new module on its own (GOWORK=off) before the folder appears, then
+// registers the server (workspace.Sync) and builds it in the workspace, as
+// azd builds it.
 func New(ctx context.Context, root, name string, opts Options) (*Result, error) {
 	out := opts.out()
 	if !workspace.ValidName(name) {
@@ -118,11 +120,10 @@ func New(ctx context.Context, root, name string, opts Options) (*Result, error) 
 		return nil, fmt.Errorf("read the existing servers (fix this first; nothing was changed): %w", err)
 	}
 	devPort, handlerPort := workspace.NextFreePorts(servers)
-	edits, err := planRegistration(root, name, devPort, false)
-	if err != nil {
-		return nil, fmt.Errorf("%w; nothing was changed", err)
-	}
 	goVersion, sdkVersion := versions(root)
+	if err := checkSync(root, workspace.Server{Name: name, Dir: dir, DevPort: devPort, HandlerPort: handlerPort, GoVersion: goVersion, UsesHosting: true}); err != nil {
+		return nil, err
+	}
 	data := serverData{Name: name, Module: modulePrefix + name, GoVersion: goVersion, SDKVersion: sdkVersion, DevPort: devPort, HandlerPort: handlerPort}
 
 	// Build the folder next to its final place (so ../../shared/hosting
@@ -174,19 +175,67 @@ func New(ctx context.Context, root, name string, opts Options) (*Result, error) 
 		return nil, fmt.Errorf("move the new server into %s: %w; nothing was changed", rel, err)
 	}
 	renamed = true
-
-	registered, err := register(ctx, root, name, edits, out)
-	if err != nil {
+	removeDir := func(err error) error {
 		if rerr := os.RemoveAll(dir); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("remove %s: %w", rel, rerr))
 		}
-		return nil, err
+		return err
 	}
-	res := &Result{Name: name, Dir: rel, DevPort: devPort, HandlerPort: handlerPort, Created: created, Registered: registered}
+
+	plan, err := syncRegistry(root, rel, out)
+	if err != nil {
+		return nil, removeDir(fmt.Errorf("registering %s failed, so %s was removed and the registry files left as they were: %w", rel, rel, err))
+	}
+	fmt.Fprintf(out, "==> building %s as azd does (go build . in its folder, workspace mode)\n", rel)
+	bin, err := os.MkdirTemp("", "mcpfunc-new-")
+	if err != nil {
+		return nil, removeDir(errors.Join(err, plan.Restore()))
+	}
+	defer os.RemoveAll(bin)
+	if err := BuildDeployable(ctx, dir, filepath.Join(bin, "app"), false); err != nil {
+		err = fmt.Errorf("%s does not build in the workspace, as azd builds it, so every change was undone (check go.work: `go work sync` reports its problems): %w", rel, err)
+		return nil, removeDir(errors.Join(err, plan.Restore()))
+	}
+	res := &Result{Name: name, Dir: rel, DevPort: devPort, HandlerPort: handlerPort, Created: created, Registered: registeredFiles(plan), Sync: plan}
 	if err := workspace.CheckRegistry(root); err != nil {
 		res.Warning = err.Error()
 	}
 	return res, nil
+}
+
+// checkSync plans the registration of planned next to the servers there
+// are, writing nothing, so that a registry file sync cannot read or parse
+// stops New or Adopt before they change anything.
+func checkSync(root string, planned workspace.Server) error {
+	servers, err := workspace.Servers(root)
+	if err != nil {
+		return fmt.Errorf("read the existing servers (fix this first; nothing was changed): %w", err)
+	}
+	if _, err := workspace.PlanSync(root, append(servers, planned), workspace.SyncOptions{}); err != nil {
+		return fmt.Errorf("%w; fix it, then run this again (nothing was changed)", err)
+	}
+	return nil
+}
+
+// syncRegistry registers the servers under root with workspace.Sync (what
+// `mage sync` does) and prints what it changed.
+func syncRegistry(root, rel string, out io.Writer) (*workspace.Plan, error) {
+	fmt.Fprintf(out, "==> registering %s (%s)\n", rel, workspace.SyncCommand)
+	plan, err := workspace.Sync(root, workspace.SyncOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range plan.Lines() {
+		fmt.Fprintf(out, "    %s\n", l)
+	}
+	return plan, nil
+}
+
+// registeredFiles lists the files a sync changed, sorted.
+func registeredFiles(p *workspace.Plan) []string {
+	files := p.Files()
+	slices.Sort(files)
+	return files
 }
 
 // Adopt registers an existing Go MCP server module in dir (relative to
@@ -259,9 +308,12 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 			return nil, fmt.Errorf("-args has an empty argument (%q): give the arguments separated by spaces, e.g. -args='-http 127.0.0.1:%s'; nothing was changed", JoinArgs(opts.Args), PortPlaceholder)
 		}
 	}
-	edits, err := planRegistration(root, name, devPort, true)
+	modGo, usesHosting, err := workspace.ModuleInfo(abs)
 	if err != nil {
 		return nil, fmt.Errorf("%w; nothing was changed", err)
+	}
+	if err := checkSync(root, workspace.Server{Name: name, Dir: abs, DevPort: devPort, HandlerPort: handlerPort, GoVersion: modGo, UsesHosting: usesHosting}); err != nil {
+		return nil, err
 	}
 
 	goLine, err := checkModule(ctx, root, rel, abs)
@@ -290,17 +342,10 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	handlerPort, devPort = a.handlerPort, a.devPort
 	if devPort == handlerPort {
 		devPort, _ = workspace.NextFreePorts(append(slices.Clone(servers), workspace.Server{DevPort: devPort, HandlerPort: handlerPort}))
-		if edits, err = planRegistration(root, name, devPort, true); err != nil {
-			return nil, fmt.Errorf("%w; nothing was changed", err)
-		}
 	}
 
 	// From here on every change is undone on failure.
 	gwPath := filepath.Join(root, workspace.GoWorkFile)
-	gwOld, err := os.ReadFile(gwPath)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w; nothing was changed", workspace.GoWorkFile, err)
-	}
 	modFiles := map[string][]byte{}
 	for _, f := range []string{"go.mod", "go.sum"} {
 		if b, err := os.ReadFile(filepath.Join(abs, f)); err == nil {
@@ -309,7 +354,7 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	}
 	fmt.Fprintf(out, "==> writing %s/host.json (handler port %d%s) and %s/local.settings.json (local port %d)\n", rel, handlerPort, argsNote(opts.Args, handlerPort), rel, devPort)
 	written := []string{}
-	registered := false
+	var plan *workspace.Plan
 	undo := func(cause error) error {
 		errs := []error{cause}
 		for _, f := range written {
@@ -317,11 +362,13 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 				errs = append(errs, err)
 			}
 		}
-		if registered {
-			errs = append(errs, restoreRegistration(root, edits, gwOld, 0o644)...)
+		if plan != nil {
+			if err := plan.Restore(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		for f, b := range modFiles {
-			if err := writeFileAtomic(filepath.Join(abs, f), b, 0o644); err != nil {
+			if err := workspace.WriteFileAtomic(filepath.Join(abs, f), b, 0o644); err != nil {
 				errs = append(errs, fmt.Errorf("restore %s/%s: %w", rel, f, err))
 			}
 		}
@@ -335,26 +382,21 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 		name string
 		data []byte
 	}{{"host.json", adoptHostJSON(handlerPort, hostArgs)}, {"local.settings.json", localSettingsJSON(devPort)}} {
-		if err := writeFileAtomic(filepath.Join(abs, f.name), f.data, 0o644); err != nil {
+		if err := workspace.WriteFileAtomic(filepath.Join(abs, f.name), f.data, 0o644); err != nil {
 			return nil, undo(fmt.Errorf("write %s/%s: %w", rel, f.name, err))
 		}
 		written = append(written, rel+"/"+f.name)
 	}
 	slices.Sort(written)
-	changed, err := register(ctx, root, name, edits, out)
-	if err != nil {
-		for _, f := range written {
-			os.Remove(filepath.Join(root, filepath.FromSlash(f)))
-		}
-		return nil, err
+	if plan, err = syncRegistry(root, rel, out); err != nil {
+		return nil, undo(fmt.Errorf("registering %s: %w", rel, err))
 	}
-	registered = true
-	res := &Result{Name: name, Dir: rel, DevPort: devPort, HandlerPort: handlerPort, Created: written, Registered: changed,
+	res := &Result{Name: name, Dir: rel, DevPort: devPort, HandlerPort: handlerPort, Created: written, Registered: registeredFiles(plan), Sync: plan,
 		Args: hostArgs, Probe: a.result, Warnings: a.warnings}
 	if gw, err := os.ReadFile(gwPath); err == nil {
 		if w, err := workspace.ParseGoWork(gw); err == nil && w.Go != goLine.work {
 			res.GoWorkGo = [2]string{goLine.work, w.Go}
-			msg := fmt.Sprintf("go.work's go line changed from %s to %s: %s/go.mod says go %s, and `go work use` raises the workspace to the highest go line of its modules, so every module here now needs Go %s or newer. To keep go %s, lower the go line in %s/go.mod and adopt again", goLine.work, w.Go, rel, goLine.module, w.Go, goLine.work, rel)
+			msg := fmt.Sprintf("go.work's go line changed from %s to %s: %s/go.mod says go %s, and a workspace's go line is at least each of its modules' (sync raises it as `go work use` does), so every module here now needs Go %s or newer. To keep go %s, lower the go line in %s/go.mod and run `%s`", goLine.work, w.Go, rel, goLine.module, w.Go, goLine.work, rel, workspace.SyncCommand)
 			fmt.Fprintf(out, "    warning: %s\n", msg)
 			res.Warnings = append(res.Warnings, msg)
 		}
@@ -517,27 +559,6 @@ func checkModule(ctx context.Context, root, rel, abs string) (goLines, error) {
 
 var moduleLineRE = regexp.MustCompile(`(?m)^\s*module\s+"?([^"\s]+)"?`)
 
-// restoreRegistration undoes register: the registry files and go.work.
-func restoreRegistration(root string, edits []fileEdit, gwOld []byte, gwMode fs.FileMode) []error {
-	var errs []error
-	if err := writeFileAtomic(filepath.Join(root, workspace.GoWorkFile), gwOld, gwMode); err != nil {
-		errs = append(errs, fmt.Errorf("restore %s: %w", workspace.GoWorkFile, err))
-	}
-	for _, e := range edits {
-		p := filepath.Join(root, filepath.FromSlash(e.rel))
-		var err error
-		if e.existed {
-			err = writeFileAtomic(p, e.old, e.mode)
-		} else {
-			err = os.Remove(p)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("restore %s: %w", e.rel, err))
-		}
-	}
-	return errs
-}
-
 // makeVersionsExplicit writes into the module's go.mod every module
 // version the workspace build selects above the module's own (GOWORK=off)
 // selection, then tidies it on its own. It returns "path old -> new" per
@@ -636,267 +657,10 @@ func otherServers(root, skip string) ([]workspace.Server, error) {
 	return out, nil
 }
 
-// fileEdit is a planned change of one registry file.
-type fileEdit struct {
-	rel      string // slash path relative to the root
-	old, new []byte // old is nil if the file does not exist yet
-	existed  bool
-	mode     fs.FileMode
-}
-
-// planRegistration computes the new contents of azure.yaml,
-// infra/servers.json, .vscode/mcp.json and .vscode/launch.json for the
-// server, without writing anything. It refuses a name any of them (or
-// go.work) already registers.
-func planRegistration(root, name string, devPort int, adopted bool) ([]fileEdit, error) {
-	read := func(rel string, skeleton string) (fileEdit, error) {
-		e := fileEdit{rel: rel, mode: 0o644}
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		b, err := os.ReadFile(p)
-		switch {
-		case err == nil:
-			e.old, e.existed = b, true
-			if fi, err := os.Stat(p); err == nil {
-				e.mode = fi.Mode().Perm()
-			}
-		case errors.Is(err, fs.ErrNotExist) && skeleton != "":
-			b = []byte(skeleton)
-		default:
-			return e, fmt.Errorf("read %s: %w", rel, err)
-		}
-		e.new = b
-		return e, nil
-	}
-	taken := func(file, what string) error {
-		return fmt.Errorf("%s already has %s (a leftover of a removed server?): remove it first", file, what)
-	}
-
-	// go.work is changed by `go work use` later; only check it here.
-	gw, err := os.ReadFile(filepath.Join(root, workspace.GoWorkFile))
-	if err != nil {
-		return nil, fmt.Errorf("read %s (run this from the repository root): %w", workspace.GoWorkFile, err)
-	}
-	w, err := workspace.ParseGoWork(gw)
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range w.Use {
-		if filepath.ToSlash(filepath.Clean(u)) == "servers/"+name {
-			return nil, taken(workspace.GoWorkFile, "use ./servers/"+name)
-		}
-	}
-
-	yml, err := read(workspace.AzureYAMLFile, "")
-	if err != nil {
-		return nil, err
-	}
-	if yml.new, err = appendService(yml.new, name); err != nil {
-		return nil, err
-	}
-
-	list, err := read(workspace.ServerListFile, "[]\n")
-	if err != nil {
-		return nil, err
-	}
-	if list.new, err = addServerEntry(list.new, name); err != nil {
-		return nil, err
-	}
-
-	mcpj, err := read(workspace.MCPJSONFile, "{\n  \"inputs\": [],\n  \"servers\": {}\n}\n")
-	if err != nil {
-		return nil, err
-	}
-	m, err := workspace.ParseMCPJSON(mcpj.new)
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range []string{workspace.MCPLocalName(name), workspace.MCPRemoteName(name)} {
-		if _, ok := m.Servers[k]; ok {
-			return nil, taken(workspace.MCPJSONFile, "the entry "+k)
-		}
-	}
-	for _, in := range m.Inputs {
-		if in.ID == workspace.MCPHostInput(name) {
-			return nil, taken(workspace.MCPJSONFile, "the input "+in.ID)
-		}
-	}
-	// Same key order as the existing inputs: id, type, description.
-	input := fmt.Sprintf("{\n  \"id\": %s,\n  \"type\": \"promptString\",\n  \"description\": %s\n}",
-		quote(workspace.MCPHostInput(name)),
-		quote(fmt.Sprintf("Host name of the %s Function app (azd env get-values: SERVERS[].hostname), e.g. func-%s-abc123.azurewebsites.net", name, name)))
-	if mcpj.new, err = jsonAppendTo(mcpj.new, nil, "inputs", "[]", "", input); err != nil {
-		return nil, fmt.Errorf("%s: %w", workspace.MCPJSONFile, err)
-	}
-	entry := func(url string) string {
-		return fmt.Sprintf("{\n  \"type\": \"http\",\n  \"url\": %s\n}", quote(url))
-	}
-	if mcpj.new, err = jsonAppendTo(mcpj.new, nil, "servers", "{}", workspace.MCPLocalName(name), entry(fmt.Sprintf("http://localhost:%d/mcp", devPort))); err != nil {
-		return nil, fmt.Errorf("%s: %w", workspace.MCPJSONFile, err)
-	}
-	if mcpj.new, err = jsonAppendTo(mcpj.new, nil, "servers", "{}", workspace.MCPRemoteName(name), entry(workspace.MCPRemoteURL(name))); err != nil {
-		return nil, fmt.Errorf("%s: %w", workspace.MCPJSONFile, err)
-	}
-
-	launch, err := read(workspace.LaunchJSONFile, "{\n  \"version\": \"0.2.0\",\n  \"configurations\": []\n}\n")
-	if err != nil {
-		return nil, err
-	}
-	l, err := workspace.ParseLaunchJSON(launch.new)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range l.Configurations {
-		if strings.TrimSuffix(c.Program, "/") == "${workspaceFolder}/servers/"+name {
-			return nil, taken(workspace.LaunchJSONFile, fmt.Sprintf("a configuration for servers/%s (%q)", name, c.Name))
-		}
-	}
-	if launch.new, err = jsonAppendTo(launch.new, nil, "configurations", "[]", "", launchConfig(name, devPort, adopted)); err != nil {
-		return nil, fmt.Errorf("%s: %w", workspace.LaunchJSONFile, err)
-	}
-	return []fileEdit{yml, list, mcpj, launch}, nil
-}
-
 // quote returns s as a JSON string.
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
-}
-
-// jsonRaw is an entry of infra/servers.json kept as written.
-type jsonRaw struct {
-	Name string
-	Raw  json.RawMessage
-}
-
-func (r jsonRaw) MarshalJSON() ([]byte, error) { return r.Raw, nil }
-
-func (r *jsonRaw) UnmarshalJSON(b []byte) error {
-	var v struct {
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	r.Name, r.Raw = v.Name, append(json.RawMessage(nil), b...)
-	return nil
-}
-
-// appendService appends the server's service to the services block of
-// azure.yaml (adding the block if there is none), keeping every other line.
-func appendService(src []byte, name string) ([]byte, error) {
-	a, err := workspace.ParseAzureYAML(src)
-	if err != nil {
-		return nil, err
-	}
-	if s, ok := a.Service(name); ok {
-		return nil, fmt.Errorf("%s:%d already has a service %s (a leftover of a removed server?): remove it first", workspace.AzureYAMLFile, s.Line, name)
-	}
-	svcIndent := "  "
-	if len(a.Services) > 0 {
-		line := strings.Split(string(src), "\n")[a.Services[0].Line-1]
-		svcIndent = line[:len(line)-len(strings.TrimLeft(line, " "))]
-	}
-	fieldIndent := svcIndent + svcIndent
-	block := fmt.Sprintf("%s%s:\n%sproject: %s\n%slanguage: go\n%shost: function\n", svcIndent, name, fieldIndent, workspace.ProjectPath(name), fieldIndent, fieldIndent)
-	at := a.ServicesEnd
-	head := string(src[:at])
-	if len(a.Services) == 0 && !hasServicesKey(src) {
-		if head != "" && !strings.HasSuffix(head, "\n") {
-			head += "\n"
-		}
-		head += "services:\n"
-	} else if head != "" && !strings.HasSuffix(head, "\n") {
-		head += "\n"
-	}
-	return []byte(head + block + string(src[at:])), nil
-}
-
-var servicesKeyRE = regexp.MustCompile(`(?m)^services:`)
-
-func hasServicesKey(src []byte) bool { return servicesKeyRE.Match(src) }
-
-// addServerEntry adds {"name": name, "graph": false} to infra/servers.json,
-// keeping the entries sorted by name and each entry's fields as they are.
-func addServerEntry(src []byte, name string) ([]byte, error) {
-	if _, err := workspace.ParseServerList(src); err != nil {
-		return nil, err
-	}
-	var raw []jsonRaw
-	if err := json.Unmarshal(src, &raw); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", workspace.ServerListFile, err)
-	}
-	for _, r := range raw {
-		if r.Name == name {
-			return nil, fmt.Errorf("%s already lists %q (a leftover of a removed server?): remove that entry first", workspace.ServerListFile, name)
-		}
-	}
-	raw = append(raw, jsonRaw{Name: name, Raw: []byte(fmt.Sprintf(`{"name": %s, "graph": false}`, quote(name)))})
-	slices.SortStableFunc(raw, func(a, b jsonRaw) int { return strings.Compare(a.Name, b.Name) })
-	return []byte(marshalIndent(raw) + "\n"), nil
-}
-
-// register applies the planned edits and `go work use`, restoring every
-// file if any step fails. It returns the files changed.
-func register(ctx context.Context, root, name string, edits []fileEdit, out io.Writer) ([]string, error) {
-	gwPath := filepath.Join(root, workspace.GoWorkFile)
-	gwOld, err := os.ReadFile(gwPath)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", workspace.GoWorkFile, err)
-	}
-	gwMode := fs.FileMode(0o644)
-	if fi, err := os.Stat(gwPath); err == nil {
-		gwMode = fi.Mode().Perm()
-	}
-	var applied []fileEdit
-	rollback := func(cause error) error {
-		errs := append([]error{cause}, restoreRegistration(root, applied, gwOld, gwMode)...)
-		return fmt.Errorf("registering servers/%s failed, so every change was undone: %w", name, errors.Join(errs...))
-	}
-	var changed []string
-	for _, e := range edits {
-		fmt.Fprintf(out, "==> registering %s in %s\n", name, e.rel)
-		p := filepath.Join(root, filepath.FromSlash(e.rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, rollback(err)
-		}
-		if err := writeFileAtomic(p, e.new, e.mode); err != nil {
-			return nil, rollback(fmt.Errorf("write %s: %w", e.rel, err))
-		}
-		applied = append(applied, e)
-		changed = append(changed, e.rel)
-	}
-	fmt.Fprintf(out, "==> go work use ./servers/%s\n", name)
-	absGW, err := filepath.Abs(gwPath)
-	if err != nil {
-		return nil, rollback(err)
-	}
-	if err := goCmd(ctx, root, []string{"GOWORK=" + absGW}, "work", "use", "./servers/"+name); err != nil {
-		return nil, rollback(err)
-	}
-	changed = append(changed, workspace.GoWorkFile)
-	slices.Sort(changed)
-	return changed, nil
-}
-
-// writeFileAtomic replaces path with data: readers see the old or the new
-// file, never a part.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, perm)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // goCmd runs the go command in dir with extra environment variables; its

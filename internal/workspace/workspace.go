@@ -50,6 +50,15 @@ type Server struct {
 // HostingModule is the module path of shared/hosting.
 const HostingModule = "github.com/mcpfunc/mcpfunc/shared/hosting"
 
+// Names returns the servers' names, in order.
+func Names(servers []Server) []string {
+	names := make([]string, len(servers))
+	for i, s := range servers {
+		names[i] = s.Name
+	}
+	return names
+}
+
 // MCPURL is the server's local MCP endpoint.
 func (s Server) MCPURL() string {
 	return fmt.Sprintf("http://localhost:%d/mcp", s.DevPort)
