@@ -279,8 +279,17 @@ func Lint(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if out = strings.TrimSpace(out); out != "" {
-		return fmt.Errorf("these files need gofmt -w:\n%s", out)
+	// The root module's folder holds the others, so gofmt walks their
+	// files twice: list each file once.
+	var files []string
+	for _, f := range strings.Fields(out) {
+		if f = filepath.Clean(f); !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	if len(files) > 0 {
+		slices.Sort(files)
+		return fmt.Errorf("these files need gofmt -w:\n%s", strings.Join(files, "\n"))
 	}
 	fmt.Println("==> go vet")
 	if err := run(ctx, ".", nil, "go", "vet", "work"); err != nil {
