@@ -307,11 +307,15 @@ func Remove(ctx context.Context, name string,
 	if err != nil {
 		return err
 	}
+	registered := "unregistered from " + strings.Join(res.Sync.Files(), ", ")
+	if len(res.Sync.Changes) == 0 {
+		registered = "it was registered nowhere"
+	}
 	if res.Deleted {
-		fmt.Printf("==> %s is removed: unregistered from %s, and its folder deleted\n", res.Dir, strings.Join(res.Sync.Files(), ", "))
+		fmt.Printf("==> %s is removed: %s, and its folder deleted\n", res.Dir, registered)
 	} else {
 		fmt.Printf("==> %s is unregistered from %s; removed %s\n", res.Dir, strings.Join(res.Sync.Files(), ", "), strings.Join(res.Removed, " and "))
-		fmt.Printf("    the rest of %s is still there: a Go module outside the workspace. `go tool mage adopt %s` hosts it again; `go tool mage remove %s -delete` would have deleted it (delete the folder yourself now)\n", res.Dir, res.Dir, res.Name)
+		fmt.Printf("    the rest of %s is still there, a Go module outside the workspace: `go tool mage adopt %s` hosts it again, `go tool mage remove %s -delete` deletes it\n", res.Dir, res.Dir, res.Name)
 	}
 	if res.GoWorkGo[0] != "" {
 		fmt.Printf("    go.work's go line went back from %s to %s, the highest go line of the modules left\n", res.GoWorkGo[0], res.GoWorkGo[1])

@@ -50,9 +50,11 @@ type RemoveResult struct {
 // server's go line is go.work's, go.work's go line goes back down to the
 // highest go line of the modules left.
 //
-// It refuses a name that is not a server, listing the servers, and a
-// server another module of the workspace requires; nothing is changed
-// then. If a step fails, every change is undone.
+// With opts.Delete it also deletes a module folder a Remove without
+// Delete left (not a server any more). It refuses a name that is not a
+// server, listing the servers, and a server another module of the
+// workspace requires; nothing is changed then. If a step fails, every
+// change is undone.
 func Remove(ctx context.Context, root, name string, opts RemoveOptions) (*RemoveResult, error) {
 	out := opts.Out
 	if out == nil {
@@ -73,7 +75,13 @@ func Remove(ctx context.Context, root, name string, opts RemoveOptions) (*Remove
 		}
 	}
 	dir := filepath.Join(root, "servers", name)
-	if srv == nil {
+	unhosted := srv == nil && workspace.ValidName(name) && isModule(dir) && !workspace.Hosted(dir)
+	switch {
+	case unhosted && opts.Delete:
+		// What a remove without -delete left: only the folder is to go.
+		goVersion, _, _ := workspace.ModuleInfo(dir)
+		srv = &workspace.Server{Name: name, Dir: dir, GoVersion: goVersion}
+	case srv == nil:
 		return nil, notAServer(root, name, dir, workspace.Names(servers))
 	}
 	if err := checkNotRequired(root, rel, dir); err != nil {
@@ -186,7 +194,7 @@ func notAServer(root, name, dir string, names []string) error {
 	case !workspace.ValidName(name):
 		return fmt.Errorf("%q is not a server name (%s); nothing was changed", name, list)
 	case isModule(dir):
-		return fmt.Errorf("%s is a Go module but not a server here (it has no host.json or local.settings.json), so there is nothing to unregister; delete the folder yourself if you no longer want it, or host it with `go tool mage adopt %s`; nothing was changed", rel, rel)
+		return fmt.Errorf("%s is a Go module but not a server here (it has no host.json or local.settings.json), so there is nothing to unregister: `go tool mage remove %s -delete` deletes the folder, `go tool mage adopt %s` hosts it; nothing was changed", rel, name, rel)
 	}
 	msg := fmt.Sprintf("there is no server %s (%s); nothing was changed", rel, list)
 	if servers, err := workspace.Servers(root); err == nil {

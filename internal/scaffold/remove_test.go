@@ -25,11 +25,12 @@ func TestRemoveRefuses(t *testing.T) {
 		name    string
 		setup   func(t *testing.T, root string)
 		wantErr string
+		keep    bool // refused without Delete only
 	}{
 		{name: "ghost", wantErr: "there is no server servers/ghost (" + list + ")"},
 		{name: "Bad_Name", wantErr: `"Bad_Name" is not a server name (` + list + ")"},
 		{name: "../etc", wantErr: `"../etc" is not a server name`},
-		{name: "unhosted", wantErr: "servers/unhosted is a Go module but not a server here"},
+		{name: "unhosted", wantErr: "servers/unhosted is a Go module but not a server here", keep: true},
 		// The root module requires weather (bench/ imports it).
 		{name: "weather", wantErr: "servers/weather (module github.com/mcpfunc/mcpfunc/servers/weather) is required by go.mod"},
 		{name: "userinfo", setup: func(t *testing.T, root string) {
@@ -48,6 +49,9 @@ func TestRemoveRefuses(t *testing.T) {
 			}
 			before := snapshot(t, root)
 			for _, del := range []bool{false, true} {
+				if del && tt.keep {
+					continue
+				}
 				_, err := Remove(context.Background(), root, tt.name, RemoveOptions{Delete: del})
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "nothing was changed") {
 					t.Errorf("Remove(%q, delete %v) = %v, want %q and nothing was changed", tt.name, del, err, tt.wantErr)
@@ -98,6 +102,13 @@ func TestRemoveUndoesAdopt(t *testing.T) {
 			sameFiles(t, root, beforeAdopt)
 		}
 	}
+	// What a remove without Delete leaves, a remove with Delete deletes.
+	writeLegacy(t, root, "legacy", legacyFiles())
+	res, err := Remove(context.Background(), root, "legacy", RemoveOptions{Delete: true})
+	if err != nil || !res.Deleted {
+		t.Fatalf("Remove(delete) of an unhosted module = %+v, %v", res, err)
+	}
+	sameFiles(t, root, original)
 	entries, _ := os.ReadDir(filepath.Join(root, "servers"))
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".") {
