@@ -396,7 +396,7 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	if gw, err := os.ReadFile(gwPath); err == nil {
 		if w, err := workspace.ParseGoWork(gw); err == nil && w.Go != goLine.work {
 			res.GoWorkGo = [2]string{goLine.work, w.Go}
-			msg := fmt.Sprintf("go.work's go line changed from %s to %s: %s/go.mod says go %s, and a workspace's go line is at least each of its modules' (sync raises it as `go work use` does), so every module here now needs Go %s or newer. To keep go %s, lower the go line in %s/go.mod and run `%s`", goLine.work, w.Go, rel, goLine.module, w.Go, goLine.work, rel, workspace.SyncCommand)
+			msg := fmt.Sprintf("go.work's go line changed from %s to %s: %s/go.mod says go %s, and a workspace's go line is at least each of its modules' (sync raises it as `go work use` does), so every module here now needs Go %s or newer. To keep go %s: `go tool mage remove %s` (which puts go.work's go line back), lower the go line in %s/go.mod, and adopt it again", goLine.work, w.Go, rel, goLine.module, w.Go, goLine.work, name, rel)
 			fmt.Fprintf(out, "    warning: %s\n", msg)
 			res.Warnings = append(res.Warnings, msg)
 		}
@@ -517,7 +517,7 @@ func nativeBinary(ctx context.Context, dir, deployed, out string, standalone boo
 // goLines are the go lines of go.work and of the module being adopted.
 type goLines struct{ work, module string }
 
-// checkModule reads the go lines `go work use` will compare, and refuses
+// checkModule reads the go lines the registration compares, and refuses
 // a module whose path another module of the workspace already has.
 func checkModule(ctx context.Context, root, rel, abs string) (goLines, error) {
 	var gl goLines
