@@ -220,23 +220,27 @@ func withListenLimit(d time.Duration) Option {
 }
 
 // Start serves s until SIGTERM or SIGINT and then exits the process: with
-// status 0 after a clean shutdown, 1 if serving failed. It parses the
-// command-line flags -port and -host. Start sets the default slog logger to
-// the one it logs with, so the server's own code can use slog directly.
+// status 0 after a clean shutdown, 1 if serving failed. Start sets the
+// default slog logger to the one it logs with, so the server's own code can
+// use slog directly.
+//
+// The program owns its command line: Start defines the flags -port and
+// -host on [flag.CommandLine] (with [DefineFlags]) unless they are defined
+// already, and calls [flag.Parse] only if the program has not parsed the
+// command line itself. A program with flags of its own either leaves the
+// parsing to Start, or calls DefineFlags(flag.CommandLine) before its own
+// flag.Parse so that -port and -host are known. A program that defines
+// -port or -host itself gets its values used as Start's.
 func Start(s *mcp.Server, opts ...Option) {
-	fs := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
-	port := fs.Int("port", 0, "port to listen on when "+EnvPort+" is not set")
-	host := fs.String("host", "127.0.0.1", "address to listen on (use 0.0.0.0 for all interfaces)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
+	DefineFlags(flag.CommandLine)
+	if !flag.Parsed() {
+		flag.Parse()
 	}
-	if *port != 0 {
-		opts = append(opts, WithPort(*port))
+	if port, err := strconv.Atoi(flag.Lookup("port").Value.String()); err == nil && port != 0 {
+		opts = append(opts, WithPort(port))
 	}
-	opts = append([]Option{func(c *config) { c.host = *host }}, opts...)
+	host := flag.Lookup("host").Value.String()
+	opts = append([]Option{func(c *config) { c.host = host }}, opts...)
 
 	cfg := newConfig(opts)
 	slog.SetDefault(cfg.logger)
@@ -248,6 +252,20 @@ func Start(s *mcp.Server, opts ...Option) {
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// DefineFlags defines on fs the flags Start reads, -port (the port to
+// listen on when FUNCTIONS_CUSTOMHANDLER_PORT is not set) and -host (the
+// address to listen on, default 127.0.0.1), each only if fs does not define
+// it yet. A program that parses [flag.CommandLine] itself calls
+// DefineFlags(flag.CommandLine) before [flag.Parse].
+func DefineFlags(fs *flag.FlagSet) {
+	if fs.Lookup("port") == nil {
+		fs.Int("port", 0, "port to listen on when "+EnvPort+" is not set")
+	}
+	if fs.Lookup("host") == nil {
+		fs.String("host", "127.0.0.1", "address to listen on (use 0.0.0.0 for all interfaces)")
+	}
 }
 
 // Run serves s until ctx is done, then shuts down gracefully: it stops
