@@ -113,6 +113,30 @@ type Config struct {
 	Scopes []string
 }
 
+// maxTimeout is the longest GRAPH_TIMEOUT ConfigFromEnv accepts.
+const maxTimeout = 2 * time.Minute
+
+// ConfigFromEnv reads the Graph settings from environment variables read
+// with getenv (typically os.Getenv):
+//
+//   - GRAPH_BASE_URL: the Graph endpoint (Config.BaseURL; checked by
+//     NewService); default DefaultBaseURL
+//   - GRAPH_TIMEOUT: the bound of each call, retries included, a Go
+//     duration of at most 2m (Config.Timeout); default DefaultTimeout
+//
+// The caller sets Credential, HTTPClient and Scopes as it needs.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{BaseURL: strings.TrimSpace(getenv("GRAPH_BASE_URL"))}
+	if v := strings.TrimSpace(getenv("GRAPH_TIMEOUT")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > maxTimeout {
+			return Config{}, fmt.Errorf("GRAPH_TIMEOUT=%q: want a duration such as 10s, at most 2m", v)
+		}
+		cfg.Timeout = d
+	}
+	return cfg, nil
+}
+
 // User is the signed-in user's profile as returned by GET /me.
 type User struct {
 	// ID is the user's object ID in the directory.
@@ -212,7 +236,13 @@ func NewService(cfg Config) (*Service, error) {
 		clientOptions: clientOptions,
 		parseNodes:    parseNodes,
 		writers:       writers,
-		errorMapping:  abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue},
+		// "XXX" is kiota's catch-all key: any 4xx or 5xx status without a
+		// mapping of its own (kiota also looks up "4XX" and "5XX", and the
+		// exact code, first) is parsed as a Graph OData error, so callers
+		// get *odataerrors.ODataError with Graph's code and message rather
+		// than kiota's generic ApiError. This is what msgraph-sdk-go's
+		// generated request builders pass for every request.
+		errorMapping: abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue},
 		options: []abs.RequestOption{&khttp.RetryHandlerOptions{
 			ShouldRetry:  retryWithinDeadline,
 			MaxRetries:   defaultMaxRetries,

@@ -101,14 +101,11 @@ func New(ctx context.Context, impl *mcp.Implementation, getenv func(string) stri
 		logger.Info("on-behalf-of configured", "mode", string(oboCfg.Mode), "tenant", oboCfg.TenantID, "client_id", oboCfg.ClientID)
 	}
 
-	graphCfg := graph.Config{BaseURL: strings.TrimSpace(getenv("GRAPH_BASE_URL")), HTTPClient: hc}
-	if v := strings.TrimSpace(getenv("GRAPH_TIMEOUT")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 || d > 2*time.Minute {
-			return nil, fmt.Errorf("GRAPH_TIMEOUT=%q: want a duration such as 10s, at most 2m", v)
-		}
-		graphCfg.Timeout = d
+	graphCfg, err := graph.ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, err
 	}
+	graphCfg.HTTPClient = hc
 	svc, err := graph.NewService(graphCfg)
 	if err != nil {
 		return nil, fmt.Errorf("GRAPH_BASE_URL: %w", err)
