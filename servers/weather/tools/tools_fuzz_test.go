@@ -5,15 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,46 +17,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpfunc/mcpfunc/servers/weather/nws"
+	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 )
-
-// fuzzUpstream is a fake NWS API that answers every alerts, points and
-// forecast path with a small valid document and records the paths asked.
-type fuzzUpstream struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	paths []string
-}
-
-func newFuzzUpstream(tb testing.TB) *fuzzUpstream {
-	u := &fuzzUpstream{}
-	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.mu.Lock()
-		u.paths = append(u.paths, r.URL.EscapedPath())
-		u.mu.Unlock()
-		w.Header().Set("Content-Type", "application/geo+json")
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/alerts/active/area/"):
-			fmt.Fprint(w, `{"type":"FeatureCollection","features":[{"properties":{"event":"Test","areaDesc":"Here","severity":"Minor"}}]}`)
-		case strings.HasPrefix(r.URL.Path, "/points/"):
-			fmt.Fprintf(w, `{"properties":{"gridId":"TOP","gridX":1,"gridY":2,"forecast":%q}}`, u.srv.URL+"/gridpoints/TOP/1,2/forecast")
-		case r.URL.Path == "/gridpoints/TOP/1,2/forecast":
-			fmt.Fprint(w, `{"properties":{"periods":[{"name":"Tonight","temperature":20,"temperatureUnit":"F","windSpeed":"5 mph","windDirection":"N","detailedForecast":"Clear."}]}}`)
-		default:
-			w.WriteHeader(http.StatusNotFound)
-		}
-	}))
-	tb.Cleanup(u.srv.Close)
-	return u
-}
-
-// take returns and forgets the paths asked so far.
-func (u *fuzzUpstream) take() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	p := u.paths
-	u.paths = nil
-	return p
-}
 
 // fuzzSession connects an in-memory client to the real tools server (cache
 // off, so every valid call reaches the upstream).
@@ -195,8 +153,10 @@ func FuzzToolArguments(f *testing.F) {
 	} {
 		f.Add(seed.forecast, []byte(seed.args))
 	}
-	up := newFuzzUpstream(f)
-	cs := fuzzSession(f, up.srv.URL)
+	// Every alerts, points and forecast path answers with its kind's
+	// fixture; the paths asked are taken after each call.
+	up := nwstest.Start(f, nwstest.Config{ByKind: true})
+	cs := fuzzSession(f, up.URL)
 	f.Fuzz(func(t *testing.T, forecast bool, args []byte) {
 		if !json.Valid(args) {
 			return // a client cannot send it as arguments; FuzzHTTPEntry covers raw bodies
@@ -205,11 +165,11 @@ func FuzzToolArguments(f *testing.F) {
 		if forecast {
 			tool = "get_forecast"
 		}
-		up.take()
+		up.TakePaths()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: json.RawMessage(args)})
-		paths := up.take()
+		paths := up.TakePaths()
 		if err != nil {
 			var rpcErr *jsonrpc.Error
 			if !errors.As(err, &rpcErr) {

@@ -125,9 +125,13 @@ const (
 	FaultReset Fault = "reset"
 )
 
-// maxPaths bounds what Paths remembers, so a long bench does not grow the
-// fake without limit.
-const maxPaths = 10_000
+// maxPaths bounds what Paths remembers, and maxTracked the distinct paths
+// Requests and FirstSeen know, so that a long bench or fuzz run does not
+// grow the fake without limit.
+const (
+	maxPaths   = 10_000
+	maxTracked = 100_000
+)
 
 // Config configures a fake.
 type Config struct {
@@ -297,7 +301,7 @@ func (s *Server) SetFault(kind Kind, fault Fault) {
 func (s *Server) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
 
 // Requests returns the number of requests for path, or for all paths if
-// path is "".
+// path is "" (per path, for the first 100,000 distinct paths).
 func (s *Server) Requests(path string) int {
 	if path == "" {
 		return int(s.hits.Load())
@@ -327,11 +331,21 @@ func (s *Server) KindRequests(kind Kind) int {
 	return s.kinds[kind]
 }
 
-// Paths returns the paths asked, in order (the first 10,000).
+// Paths returns the paths asked, escaped as sent, in order (the first
+// 10,000 since the last TakePaths).
 func (s *Server) Paths() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.paths)
+}
+
+// TakePaths returns the paths asked, as Paths does, and forgets them.
+func (s *Server) TakePaths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.paths
+	s.paths = nil
+	return p
 }
 
 // FirstSeen returns when path was first asked for.
@@ -362,14 +376,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := KindOf(path)
 	s.mu.Lock()
 	if len(s.paths) < maxPaths {
-		s.paths = append(s.paths, path)
+		s.paths = append(s.paths, r.URL.EscapedPath())
 	}
-	s.counts[path]++
-	s.kinds[kind]++
-	n := s.kinds[kind]
-	if _, ok := s.seen[path]; !ok {
+	if _, ok := s.counts[path]; ok || len(s.counts) < maxTracked {
+		s.counts[path]++
+	}
+	if _, ok := s.seen[path]; !ok && len(s.seen) < maxTracked {
 		s.seen[path] = time.Now()
 	}
+	s.kinds[kind]++
+	n := s.kinds[kind]
 	ua, accept := r.Header.Get("User-Agent"), r.Header.Get("Accept")
 	badHeaders := ua == "" || strings.HasPrefix(ua, "Go-http-client") || accept != "application/geo+json"
 	if badHeaders {
