@@ -76,6 +76,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -88,18 +89,27 @@ import (
 func main() {
 	logger := hosting.NewLogger()
 	impl := &mcp.Implementation{Name: "{{.Name}}", Version: hosting.Version()}
-	ctx := context.Background()
-	p, err := auth.ProtectFromEnv(ctx, os.Getenv, nil)
+	s, opts, err := newServer(context.Background(), impl, os.Getenv, logger)
 	if err != nil {
-		logger.Error("bad authorization configuration", "err", err)
+		logger.Error("bad configuration", "err", err)
 		os.Exit(2)
 	}
+	hosting.Start(s, append(opts, hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort({{.DevPort}}))...)
+}
+
+// newServer builds the server and its hosting options from the environment
+// read with getenv: the authorization MCP_AUTH asks for, and the tools.
+func newServer(ctx context.Context, impl *mcp.Implementation, getenv func(string) string, logger *slog.Logger) (*mcp.Server, []hosting.Option, error) {
+	p, err := auth.ProtectFromEnv(ctx, getenv, nil)
+	if err != nil {
+		return nil, nil, err
+	}
 	p.LogNotice(ctx, logger)
-	opts := []hosting.Option{hosting.WithMiddleware(p.Middleware), hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort({{.DevPort}})}
+	opts := []hosting.Option{hosting.WithMiddleware(p.Middleware)}
 	if p.PRMHandler != nil {
 		opts = append(opts, hosting.WithHandler(p.PRMPattern, p.PRMHandler))
 	}
-	hosting.Start(tools.NewServer(impl), opts...)
+	return tools.NewServer(impl), opts, nil
 }
 `
 
