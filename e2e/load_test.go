@@ -290,16 +290,6 @@ func toolOK(want string) func(rpcReply) string {
 	}
 }
 
-// toolFails accepts a tool error whose text contains want.
-func toolFails(want string) func(rpcReply) string {
-	return func(r rpcReply) string {
-		if r.Result == nil || !r.Result.IsError || len(r.Result.Content) == 0 || !strings.Contains(r.Result.Content[0].Text, want) {
-			return fmt.Sprintf("unexpected result %+v", r.Result)
-		}
-		return ""
-	}
-}
-
 // buildProfiled builds bench/profiled/<name> (servers/<name> with
 // net/http/pprof) without the race detector into an app folder, next to
 // servers/<name>/host.json: the load test measures memory, which the race

@@ -29,10 +29,7 @@ const repoRoot = "../.."
 func fixture(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
-	var files []string
-	for _, f := range []string{workspace.GoWorkFile, "go.mod", "go.sum", workspace.AzureYAMLFile, workspace.ServerListFile, workspace.MCPJSONFile, workspace.LaunchJSONFile} {
-		files = append(files, f)
-	}
+	files := []string{workspace.GoWorkFile, "go.mod", "go.sum", workspace.AzureYAMLFile, workspace.ServerListFile, workspace.MCPJSONFile, workspace.LaunchJSONFile}
 	b, err := os.ReadFile(filepath.Join(repoRoot, workspace.GoWorkFile))
 	if err != nil {
 		t.Fatal(err)
@@ -415,6 +412,9 @@ func TestAdopt(t *testing.T) {
 	res, err = Adopt(context.Background(), root, "servers/fixed", Options{HandlerPort: 9090})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if res.Name != "fixed" || res.HandlerPort != 9090 || res.DevPort != dev+1 {
+		t.Errorf("fixed port result = %+v", res)
 	}
 	s, err := workspace.ReadServer(filepath.Join(root, "servers", "fixed"))
 	if err != nil || s.HandlerPort != 9090 || s.DevPort != dev+1 {

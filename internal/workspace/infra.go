@@ -456,7 +456,7 @@ var appNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$`)
 // from a server name: 2 to 60 lower-case letters, digits and hyphens.
 func CheckResourceName(server string) error {
 	if app := ResourceNames(server); !appNameRE.MatchString(app) {
-		return fmt.Errorf("Function app name %q is not valid (2 to 60 lower-case letters, digits and hyphens)", app)
+		return fmt.Errorf("function app name %q is not valid (2 to 60 lower-case letters, digits and hyphens)", app)
 	}
 	return nil
 }

@@ -151,7 +151,7 @@ func TestCheckInfraBrokenCopies(t *testing.T) {
 					return append([]ServerEntry{{Name: strings.Repeat("a", 50)}}, l...)
 				})
 			},
-			want: []string{`infra/servers.json: server "` + strings.Repeat("a", 50) + `": Function app name "func-` + strings.Repeat("a", 50) + `-abcdefghij012" is not valid`},
+			want: []string{`infra/servers.json: server "` + strings.Repeat("a", 50) + `": function app name "func-` + strings.Repeat("a", 50) + `-abcdefghij012" is not valid`},
 		},
 		{
 			name: "code reads a setting no more",

@@ -716,6 +716,7 @@ func TestNotificationsDuringCall(t *testing.T) {
 			s.AddTool(&mcp.Tool{Name: "work", InputSchema: json.RawMessage(`{"type":"object"}`)},
 				func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 					for i := range 3 {
+						//lint:ignore SA1019 logging is deprecated as of protocol 2026-07-28 but still works and older clients still use it: the test proves it still reaches them.
 						req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: fmt.Sprint("step ", i)})
 						if tok := req.Params.GetProgressToken(); tok != nil {
 							req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i + 1), Total: 3})
@@ -765,6 +766,7 @@ func TestNotificationsDuringCall(t *testing.T) {
 			// asynchronously, so wait for them).
 			var logs, progress atomic.Int32
 			c := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1"}, &mcp.ClientOptions{
+				//lint:ignore SA1019 logging is deprecated as of protocol 2026-07-28 but still works and older clients still use it: the test counts the messages.
 				LoggingMessageHandler:       func(context.Context, *mcp.LoggingMessageRequest) { logs.Add(1) },
 				ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) { progress.Add(1) },
 			})

@@ -14,6 +14,7 @@ import "github.com/modelcontextprotocol/go-sdk/mcp"
 func ServerOptions() *mcp.ServerOptions {
 	return &mcp.ServerOptions{
 		Capabilities: &mcp.ServerCapabilities{
+			//lint:ignore SA1019 logging is deprecated as of protocol 2026-07-28 but still works; the servers still support clients of older protocol versions that use it.
 			Logging: &mcp.LoggingCapabilities{},
 			Tools:   &mcp.ToolCapabilities{},
 		},

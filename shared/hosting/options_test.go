@@ -55,6 +55,7 @@ func TestServerOptionsAdvertiseNoListChanged(t *testing.T) {
 			if caps.Tools == nil || caps.Tools.ListChanged != tt.wantListen {
 				t.Errorf("tools capability %+v, want present with listChanged %v", caps.Tools, tt.wantListen)
 			}
+			//lint:ignore SA1019 logging is deprecated as of protocol 2026-07-28 but still advertised for older clients; the test checks it is.
 			if caps.Logging == nil {
 				t.Error("logging capability missing")
 			}
