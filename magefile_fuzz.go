@@ -14,15 +14,67 @@ import (
 	"time"
 )
 
-// fuzzTargets lists every fuzz target: the package folder and the function.
-// Each has a seed corpus in <dir>/testdata/fuzz/<name>/, which plain
-// `go test` runs too.
-var fuzzTargets = []struct{ dir, name string }{
-	{"shared/hosting", "FuzzHTTPEntry"},
-	{"servers/weather/tools", "FuzzToolArguments"},
-	{"servers/weather/nws", "FuzzParseResponses"},
-	{"shared/auth", "FuzzParsePrincipal"},
-	{"shared/auth", "FuzzVerify"},
+// fuzzTarget is a fuzz test: the package folder and the function. Each
+// has a seed corpus in <dir>/testdata/fuzz/<name>/, which plain `go test`
+// runs too.
+type fuzzTarget struct{ dir, name string }
+
+// fuzzTargets finds every fuzz test of the workspace's packages with
+// `go test -list '^Fuzz'`, so a new server's fuzz tests run without being
+// listed here.
+func fuzzTargets(ctx context.Context) ([]fuzzTarget, error) {
+	// Only packages with test files: the others have nothing to list.
+	out, err := output(ctx, ".", nil, "go", "list", "-f",
+		"{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}", "work")
+	if err != nil {
+		return nil, fmt.Errorf("listing the workspace's packages: %w", err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	dirs := map[string]string{}
+	var pkgs []string
+	for _, l := range strings.Split(out, "\n") {
+		path, dir, ok := strings.Cut(strings.TrimSpace(l), " ")
+		if !ok {
+			continue
+		}
+		rel, err := filepath.Rel(wd, dir)
+		if err != nil {
+			return nil, err
+		}
+		dirs[path] = filepath.ToSlash(rel)
+		pkgs = append(pkgs, path)
+	}
+	if len(pkgs) == 0 {
+		return nil, nil
+	}
+	// go test -list prints each package's matching names, then a line
+	// "ok  <import path>  <time>".
+	out, err = output(ctx, ".", nil, "go", append([]string{"test", "-run", "^$", "-list", "^Fuzz"}, pkgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("listing fuzz tests: %w", err)
+	}
+	var targets []fuzzTarget
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 1 && strings.HasPrefix(f[0], "Fuzz"):
+			names = append(names, f[0])
+		case len(f) >= 2 && f[0] == "ok":
+			dir, ok := dirs[f[1]]
+			if !ok {
+				return nil, fmt.Errorf("go test -list: unknown package %s", f[1])
+			}
+			for _, n := range names {
+				targets = append(targets, fuzzTarget{dir, n})
+			}
+			names = nil
+		}
+	}
+	return targets, nil
 }
 
 // defaultFuzzTime is how long each target runs unless -fuzztime or
@@ -49,9 +101,17 @@ func Fuzz(ctx context.Context,
 		d = *fuzztime
 	}
 
+	targets, err := fuzzTargets(ctx)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		return errors.New("no fuzz tests found in the workspace (go test -list '^Fuzz')")
+	}
+	fmt.Printf("==> %d fuzz targets, %s each\n", len(targets), d)
 	var ran, failed []string
-	for _, ft := range fuzzTargets {
-		fmt.Printf("==> fuzz %s in %s for %s\n", ft.name, ft.dir, d)
+	for i, ft := range targets {
+		fmt.Printf("==> [%d/%d] fuzz %s in %s for %s\n", i+1, len(targets), ft.name, ft.dir, d)
 		// go test adds its own time for building and for minimizing an
 		// input that fails; the timeout only guards against a hang.
 		cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-fuzz", "^"+ft.name+"$",
