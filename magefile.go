@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,10 +29,6 @@ import (
 	"github.com/mcpfunc/mcpfunc/internal/testreport"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
-
-// minFuncVersion is the first Azure Functions Core Tools release that runs
-// MCP custom handlers (the mcp-custom-handler profile).
-var minFuncVersion = [3]int{4, 5, 0}
 
 // distDir holds the linux/amd64 deployables, one folder per server.
 const distDir = "dist"
@@ -459,35 +454,12 @@ func funcAvailable(ctx context.Context) (bool, string) {
 	if err != nil {
 		return false, fmt.Sprintf("`func --version` failed (%v)", err)
 	}
-	v, ok := parseVersion(out)
+	v, ok := scaffold.ParseVersion(out)
 	if !ok {
 		return false, fmt.Sprintf("cannot read the func version from %q", strings.TrimSpace(out))
 	}
-	if compareVersion(v, minFuncVersion) < 0 {
-		return false, fmt.Sprintf("func %d.%d.%d is older than %d.%d.%d, the first to run MCP custom handlers", v[0], v[1], v[2], minFuncVersion[0], minFuncVersion[1], minFuncVersion[2])
+	if least, _ := scaffold.ParseVersion(scaffold.MinFuncVersion); v.Less(least) {
+		return false, fmt.Sprintf("func %s is older than %s, the first to run MCP custom handlers", v, least)
 	}
 	return true, ""
-}
-
-var versionRE = regexp.MustCompile(`(\d+)\.(\d+)\.(\d+)`)
-
-func parseVersion(s string) ([3]int, bool) {
-	m := versionRE.FindStringSubmatch(s)
-	if m == nil {
-		return [3]int{}, false
-	}
-	var v [3]int
-	for i := range v {
-		v[i], _ = strconv.Atoi(m[i+1])
-	}
-	return v, true
-}
-
-func compareVersion(a, b [3]int) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] - b[i]
-		}
-	}
-	return 0
 }

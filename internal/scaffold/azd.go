@@ -19,6 +19,11 @@ import (
 // `language: go` services to Flex Consumption (Azure/azure-dev PR #8599).
 const MinAzdVersion = "1.26.0"
 
+// MinFuncVersion is the first Azure Functions Core Tools release that runs
+// MCP custom handlers (the mcp-custom-handler profile): `mage doctor`
+// reports it and `mage dev` uses the real host only from it on.
+const MinFuncVersion = "4.5.0"
+
 // AzdInstallURL is where to install or upgrade azd.
 const AzdInstallURL = "https://aka.ms/azd-install"
 

@@ -33,7 +33,7 @@ func Tools() []Tool {
 	return []Tool{
 		{Name: "go", Args: []string{"version"}, Min: "1.26.0", Required: true, Install: "https://go.dev/dl/",
 			Need: "required: builds, tests and runs everything (mage comes through `go tool`)"},
-		{Name: "func", Args: []string{"--version"}, Min: "4.5.0", Install: "https://learn.microsoft.com/azure/azure-functions/functions-run-local",
+		{Name: "func", Args: []string{"--version"}, Min: MinFuncVersion, Install: "https://learn.microsoft.com/azure/azure-functions/functions-run-local",
 			Need: "optional: `mage dev` runs each server under the real Functions host (without it, mage plays the host itself)"},
 		{Name: "azd", Args: []string{"version"}, Min: MinAzdVersion, Install: AzdInstallURL,
 			Need: "to deploy: `azd up`, `mage up`, `mage deploy`"},
