@@ -10,6 +10,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -226,6 +227,69 @@ func buildDist(ctx context.Context, servers []workspace.Server) error {
 // Test runs the whole suite: lint, a standalone build and tidy check of
 // every module, every module's tests with -race, then the end-to-end tests.
 func Test(ctx context.Context) error {
+	before, gitErr := trackedChanges(ctx)
+	if err := test(ctx); err != nil {
+		return err
+	}
+	// The workspace's own commands must leave the tree as they found it
+	// (a go.work.sum or go.sum they complete means the committed one is not).
+	if gitErr != nil {
+		fmt.Println("==> clean tree check skipped:", gitErr)
+		return nil
+	}
+	fmt.Println("==> clean tree check (tracked files)")
+	after, err := trackedChanges(ctx)
+	if err != nil {
+		return err
+	}
+	var changed []string
+	for f, h := range after {
+		if before[f] != h {
+			changed = append(changed, f)
+		}
+	}
+	for f := range before {
+		if _, ok := after[f]; !ok {
+			changed = append(changed, f)
+		}
+	}
+	if len(changed) > 0 {
+		slices.Sort(changed)
+		return fmt.Errorf("the run changed tracked files (commit them if right, e.g. a completed go.work.sum):\n  %s", strings.Join(changed, "\n  "))
+	}
+	return nil
+}
+
+// trackedChanges maps each tracked file that differs from HEAD to a hash
+// of its content ("" once deleted), so a run's own changes show apart from
+// those already there. It fails when this is not a git checkout.
+func trackedChanges(ctx context.Context) (map[string]string, error) {
+	if _, err := exec.LookPath("git"); err != nil {
+		return nil, errors.New("git is not installed")
+	}
+	if _, err := output(ctx, ".", nil, "git", "rev-parse", "--verify", "HEAD"); err != nil {
+		return nil, errors.New("not a git checkout with a commit")
+	}
+	out, err := output(ctx, ".", nil, "git", "diff", "HEAD", "--name-only", "-z")
+	if err != nil {
+		return nil, fmt.Errorf("listing changed files: %w", err)
+	}
+	m := map[string]string{}
+	for _, f := range strings.Split(out, "\x00") {
+		if f == "" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			m[f] = ""
+			continue
+		}
+		m[f] = fmt.Sprintf("%x", sha256.Sum256(b))
+	}
+	return m, nil
+}
+
+func test(ctx context.Context) error {
 	mg.CtxDeps(ctx, Lint)
 	if err := checkModules(ctx); err != nil {
 		return err
