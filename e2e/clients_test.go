@@ -18,7 +18,7 @@ package e2e
 // them, not on the machine's Node, which only has to be able to run npm ci.
 // The install happens once per test run, and only when node_modules does not
 // match the lockfile (a hash in node_modules/.lock-hash, the same one
-// magefile_clients.go writes). Without Node and npm the tests fail and say
+// magefiles/clients.go writes). Without Node and npm the tests fail and say
 // what to install; MCP_SKIP_NODE_CLIENTS=1 skips them instead.
 //
 // Which address each client uses: clients talk to the fake Functions host's

@@ -1,16 +1,9 @@
 //go:build mage
 
-// Build, run and test every MCP server in this repository (servers/*).
 package main
 
-// Servers are the folders under servers/ (see internal/workspace); each has
-// a host.json for Azure Functions and a local.settings.json whose
-// Host.LocalHttpPort is its local port.
-
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -23,11 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/magefile/mage/mg"
-
 	"github.com/mcpfunc/mcpfunc/internal/funchost"
 	"github.com/mcpfunc/mcpfunc/internal/scaffold"
-	"github.com/mcpfunc/mcpfunc/internal/testreport"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
@@ -224,197 +214,6 @@ func buildDist(ctx context.Context, servers []workspace.Server) error {
 	return nil
 }
 
-// Test runs the whole suite: lint, a standalone build and tidy check of
-// every module, every module's tests with -race, then the end-to-end tests.
-func Test(ctx context.Context) error {
-	before, gitErr := trackedChanges(ctx)
-	if err := test(ctx); err != nil {
-		return err
-	}
-	// The workspace's own commands must leave the tree as they found it
-	// (a go.work.sum or go.sum they complete means the committed one is not).
-	if gitErr != nil {
-		fmt.Println("==> clean tree check skipped:", gitErr)
-		return nil
-	}
-	fmt.Println("==> clean tree check (tracked files)")
-	after, err := trackedChanges(ctx)
-	if err != nil {
-		return err
-	}
-	var changed []string
-	for f, h := range after {
-		if before[f] != h {
-			changed = append(changed, f)
-		}
-	}
-	for f := range before {
-		if _, ok := after[f]; !ok {
-			changed = append(changed, f)
-		}
-	}
-	if len(changed) > 0 {
-		slices.Sort(changed)
-		return fmt.Errorf("the run changed tracked files (commit them if right, e.g. a completed go.work.sum):\n  %s", strings.Join(changed, "\n  "))
-	}
-	return nil
-}
-
-// trackedChanges maps each tracked file that differs from HEAD to a hash
-// of its content ("" once deleted), so a run's own changes show apart from
-// those already there. It fails when this is not a git checkout.
-func trackedChanges(ctx context.Context) (map[string]string, error) {
-	if _, err := exec.LookPath("git"); err != nil {
-		return nil, errors.New("git is not installed")
-	}
-	if _, err := output(ctx, ".", nil, "git", "rev-parse", "--verify", "HEAD"); err != nil {
-		return nil, errors.New("not a git checkout with a commit")
-	}
-	out, err := output(ctx, ".", nil, "git", "diff", "HEAD", "--name-only", "-z")
-	if err != nil {
-		return nil, fmt.Errorf("listing changed files: %w", err)
-	}
-	m := map[string]string{}
-	for _, f := range strings.Split(out, "\x00") {
-		if f == "" {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			m[f] = ""
-			continue
-		}
-		m[f] = fmt.Sprintf("%x", sha256.Sum256(b))
-	}
-	return m, nil
-}
-
-func test(ctx context.Context) error {
-	mg.CtxDeps(ctx, Lint)
-	if err := checkModules(ctx); err != nil {
-		return err
-	}
-	var total testreport.Summary
-	steps := []struct {
-		title string
-		args  []string
-	}{
-		{"unit tests (every workspace module, -race)", []string{"test", "-race", "-count=1", "-json", "work"}},
-		{"end-to-end tests (-race)", []string{"test", "-race", "-count=1", "-json", "-tags", "e2e", "-timeout", "15m", "./e2e/..."}},
-	}
-	for i, st := range steps {
-		if i == 1 {
-			// The end-to-end tests include the MCP clients in clients/
-			// (e2e/clients_test.go): install them first, so a missing
-			// Node fails early and clearly.
-			mg.CtxDeps(ctx, ClientsSetup)
-		}
-		fmt.Printf("==> %s\n", st.title)
-		s, err := goTestJSON(ctx, st.args...)
-		total.Add(s)
-		if err != nil && s.OK() {
-			return err
-		}
-	}
-	for _, sk := range total.Skips {
-		fmt.Println("skipped:", sk)
-	}
-	fmt.Println(total.String())
-	if !total.OK() {
-		return fmt.Errorf("tests failed in: %s", strings.Join(total.FailedPackages, ", "))
-	}
-	return nil
-}
-
-// Lint checks formatting (gofmt) and runs go vet on every module, including
-// the end-to-end tests.
-func Lint(ctx context.Context) error {
-	dirs, err := moduleDirs(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Println("==> gofmt")
-	out, err := output(ctx, ".", nil, "gofmt", append([]string{"-l"}, dirs...)...)
-	if err != nil {
-		return err
-	}
-	// The root module's folder holds the others, so gofmt walks their
-	// files twice: list each file once.
-	var files []string
-	for _, f := range strings.Fields(out) {
-		if f = filepath.Clean(f); !slices.Contains(files, f) {
-			files = append(files, f)
-		}
-	}
-	if len(files) > 0 {
-		slices.Sort(files)
-		return fmt.Errorf("these files need gofmt -w:\n%s", strings.Join(files, "\n"))
-	}
-	fmt.Println("==> go vet")
-	if err := run(ctx, ".", nil, "go", "vet", "work"); err != nil {
-		return err
-	}
-	if err := run(ctx, ".", nil, "go", "vet", "-tags", "e2e,mage", "./e2e/...", "."); err != nil {
-		return err
-	}
-	// staticcheck is a tool of the root module (go.mod), like mage; in
-	// workspace mode go tool finds it from every module's folder. It checks
-	// one module per run, with the build tags the code uses.
-	for _, d := range dirs {
-		fmt.Println("==> staticcheck in", d)
-		if err := run(ctx, d, nil, "go", "tool", "staticcheck", "-tags", "e2e,mage", "./..."); err != nil {
-			return fmt.Errorf("staticcheck in %s: %w", d, err)
-		}
-	}
-	return nil
-}
-
-// Tidy runs go mod tidy in every module.
-func Tidy(ctx context.Context) error {
-	dirs, err := moduleDirs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, d := range dirs {
-		fmt.Println("==> go mod tidy in", d)
-		if err := run(ctx, d, []string{"GOWORK=off"}, "go", "mod", "tidy"); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkModules proves that each module builds and is tidy on its own, as
-// azd builds a server from its own folder.
-func checkModules(ctx context.Context) error {
-	dirs, err := moduleDirs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, d := range dirs {
-		fmt.Printf("==> standalone build and tidy check: %s\n", d)
-		env := []string{"GOWORK=off"}
-		if err := run(ctx, d, env, "go", "build", "./..."); err != nil {
-			return fmt.Errorf("%s does not build on its own (GOWORK=off): %w", d, err)
-		}
-		if err := run(ctx, d, env, "go", "mod", "tidy", "-diff"); err != nil {
-			return fmt.Errorf("%s/go.mod is not tidy: run `go tool mage tidy`: %w", d, err)
-		}
-	}
-	return nil
-}
-
-func loadServers() ([]workspace.Server, error) {
-	servers, err := workspace.Servers(".")
-	if err != nil {
-		return nil, err
-	}
-	if len(servers) == 0 {
-		return nil, errors.New("no servers found under servers/ (each needs go.mod, host.json and local.settings.json)")
-	}
-	return servers, workspace.Check(servers)
-}
-
 func buildNative(ctx context.Context, servers []workspace.Server) error {
 	for _, s := range servers {
 		fmt.Printf("==> building %s -> %s\n", s.Name, filepath.Join(s.Dir, "app"))
@@ -423,89 +222,6 @@ func buildNative(ctx context.Context, servers []workspace.Server) error {
 		}
 	}
 	return nil
-}
-
-// moduleDirs lists the workspace modules' folders, relative to the root.
-func moduleDirs(ctx context.Context) ([]string, error) {
-	out, err := output(ctx, ".", nil, "go", "list", "-m", "-f", "{{.Dir}}")
-	if err != nil {
-		return nil, err
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	var dirs []string
-	for _, d := range strings.Fields(out) {
-		rel, err := filepath.Rel(wd, d)
-		if err != nil {
-			return nil, err
-		}
-		dirs = append(dirs, rel)
-	}
-	return dirs, nil
-}
-
-// goTestJSON runs go test with -json and prints a condensed report.
-func goTestJSON(ctx context.Context, args ...string) (testreport.Summary, error) {
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Stderr = os.Stderr
-	pr, pw := io.Pipe()
-	cmd.Stdout = pw
-	if err := cmd.Start(); err != nil {
-		return testreport.Summary{}, err
-	}
-	done := make(chan struct{})
-	var sum testreport.Summary
-	var readErr error
-	go func() {
-		defer close(done)
-		sum, readErr = testreport.Read(pr, os.Stdout)
-		io.Copy(io.Discard, pr)
-	}()
-	err := cmd.Wait()
-	pw.Close()
-	<-done
-	if readErr != nil {
-		return sum, readErr
-	}
-	if err != nil && sum.OK() {
-		// go test failed without a failing test: report it as a package failure.
-		sum.FailedPackages = append(sum.FailedPackages, "go "+strings.Join(args, " "))
-	}
-	return sum, err
-}
-
-// run runs a command quietly: its output is shown only when it fails or
-// mage runs with -v.
-func run(ctx context.Context, dir string, env []string, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var buf bytes.Buffer
-	if mg.Verbose() {
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	} else {
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-	}
-	if err := cmd.Run(); err != nil {
-		os.Stderr.Write(buf.Bytes())
-		return fmt.Errorf("%s %s (in %s): %w", name, strings.Join(args, " "), dir, err)
-	}
-	return nil
-}
-
-func output(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out), nil
 }
 
 // funcAvailable reports whether Azure Functions Core Tools 4.5+ is

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/magefile/mage/mg"
-
 	"github.com/mcpfunc/mcpfunc/internal/npmclients"
 )
 

@@ -1,0 +1,91 @@
+//go:build mage
+
+// Build, run and test every MCP server in this repository (servers/*).
+package main
+
+// One file per topic: dev.go (dev, build), test.go (test, lint, tidy,
+// fuzz), scaffold.go (new, adopt, sync, remove), deploy.go (package,
+// deploy, up, doctor), clients.go, bench.go; this one holds what they
+// share.
+//
+// Servers are the folders under servers/ (see internal/workspace); each has
+// a host.json for Azure Functions and a local.settings.json whose
+// Host.LocalHttpPort is its local port.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/magefile/mage/mg"
+	"github.com/mcpfunc/mcpfunc/internal/workspace"
+)
+
+func loadServers() ([]workspace.Server, error) {
+	servers, err := workspace.Servers(".")
+	if err != nil {
+		return nil, err
+	}
+	if len(servers) == 0 {
+		return nil, errors.New("no servers found under servers/ (each needs go.mod, host.json and local.settings.json)")
+	}
+	return servers, workspace.Check(servers)
+}
+
+// moduleDirs lists the workspace modules' folders, relative to the root.
+func moduleDirs(ctx context.Context) ([]string, error) {
+	out, err := output(ctx, ".", nil, "go", "list", "-m", "-f", "{{.Dir}}")
+	if err != nil {
+		return nil, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	for _, d := range strings.Fields(out) {
+		rel, err := filepath.Rel(wd, d)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, rel)
+	}
+	return dirs, nil
+}
+
+// run runs a command quietly: its output is shown only when it fails or
+// mage runs with -v.
+func run(ctx context.Context, dir string, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var buf bytes.Buffer
+	if mg.Verbose() {
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	} else {
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+	}
+	if err := cmd.Run(); err != nil {
+		os.Stderr.Write(buf.Bytes())
+		return fmt.Errorf("%s %s (in %s): %w", name, strings.Join(args, " "), dir, err)
+	}
+	return nil
+}
+
+func output(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
