@@ -21,7 +21,7 @@ import (
 )
 
 // Test runs the whole suite: lint, a standalone build and tidy check of
-// every module, every module's tests with -race, then the end-to-end tests.
+// every module, every module's tests with -race, then the end-to-end tests; it fails if the run changed tracked files.
 func Test(ctx context.Context) error {
 	before, gitErr := trackedChanges(ctx)
 	if err := test(ctx); err != nil {
@@ -122,8 +122,8 @@ func test(ctx context.Context) error {
 	return nil
 }
 
-// Lint checks formatting (gofmt) and runs go vet on every module, including
-// the end-to-end tests.
+// Lint checks formatting (gofmt) and runs go vet and staticcheck on every module, including
+// the end-to-end tests and the magefiles.
 func Lint(ctx context.Context) error {
 	dirs, err := moduleDirs(ctx)
 	if err != nil {
