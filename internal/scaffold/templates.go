@@ -1,9 +1,7 @@
 package scaffold
 
 import (
-	"encoding/json"
 	"fmt"
-	"strings"
 	"text/template"
 )
 
@@ -123,7 +121,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -174,8 +171,6 @@ func hello(_ context.Context, _ *mcp.CallToolRequest, in HelloInput) (*mcp.CallT
 const toolsTestTemplate = `package tools
 
 import (
-	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -313,37 +308,4 @@ func localSettingsJSON(devPort int) []byte {
   }
 }
 `, devPort))
-}
-
-// launchConfig is a server's Delve configuration in .vscode/launch.json, in
-// the style of the file's existing entries. A new server takes -port (from
-// shared/hosting); an adopted one gets FUNCTIONS_CUSTOMHANDLER_PORT, which
-// it must read.
-func launchConfig(name string, devPort int, adopted bool) string {
-	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-	lines := []string{
-		"{",
-		`  "name": ` + q(fmt.Sprintf("Debug %s (port %d)", name, devPort)) + ",",
-		`  "type": "go",`,
-		`  "request": "launch",`,
-		`  "mode": "debug",`,
-		`  "program": ` + q("${workspaceFolder}/servers/"+name) + ",",
-		`  "cwd": ` + q("${workspaceFolder}/servers/"+name) + ",",
-	}
-	if adopted {
-		lines = append(lines, fmt.Sprintf(`  "env": { "FUNCTIONS_CUSTOMHANDLER_PORT": "%d" }`, devPort))
-	} else {
-		lines = append(lines,
-			fmt.Sprintf(`  "args": ["-port", "%d"],`, devPort),
-			`  "env": { "LOG_LEVEL": "debug", "MCP_AUTH": "none" }`)
-	}
-	return strings.Join(append(lines, "}"), "\n")
-}
-
-func marshalIndent(v any) string {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		panic(err) // only fixed types are marshalled
-	}
-	return string(b)
 }
