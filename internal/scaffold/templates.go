@@ -121,6 +121,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -171,6 +172,8 @@ func hello(_ context.Context, _ *mcp.CallToolRequest, in HelloInput) (*mcp.CallT
 const toolsTestTemplate = `package tools
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
