@@ -81,11 +81,11 @@ func main() {
 			env = append(env, kv)
 		}
 	}
-	var out strings.Builder
+	out := &syncBuffer{}
 	cmd := exec.Command(bin, "-verbose", "-port", fmt.Sprint(port))
 	cmd.Env = env
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	cmd.Stdout = out
+	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
