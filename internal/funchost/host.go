@@ -46,6 +46,9 @@ type Config struct {
 	// sees Host: 127.0.0.1:<port> and cannot tell; the Azure host needs no
 	// such guard, a developer's machine does.
 	LocalhostProtection bool
+
+	// freePort picks a handler port (FreePort when nil); tests replace it.
+	freePort func() (int, error)
 }
 
 // Host is a handler process started, pinged and fronted as the Functions
@@ -74,27 +77,61 @@ func Start(ctx context.Context, cfg Config) (_ *Host, err error) {
 			ln.Close()
 		}
 	}()
-	port := cfg.Port
-	if port == 0 {
-		port = cfg.App.Port
-	}
-	if port == 0 {
-		if port, err = FreePort(); err != nil {
-			return nil, err
-		}
-	} else if err := CheckPort(port); err != nil {
-		return nil, fmt.Errorf("handler port: %w", err)
-	}
 	if ln == nil {
 		if ln, err = listenLoopback(0); err != nil {
 			return nil, fmt.Errorf("listen for the host: %w", err)
 		}
 	}
+	port := cfg.Port
+	if port == 0 {
+		port = cfg.App.Port
+	}
+	if port != 0 {
+		if err := CheckPort(port); err != nil {
+			return nil, fmt.Errorf("handler port: %w", err)
+		}
+		p, pings, err := startAndWait(ctx, cfg, port)
+		if err != nil {
+			return nil, err
+		}
+		return serve(cfg, ln, p, port, pings), nil
+	}
+	// A port picked here is free only until the handler binds it: another
+	// program may take it in between. The handler then exits with "address
+	// already in use" while the port is still busy, and another port is
+	// tried.
+	pick := cfg.freePort
+	if pick == nil {
+		pick = FreePort
+	}
+	for attempt := 1; ; attempt++ {
+		if port, err = pick(); err != nil {
+			return nil, err
+		}
+		p, pings, err := startAndWait(ctx, cfg, port)
+		if err == nil {
+			return serve(cfg, ln, p, port, pings), nil
+		}
+		if attempt == freePortAttempts || !errors.Is(err, ErrExited) || CheckPort(port) == nil {
+			return nil, err
+		}
+		if cfg.Stderr != nil {
+			fmt.Fprintf(cfg.Stderr, "port %d was taken by another program before the handler bound it; trying another port\n", port)
+		}
+	}
+}
+
+// freePortAttempts bounds how often Start picks a new free port when
+// another program took the one it picked.
+const freePortAttempts = 3
+
+// startAndWait starts the handler on port and pings it until it answers.
+func startAndWait(ctx context.Context, cfg Config, port int) (*Process, int, error) {
 	cmd := cfg.App.Command(port, cfg.Env)
 	cmd.Stdout, cmd.Stderr = cfg.Stdout, cfg.Stderr
 	p, err := StartProcess(cmd)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	limit := cfg.StartTimeout
 	if limit <= 0 {
@@ -107,8 +144,13 @@ func Start(ctx context.Context, cfg Config) (_ *Host, err error) {
 		if !errors.Is(err, ErrExited) {
 			p.Stop(5 * time.Second)
 		}
-		return nil, err
+		return nil, pings, err
 	}
+	return p, pings, nil
+}
+
+// serve fronts the started handler p with the host's proxy on ln.
+func serve(cfg Config, ln net.Listener, p *Process, port, pings int) *Host {
 	var handler http.Handler = NewProxy(port, cfg.Mode, cfg.OnInvocation)
 	if cfg.LocalhostProtection {
 		handler = loopbackHostOnly(handler)
@@ -125,7 +167,7 @@ func Start(ctx context.Context, cfg Config) (_ *Host, err error) {
 		defer close(h.served)
 		h.server.Serve(ln)
 	}()
-	return h, nil
+	return h
 }
 
 // Close stops serving requests at once; the handler keeps running.

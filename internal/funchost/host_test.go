@@ -392,6 +392,83 @@ func TestStartFailures(t *testing.T) {
 	}
 }
 
+// A port Start picked can be taken by another program before the handler
+// binds it; Start then tries another one, a bounded number of times.
+func TestStartPortTaken(t *testing.T) {
+	tests := []struct {
+		name    string
+		taken   int // how many picks return a port another program holds
+		wantErr bool
+	}{
+		{"first pick taken", 1, false},
+		{"two picks taken", freePortAttempts - 1, false},
+		{"every pick taken", freePortAttempts, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var held []int
+			for range tt.taken {
+				held = append(held, holdAcceptAndClose(t))
+			}
+			picks := 0
+			pick := func() (int, error) {
+				picks++
+				if picks <= len(held) {
+					return held[picks-1], nil
+				}
+				return FreePort()
+			}
+			app, env := helperApp(t, "serve")
+			var errw Buffer
+			h, err := Start(context.Background(), Config{App: app, Env: env, Stderr: &errw, freePort: pick})
+			if tt.wantErr {
+				if err == nil {
+					h.Stop(5 * time.Second)
+					t.Fatal("Start succeeded on a port another program holds")
+				}
+				if !errors.Is(err, ErrExited) {
+					t.Errorf("Start: %v, want ErrExited", err)
+				}
+				if picks != freePortAttempts {
+					t.Errorf("%d picks, want %d", picks, freePortAttempts)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Start: %v\nstderr:\n%s", err, &errw)
+			}
+			defer h.Stop(5 * time.Second)
+			if slices.Contains(held, h.WorkerPort) {
+				t.Errorf("worker port %d is one another program holds", h.WorkerPort)
+			}
+			if got := strings.Count(errw.String(), "trying another port"); got != tt.taken {
+				t.Errorf("%d retries reported, want %d:\n%s", got, tt.taken, &errw)
+			}
+		})
+	}
+}
+
+// holdAcceptAndClose holds a free port until the test ends, closing every
+// connection at once, as a program that is not an HTTP server does.
+func holdAcceptAndClose(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 func TestLoopbackHostOnly(t *testing.T) {
 	front := httptest.NewServer(loopbackHostOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
