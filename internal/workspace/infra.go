@@ -259,7 +259,7 @@ func checkServiceTags(root string) []error {
 	for _, s := range a.Services {
 		services[s.Name] = true
 		if !listed[s.Name] {
-			errs = append(errs, fmt.Errorf("%s: azure.yaml service %q has no entry, so no Function app is tagged azd-service-name: %s and `azd deploy` fails: add {\"name\": %q, \"graph\": false}", ServerListFile, s.Name, s.Name, s.Name))
+			errs = append(errs, fmt.Errorf("%s: azure.yaml service %q has no entry, so no Function app is tagged azd-service-name: %s and `azd deploy` fails: add {\"name\": %q, \"graph\": false, \"auth\": \"entra\"}", ServerListFile, s.Name, s.Name, s.Name))
 		}
 	}
 	for _, e := range list {

@@ -1,10 +1,11 @@
 package workspace
 
 // .vscode/mcp.json: its reader and the sync writer of each server's
-// <name>-local and <name>-remote entries and <name>-host input. Entries and
-// inputs the repository does not write are left alone, and so is a remote
-// entry's https://<host>/mcp URL, which the azd hook writes
-// (internal/cmd/azdhook).
+// <name>-local and <name>-remote entries and <name>-host input, and for a
+// server deployed with "auth": "key" the remote entry's x-functions-key
+// header and its <name>-function-key input. Entries, headers and inputs the
+// repository does not write are left alone, and so is a remote entry's
+// https://<host>/mcp URL, which the azd hook writes (internal/cmd/azdhook).
 
 import (
 	"encoding/json"
@@ -18,10 +19,12 @@ type MCPJSON struct {
 		ID          string `json:"id"`
 		Type        string `json:"type"`
 		Description string `json:"description"`
+		Password    bool   `json:"password"`
 	} `json:"inputs"`
 	Servers map[string]struct {
-		Type string `json:"type"`
-		URL  string `json:"url"`
+		Type    string            `json:"type"`
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
 	} `json:"servers"`
 }
 
@@ -44,6 +47,30 @@ func MCPRemoteName(server string) string { return server + "-remote" }
 // MCPHostInput is the id of the mcp.json input that asks for a server's
 // Function app host name.
 func MCPHostInput(server string) string { return server + "-host" }
+
+// MCPKeyInput is the id of the mcp.json input that asks for a key-mode
+// server's function key.
+func MCPKeyInput(server string) string { return server + "-function-key" }
+
+// FunctionKeyHeader is the header a caller sends a function key in.
+const FunctionKeyHeader = "x-functions-key"
+
+// MCPKeyHeaderValue is the x-functions-key header value sync writes into a
+// key-mode server's entry: VS Code asks for the key.
+func MCPKeyHeaderValue(server string) string { return "${input:" + MCPKeyInput(server) + "}" }
+
+// MCPKeyEntries are the mcp.json entries of a key-mode server that send
+// its function key: the remote one. The Functions host checks function
+// keys only on Azure; `func start` does not enforce authorization levels
+// and neither does `mage dev`'s stand-in for it, so the local entry needs
+// no key.
+func MCPKeyEntries(server string) []string { return []string{MCPRemoteName(server)} }
+
+// FunctionKeyCommand is the Azure CLI command that prints a Function
+// app's default function key.
+func FunctionKeyCommand(resourceGroup, app string) string {
+	return fmt.Sprintf("az functionapp keys list -g %s -n %s --query functionKeys.default -o tsv", resourceGroup, app)
+}
 
 // MCPRemoteURL is the URL of a server's remote mcp.json entry as `mage
 // new` and `mage adopt` write it: VS Code asks for the host name.
@@ -87,6 +114,13 @@ func mcpInputJSON(server string) string {
 		jsonQuote(fmt.Sprintf("Host name of the %s Function app (azd env get-values: SERVERS[].hostname), e.g. func-%s-abc123.azurewebsites.net", server, server)))
 }
 
+// mcpKeyInputJSON is the <name>-function-key input sync writes.
+func mcpKeyInputJSON(server string) string {
+	return fmt.Sprintf("{\n  \"type\": \"promptString\",\n  \"id\": %s,\n  \"description\": %s,\n  \"password\": true\n}",
+		jsonQuote(MCPKeyInput(server)),
+		jsonQuote(fmt.Sprintf("Function key of the %s Function app: %s (azd env get-values: AZURE_RESOURCE_GROUP, SERVERS[].appName)", server, FunctionKeyCommand("RESOURCE_GROUP", "APP_NAME"))))
+}
+
 // mcpEntryJSON is a servers entry sync writes.
 func mcpEntryJSON(url string) string {
 	return fmt.Sprintf("{\n  \"type\": \"http\",\n  \"url\": %s\n}", jsonQuote(url))
@@ -125,8 +159,9 @@ func jsonMembersOf(src []byte, path []string) ([]jsonMember, error) {
 // syncMCPJSON gives every server its <name>-local entry (on its local
 // port), <name>-remote entry (on the ${input:<name>-host} prompt, or the
 // https://<host>/mcp the azd hook wrote) and <name>-host input, and removes
-// those of servers that do not exist.
-func syncMCPJSON(src []byte, servers []Server) ([]byte, []Edit, error) {
+// those of servers that do not exist. A server whose auth mode in modes is
+// key also gets the function key header and input (syncKeyHeaders).
+func syncMCPJSON(src []byte, servers []Server, modes map[string]string) ([]byte, []Edit, error) {
 	if _, err := ParseMCPJSON(src); err != nil {
 		return nil, nil, err
 	}
@@ -162,7 +197,11 @@ func syncMCPJSON(src []byte, servers []Server) ([]byte, []Edit, error) {
 			ID string `json:"id"`
 		}
 		json.Unmarshal(out[ms[i].val:ms[i].end], &in)
-		if name, ok := strings.CutSuffix(in.ID, "-host"); ok && ValidName(name) && !isServer[name] {
+		name, ok := strings.CutSuffix(in.ID, "-host")
+		if !ok {
+			name, ok = strings.CutSuffix(in.ID, "-function-key")
+		}
+		if ok && ValidName(name) && !isServer[name] {
 			if out, err = jsonRemove(out, []string{"inputs"}, i); err != nil {
 				return fail(err)
 			}
@@ -231,8 +270,95 @@ func syncMCPJSON(src []byte, servers []Server) ([]byte, []Edit, error) {
 			}
 		}
 	}
+	for _, s := range servers {
+		var kedits []Edit
+		if out, kedits, err = syncKeyHeaders(out, s.Name, modeOf(modes, s.Name)); err != nil {
+			return fail(err)
+		}
+		edits = append(edits, kedits...)
+	}
 	if len(edits) == 0 {
 		return src, nil, nil
+	}
+	return out, edits, nil
+}
+
+// syncKeyHeaders makes a key-mode server's MCPKeyEntries send
+// x-functions-key: ${input:<name>-function-key} (a value of the user's own
+// stays) and gives it the <name>-function-key input. For a server in
+// another mode it removes that header where it has exactly that value (an
+// emptied headers object too) and the input, unless something still uses
+// it.
+func syncKeyHeaders(src []byte, server, mode string) ([]byte, []Edit, error) {
+	m, err := ParseMCPJSON(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	var edits []Edit
+	out := src
+	key := mode == AuthKey
+	for _, entry := range MCPKeyEntries(server) {
+		e, ok := m.Servers[entry]
+		if !ok {
+			continue
+		}
+		v, has := e.Headers[FunctionKeyHeader]
+		switch {
+		case key && !has:
+			edits = append(edits, Edit{
+				Problem: fmt.Sprintf("servers.%s sends no %s header, but %s deploys %s with \"auth\": %q", entry, FunctionKeyHeader, ServerListFile, server, mode),
+				Fix:     fmt.Sprintf("add the header %s: %q to servers.%s", FunctionKeyHeader, MCPKeyHeaderValue(server), entry),
+			})
+			if e.Headers == nil {
+				out, err = jsonSet(out, []string{"servers", entry}, "headers", fmt.Sprintf("{\n  %s: %s\n}", jsonQuote(FunctionKeyHeader), jsonQuote(MCPKeyHeaderValue(server))))
+			} else {
+				out, err = jsonAppend(out, []string{"servers", entry, "headers"}, FunctionKeyHeader, jsonQuote(MCPKeyHeaderValue(server)))
+			}
+		case !key && has && v == MCPKeyHeaderValue(server):
+			edits = append(edits, Edit{
+				Problem: fmt.Sprintf("servers.%s sends the %s header, but %s deploys %s with \"auth\": %q, which takes no function key", entry, FunctionKeyHeader, ServerListFile, server, mode),
+				Fix:     fmt.Sprintf("remove the header %s from servers.%s", FunctionKeyHeader, entry),
+			})
+			if len(e.Headers) == 1 {
+				out, err = jsonRemoveKey(out, []string{"servers", entry}, "headers")
+			} else {
+				out, err = jsonRemoveKey(out, []string{"servers", entry, "headers"}, FunctionKeyHeader)
+			}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	ms, err := jsonMembersOf(out, []string{"inputs"})
+	if err != nil {
+		return nil, nil, err
+	}
+	at := -1
+	for i, mem := range ms {
+		var in struct {
+			ID string `json:"id"`
+		}
+		json.Unmarshal(out[mem.val:mem.end], &in)
+		if in.ID == MCPKeyInput(server) {
+			at = i
+		}
+	}
+	switch {
+	case key && at < 0:
+		edits = append(edits, Edit{
+			Problem: fmt.Sprintf("inputs lacks %q (a password promptString for the function key %s sends)", MCPKeyInput(server), MCPRemoteName(server)),
+			Fix:     "add the input " + MCPKeyInput(server),
+		})
+		out, err = jsonAppendTo(out, nil, "inputs", "[]", "", mcpKeyInputJSON(server))
+	case !key && at >= 0 && !strings.Contains(string(out), "${input:"+MCPKeyInput(server)+"}"):
+		edits = append(edits, Edit{
+			Problem: fmt.Sprintf("input %q is for a function key, but %s deploys %s with \"auth\": %q", MCPKeyInput(server), ServerListFile, server, mode),
+			Fix:     "remove the input " + MCPKeyInput(server),
+		})
+		out, err = jsonRemove(out, []string{"inputs"}, at)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	return out, edits, nil
 }

@@ -120,7 +120,11 @@ func TestRepositorySyncKeepsEveryByte(t *testing.T) {
 func readRegistry(t *testing.T, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, f := range RegistryFiles() {
+	files := RegistryFiles()
+	for _, s := range mustServers(t, root) {
+		files = append(files, HostJSONFile(s.Name))
+	}
+	for _, f := range files {
 		if b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f))); err == nil {
 			out[f] = string(b)
 		}
@@ -151,6 +155,19 @@ func without(name string) func([]ServerEntry) []ServerEntry {
 	return func(l []ServerEntry) []ServerEntry {
 		return slices.DeleteFunc(l, func(e ServerEntry) bool { return e.Name == name })
 	}
+}
+
+// setAuth sets the auth mode of server in root's infra/servers.json.
+func setAuth(t *testing.T, root, server, mode string) {
+	t.Helper()
+	editList(t, root, func(l []ServerEntry) []ServerEntry {
+		for i := range l {
+			if l[i].Name == server {
+				l[i].Auth = mode
+			}
+		}
+		return l
+	})
 }
 
 // TestCheckRegistryBrokenCopies breaks a copy of the repository in each
@@ -260,7 +277,7 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 		{
 			name:    "servers.json lacks a server",
 			breakIt: func(t *testing.T, root string) { editList(t, root, without("weather")) },
-			want:    []string{`infra/servers.json: servers/weather is missing: run ` + "`go tool mage sync`" + ` (it will add {"name": "weather", "graph": false}`},
+			want:    []string{`infra/servers.json: servers/weather is missing: run ` + "`go tool mage sync`" + ` (it will add {"name": "weather", "graph": false, "auth": "entra"}`},
 			sync:    synced,
 		},
 		{
@@ -281,6 +298,49 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 			},
 			want: []string{"parse infra/servers.json"},
 			sync: handFix,
+		},
+		{
+			name: "servers.json auth mode unknown",
+			breakIt: func(t *testing.T, root string) {
+				editList(t, root, func(l []ServerEntry) []ServerEntry {
+					for i := range l {
+						if l[i].Name == "weather" {
+							l[i].Auth = "Entra ID"
+						}
+					}
+					return l
+				})
+			},
+			want: []string{`infra/servers.json: server "weather" has "auth": "Entra ID"; allowed values are "entra", "key", "anonymous" (none means "entra")`},
+			sync: handFix,
+		},
+		{
+			name: "servers.json deploys a server with a function key",
+			breakIt: func(t *testing.T, root string) {
+				setAuth(t, root, "weather", AuthKey)
+			},
+			want: []string{
+				`servers/weather/host.json: customHandler.http.DefaultAuthorizationLevel is "anonymous", but infra/servers.json deploys weather with "auth": "key", which needs "function": run ` + "`go tool mage sync`" + ` (it will set customHandler.http.DefaultAuthorizationLevel to "function")`,
+				`.vscode/mcp.json: servers.weather-remote sends no x-functions-key header, but infra/servers.json deploys weather with "auth": "key"`,
+				`.vscode/mcp.json: inputs lacks "weather-function-key"`,
+			},
+			sync: synced,
+		},
+		{
+			name: "host.json asks for a function key, servers.json does not",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, "servers/weather/host.json", `"DefaultAuthorizationLevel": "anonymous"`, `"DefaultAuthorizationLevel": "function"`)
+			},
+			want: []string{`servers/weather/host.json: customHandler.http.DefaultAuthorizationLevel is "function", but infra/servers.json deploys weather with "auth": "entra", which needs "anonymous"`},
+			sync: restored,
+		},
+		{
+			name: "host.json with an authorization level no mode uses",
+			breakIt: func(t *testing.T, root string) {
+				edit(t, root, "servers/weather/host.json", `"DefaultAuthorizationLevel": "anonymous"`, `"DefaultAuthorizationLevel": "admin"`)
+			},
+			want: []string{filepath.Join("servers", "weather", "host.json") + `: customHandler.http.DefaultAuthorizationLevel must be "anonymous" ("auth" entra or anonymous in infra/servers.json) or "function" ("auth": "key"), not "admin"`},
+			sync: restored,
 		},
 		{
 			name: "mcp.json local entry on the wrong port",
@@ -633,5 +693,79 @@ func TestCheckRegistryMissingFiles(t *testing.T) {
 	}
 	if err := CheckRegistry(root); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSyncAuthModes switches weather to each auth mode and back: sync
+// writes host.json's authorization level and, for key, the function key
+// header and input of .vscode/mcp.json; back on entra every file is as it
+// was, byte for byte.
+func TestSyncAuthModes(t *testing.T) {
+	root := copyRepo(t)
+	original := readRegistry(t, root)
+	for _, mode := range []string{AuthKey, AuthAnonymous, AuthKey, AuthEntra} {
+		setAuth(t, root, "weather", mode)
+		if _, err := Sync(root, SyncOptions{}); err != nil {
+			t.Fatalf("Sync to %s: %v", mode, err)
+		}
+		if err := CheckRegistry(root); err != nil {
+			t.Errorf("CheckRegistry after Sync to %s: %v", mode, err)
+		}
+		var hj HostJSON
+		if err := readJSON(filepath.Join(root, "servers", "weather", "host.json"), &hj); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := hj.CustomHandler.HTTP.DefaultAuthorizationLevel, AuthorizationLevel(mode); got != want {
+			t.Errorf("%s: host.json level %q, want %q", mode, got, want)
+		}
+		var m MCPJSON
+		if err := readJSON(filepath.Join(root, filepath.FromSlash(MCPJSONFile)), &m); err != nil {
+			t.Fatal(err)
+		}
+		header := m.Servers["weather-remote"].Headers["x-functions-key"]
+		hasInput := false
+		for _, in := range m.Inputs {
+			if in.ID == "weather-function-key" {
+				hasInput = in.Type == "promptString" && in.Password && strings.Contains(in.Description, "az functionapp keys list")
+			}
+		}
+		if key := mode == AuthKey; (header == "${input:weather-function-key}") != key || hasInput != key {
+			t.Errorf("%s: weather-remote header %q, function key input %v; want both only for key", mode, header, hasInput)
+		}
+		if h := m.Servers["weather-local"].Headers; len(h) != 0 || len(m.Servers["userinfo-remote"].Headers) != 0 {
+			t.Errorf("%s: headers on weather-local %v or userinfo-remote %v", mode, h, m.Servers["userinfo-remote"].Headers)
+		}
+	}
+	after := readRegistry(t, root)
+	for f, b := range original {
+		if f != ServerListFile && after[f] != b {
+			t.Errorf("%s after the round trip:\n%s\nwant the original:\n%s", f, after[f], b)
+		}
+	}
+}
+
+// TestSyncKeepsOwnHeaders: a key-mode entry with headers of its own keeps
+// them, and a key header value of the user's own stays in every mode.
+func TestSyncKeepsOwnHeaders(t *testing.T) {
+	servers := []Server{srv("weather", 7071, "", true)}
+	src := `{"inputs": [{"id": "weather-host", "type": "promptString", "description": "x"}], "servers": {"weather-local": {"type": "http", "url": "http://localhost:7071/mcp"}, "weather-remote": {"type": "http", "url": "https://${input:weather-host}/mcp", "headers": {"x-trace": "1"}}}}`
+	got, edits, err := syncMCPJSON([]byte(src), servers, map[string]string{"weather": AuthKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"inputs": [{"id": "weather-host", "type": "promptString", "description": "x"}, {"type":"promptString","id":"weather-function-key","description":"Function key of the weather Function app: az functionapp keys list -g RESOURCE_GROUP -n APP_NAME --query functionKeys.default -o tsv (azd env get-values: AZURE_RESOURCE_GROUP, SERVERS[].appName)","password":true}], "servers": {"weather-local": {"type": "http", "url": "http://localhost:7071/mcp"}, "weather-remote": {"type": "http", "url": "https://${input:weather-host}/mcp", "headers": {"x-trace": "1", "x-functions-key": "${input:weather-function-key}"}}}}`
+	if string(got) != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	checkEdits(t, edits, []string{"add the header x-functions-key", "add the input weather-function-key"})
+	back, _, err := syncMCPJSON(got, servers, map[string]string{"weather": AuthEntra})
+	if err != nil || string(back) != src {
+		t.Errorf("back to entra: %v\n%s\nwant\n%s", err, back, src)
+	}
+	own := strings.Replace(src, `"x-trace": "1"`, `"x-functions-key": "${input:my-key}"`, 1)
+	for _, mode := range AuthModes() {
+		if got, edits, err := syncMCPJSON([]byte(own), servers, map[string]string{"weather": mode}); err != nil || (mode != AuthKey && string(got) != own) {
+			t.Errorf("%s with the user's own key header: %v %v\n%s", mode, edits, err, got)
+		}
 	}
 }

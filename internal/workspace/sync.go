@@ -68,7 +68,8 @@ type Plan struct {
 	Root string
 	// Servers are the servers the plan registers.
 	Servers []Server
-	// Changes lists the files that change, in RegistryFiles order.
+	// Changes lists the files that change, in RegistryFiles order, then
+	// the servers' host.json files.
 	Changes []Change
 }
 
@@ -142,7 +143,11 @@ func skeleton(rel string) string {
 //     <name>-remote on the ${input:<name>-host} prompt or on the
 //     https://<host>/mcp the azd hook wrote, and the <name>-host input,
 //     and none of them for a server that does not exist;
-//   - .vscode/launch.json has a configuration debugging each server.
+//   - .vscode/launch.json has a configuration debugging each server;
+//   - each server's host.json has the customHandler.http
+//     DefaultAuthorizationLevel its auth mode in infra/servers.json needs
+//     ("function" for key, "anonymous" otherwise), and for a key-mode
+//     server its .vscode/mcp.json remote entry sends the function key.
 //
 // Everything else in the files is kept byte for byte: other entries,
 // comments (azure.yaml, go.work), formatting. Missing JSON files are
@@ -151,8 +156,9 @@ func skeleton(rel string) string {
 func PlanSync(root string, servers []Server, opts SyncOptions) (*Plan, error) {
 	p := &Plan{Root: root, Servers: servers}
 	var errs []error
+	modes := serverAuthModes(root)
 	for _, f := range RegistryFiles() {
-		c, err := planFile(root, f, servers, opts)
+		c, err := planFile(root, f, servers, modes, opts)
 		switch {
 		case err != nil:
 			errs = append(errs, err)
@@ -160,10 +166,15 @@ func PlanSync(root string, servers []Server, opts SyncOptions) (*Plan, error) {
 			p.Changes = append(p.Changes, *c)
 		}
 	}
+	hosts, err := planHostJSON(root, servers, modes)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	p.Changes = append(p.Changes, hosts...)
 	return p, errors.Join(errs...)
 }
 
-func planFile(root, rel string, servers []Server, opts SyncOptions) (*Change, error) {
+func planFile(root, rel string, servers []Server, modes map[string]string, opts SyncOptions) (*Change, error) {
 	path := filepath.Join(root, filepath.FromSlash(rel))
 	c := &Change{File: rel, Mode: 0o644}
 	src, err := os.ReadFile(path)
@@ -196,7 +207,7 @@ func planFile(root, rel string, servers []Server, opts SyncOptions) (*Change, er
 	case ServerListFile:
 		out, edits, err = syncServerList(src, servers)
 	case MCPJSONFile:
-		out, edits, err = syncMCPJSON(src, servers)
+		out, edits, err = syncMCPJSON(src, servers, modes)
 	case LaunchJSONFile:
 		out, edits, err = syncLaunchJSON(src, servers)
 	}

@@ -183,12 +183,14 @@ func TestSyncServerList(t *testing.T) {
 		want      string
 	}{
 		{"added in order, graph kept", two, []Server{srv("tools", 7073, "", true), u, w},
-			"[\n  {\n    \"name\": \"tools\",\n    \"graph\": false\n  },\n  {\n    \"name\": \"userinfo\",\n    \"graph\": true\n  },\n  {\n    \"name\": \"weather\",\n    \"graph\": false\n  }\n]\n"},
+			"[\n  {\n    \"name\": \"tools\",\n    \"graph\": false,\n    \"auth\": \"entra\"\n  },\n  {\n    \"name\": \"userinfo\",\n    \"graph\": true\n  },\n  {\n    \"name\": \"weather\",\n    \"graph\": false\n  }\n]\n"},
 		{"added last", two, []Server{u, w, srv("zeta", 7073, "", true)},
-			"[\n  {\n    \"name\": \"userinfo\",\n    \"graph\": true\n  },\n  {\n    \"name\": \"weather\",\n    \"graph\": false\n  },\n  {\n    \"name\": \"zeta\",\n    \"graph\": false\n  }\n]\n"},
+			"[\n  {\n    \"name\": \"userinfo\",\n    \"graph\": true\n  },\n  {\n    \"name\": \"weather\",\n    \"graph\": false\n  },\n  {\n    \"name\": \"zeta\",\n    \"graph\": false,\n    \"auth\": \"entra\"\n  }\n]\n"},
 		{"removed", two, []Server{w}, "[\n  {\n    \"name\": \"weather\",\n    \"graph\": false\n  }\n]\n"},
-		{"into an empty list", "[]", []Server{srv("a1", 7071, "", true)}, "[\n  {\n    \"name\": \"a1\",\n    \"graph\": false\n  }\n]"},
-		{"one line", `[{"name": "b1", "graph": true}]`, []Server{srv("a1", 7071, "", true), srv("b1", 7072, "", true)}, `[{"name":"a1","graph":false}, {"name": "b1", "graph": true}]`},
+		{"into an empty list", "[]", []Server{srv("a1", 7071, "", true)}, "[\n  {\n    \"name\": \"a1\",\n    \"graph\": false,\n    \"auth\": \"entra\"\n  }\n]"},
+		{"one line", `[{"name": "b1", "graph": true}]`, []Server{srv("a1", 7071, "", true), srv("b1", 7072, "", true)}, `[{"name":"a1","graph":false,"auth":"entra"}, {"name": "b1", "graph": true}]`},
+		{"auth kept", `[{"name": "b1", "graph": false, "auth": "key"}, {"name": "c1", "graph": false, "auth": "anonymous"}]`, []Server{srv("b1", 7072, "", true), srv("c1", 7073, "", true)},
+			`[{"name": "b1", "graph": false, "auth": "key"}, {"name": "c1", "graph": false, "auth": "anonymous"}]`},
 		{"unsorted and duplicated", `[{"name": "weather", "graph": false}, {"name": "userinfo", "graph": true}, {"name": "weather"}]`, []Server{u, w},
 			"[\n  {\n    \"name\": \"userinfo\",\n    \"graph\": true\n  },\n  {\n    \"name\": \"weather\",\n    \"graph\": false\n  }\n]\n"},
 	}
@@ -208,6 +210,10 @@ func TestSyncServerList(t *testing.T) {
 	}
 	if _, _, err := syncServerList([]byte(`[{"name": "a1", "graph": false, "extra": 1}]`), nil); err == nil || !strings.Contains(err.Error(), "parse infra/servers.json") {
 		t.Errorf("unknown field: %v", err)
+	}
+	want := `infra/servers.json: server "a1" has "auth": "Key"; allowed values are "entra", "key", "anonymous" (none means "entra")`
+	if _, _, err := syncServerList([]byte(`[{"name": "a1", "graph": false, "auth": "Key"}, {"name": "b1", "auth": "entra"}]`), nil); err == nil || err.Error() != want {
+		t.Errorf("unknown auth mode: %v, want %s", err, want)
 	}
 }
 
@@ -255,7 +261,7 @@ func TestSyncMCPJSON(t *testing.T) {
 }
 `
 	servers := []Server{srv("demo", 7073, "", true), srv("weather", 7071, "", true)}
-	got, edits, err := syncMCPJSON([]byte(src), servers)
+	got, edits, err := syncMCPJSON([]byte(src), servers, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,20 +269,20 @@ func TestSyncMCPJSON(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 	checkEdits(t, edits, []string{`remove servers.ghost-local`, `remove servers.ghost-remote`, "remove the input ghost-host", `set servers.weather-local's url to "http://localhost:7071/mcp"`, "add the input demo-host"})
-	if again, edits, err := syncMCPJSON(got, servers); err != nil || string(again) != string(got) {
+	if again, edits, err := syncMCPJSON(got, servers, nil); err != nil || string(again) != string(got) {
 		t.Errorf("a second sync changes %v (%v)", edits, err)
 	}
 
 	// A remote URL that is neither the prompt nor a host goes back to the
 	// prompt; so does a wrong type.
-	got, _, err = syncMCPJSON([]byte(`{"inputs": [{"id": "weather-host"}], "servers": {"weather-local": {"type": "sse", "url": "http://localhost:7071/mcp"}, "weather-remote": {"type": "http", "url": "https://example.com/x/mcp"}}}`), servers[1:])
+	got, _, err = syncMCPJSON([]byte(`{"inputs": [{"id": "weather-host"}], "servers": {"weather-local": {"type": "sse", "url": "http://localhost:7071/mcp"}, "weather-remote": {"type": "http", "url": "https://example.com/x/mcp"}}}`), servers[1:], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if w := `{"inputs": [{"id": "weather-host"}], "servers": {"weather-local": {"type": "http", "url": "http://localhost:7071/mcp"}, "weather-remote": {"type": "http", "url": "https://${input:weather-host}/mcp"}}}`; string(got) != w {
 		t.Errorf("got\n%s\nwant\n%s", got, w)
 	}
-	if _, _, err := syncMCPJSON([]byte("{\n  // mine\n  \"servers\": {}\n}\n"), servers); err == nil || !strings.Contains(err.Error(), "parse .vscode/mcp.json") {
+	if _, _, err := syncMCPJSON([]byte("{\n  // mine\n  \"servers\": {}\n}\n"), servers, nil); err == nil || !strings.Contains(err.Error(), "parse .vscode/mcp.json") {
 		t.Errorf("comments: %v", err)
 	}
 }

@@ -239,8 +239,11 @@ func Check(servers []Server) error {
 // contract: version 2.0, the mcp-custom-handler profile, executable "app"
 // (arguments allowed: the host resolves a relative executable against the
 // app folder whenever that file exists, HttpWorkerDescription.cs in
-// Azure/azure-functions-host), and anonymous function-level authorization
-// (Easy Auth or the server itself authenticates).
+// Azure/azure-functions-host), and customHandler.http
+// DefaultAuthorizationLevel "anonymous" (Easy Auth or nothing guards the
+// app) or "function" (the host requires a function key: "auth": "key" in
+// infra/servers.json, which CheckRegistry compares it with). Without it
+// the host defaults to "function".
 func CheckHostJSON(dir string) error {
 	path := filepath.Join(dir, "host.json")
 	var hj HostJSON
@@ -257,8 +260,8 @@ func CheckHostJSON(dir string) error {
 	if hj.CustomHandler.Description.DefaultExecutablePath != "app" {
 		errs = append(errs, fmt.Errorf("%s: customHandler.description.defaultExecutablePath must be \"app\" (the binary azd builds), not %q", path, hj.CustomHandler.Description.DefaultExecutablePath))
 	}
-	if hj.CustomHandler.HTTP.DefaultAuthorizationLevel != "anonymous" {
-		errs = append(errs, fmt.Errorf("%s: customHandler.http.DefaultAuthorizationLevel must be \"anonymous\", not %q", path, hj.CustomHandler.HTTP.DefaultAuthorizationLevel))
+	if l := hj.CustomHandler.HTTP.DefaultAuthorizationLevel; l != AuthorizationLevel(AuthEntra) && l != AuthorizationLevel(AuthKey) {
+		errs = append(errs, fmt.Errorf("%s: customHandler.http.DefaultAuthorizationLevel must be %q (\"auth\" entra or anonymous in %s) or %q (\"auth\": \"key\"), not %q", path, AuthorizationLevel(AuthEntra), ServerListFile, AuthorizationLevel(AuthKey), l))
 	}
 	return errors.Join(errs...)
 }

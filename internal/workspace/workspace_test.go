@@ -78,7 +78,7 @@ func TestServersAndCheck(t *testing.T) {
 			},
 			wantNames:  "a1",
 			wantCheck:  `configurationProfile must be "mcp-custom-handler"`,
-			wantCheck2: `DefaultAuthorizationLevel must be "anonymous"`,
+			wantCheck2: `DefaultAuthorizationLevel must be "anonymous" ("auth" entra or anonymous in infra/servers.json) or "function" ("auth": "key"), not ""`,
 		},
 		{
 			name:    "missing local port",
