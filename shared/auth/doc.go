@@ -17,11 +17,16 @@
 //   - entra: Microsoft Entra ID tokens are verified in the process (for
 //     hosts without Easy Auth), with the RFC 6750 challenges and the
 //     protected resource metadata MCP clients need to sign in;
+//   - key: the Functions host's keys guard the app (host.json
+//     customHandler.http.DefaultAuthorizationLevel "function"; clients send
+//     x-functions-key), and the process trusts the host's check and does
+//     not authenticate callers itself; on Azure it refuses to start when
+//     the host would let anonymous requests through;
 //   - none: no authentication, for local development only.
 //
 // In both verifying modes a tool handler finds the verified token in
 // req.Extra.TokenInfo, and only such a token may be used on the caller's
-// behalf.
+// behalf. In key and none modes there is no verified token.
 //
 // # The caller's token in a tool
 //
@@ -36,7 +41,7 @@
 //
 // Authorization mode ([ConfigFromEnv]):
 //
-//   - MCP_AUTH: "easyauth", "entra" or "none". When unset, the mode is
+//   - MCP_AUTH: "easyauth", "entra", "key" or "none". When unset, the mode is
 //     "easyauth" if WEBSITE_AUTH_ENABLED is "True"; otherwise, on Azure
 //     (WEBSITE_SITE_NAME set), the server refuses to start, so no server is
 //     anonymous on Azure by accident; outside Azure it is "none", logged as
@@ -54,6 +59,24 @@
 //     way.
 //   - WEBSITE_SITE_NAME: set by App Service / Functions on Azure: the sign
 //     that the server runs on Azure.
+//   - AzureFunctionsJobHost__customHandler__http__DefaultAuthorizationLevel
+//     (key mode, on Azure): the app setting that overrides host.json's
+//     customHandler.http.DefaultAuthorizationLevel for the Functions host
+//     (anonymous, function or admin). Key mode reads the host's effective
+//     level from it when set, else from host.json in
+//     FUNCTIONS_APP_ROOT_PATH (set by the host for the handler; the working
+//     directory when unset), else takes the host's default, function; it
+//     refuses to start when the level is anonymous. [UNCERTAIN: that this
+//     app setting overrides the customHandler section on Flex Consumption;
+//     to check, on an app whose host.json says "function", set it to
+//     anonymous and call /mcp without a key: 401 from the host means it is
+//     ignored.]
+//   - MCP_REQUIRE_HOST_KEYS (key mode, optional): "on" (default) or "off".
+//     "off" skips the authorization level check above. Set "off" only if
+//     the host does require keys and the check refuses to start anyway
+//     (the app setting override not behaving as documented, for example).
+//     Outside Azure the check does not run: the local host emulation of
+//     mage dev requires its own key.
 //   - WEBSITE_AUTH_CLIENT_ID (easyauth mode, required unless
 //     MCP_AUTH_AUDIENCES is set): the app registration's client ID, set by
 //     the platform; the audience of v2.0 access tokens.

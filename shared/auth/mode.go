@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 
@@ -35,6 +36,14 @@ const (
 	// chosen by MCP_AUTH=none, or when MCP_AUTH is unset outside Azure
 	// (see [ConfigFromEnv]); never on Azure unless asked for.
 	ModeNone Mode = "none"
+	// ModeKey leaves authentication to the Functions host's keys: with
+	// host.json's customHandler.http.DefaultAuthorizationLevel "function"
+	// the host answers 401 to requests without a valid key
+	// (x-functions-key), and the process trusts that check and does not
+	// authenticate callers itself, as in ModeNone but on purpose and
+	// guarded: on Azure [ConfigFromEnv] refuses it when the host's
+	// effective level is anonymous. Tools see no verified token.
+	ModeKey Mode = "key"
 )
 
 // Paths used in ModeEntra.
@@ -61,12 +70,15 @@ type Config struct {
 	// Defaulted is true when ModeNone was chosen because MCP_AUTH is unset
 	// outside Azure, rather than asked for.
 	Defaulted bool
+	// keyNotice is what [Protection.LogNotice] says in ModeKey: what
+	// protects /mcp, as ConfigFromEnv found it.
+	keyNotice string
 }
 
 // ConfigFromEnv reads the authorization setting through getenv
 // (os.Getenv in production):
 //
-//   - MCP_AUTH=easyauth, entra or none selects that mode.
+//   - MCP_AUTH=easyauth, entra, key or none selects that mode.
 //   - MCP_AUTH unset: easyauth when WEBSITE_AUTH_ENABLED is "True" (set by
 //     the platform when Easy Auth is on). Otherwise, on Azure
 //     (WEBSITE_SITE_NAME is set) an error: no server is anonymous on Azure
@@ -82,7 +94,20 @@ type Config struct {
 //     MCP_AUTH_ROLES (or both); MCP_AUTH_ALLOWED_APPLICATIONS and
 //     AZURE_AUTHORITY_HOST are optional. Lists are comma- or
 //     space-separated.
+//   - key trusts the Functions host's key check. On Azure it needs the
+//     host's effective authorization level for the custom handler to be
+//     function or admin: the app setting
+//     AzureFunctionsJobHost__customHandler__http__DefaultAuthorizationLevel
+//     when set, else customHandler.http.DefaultAuthorizationLevel in
+//     $FUNCTIONS_APP_ROOT_PATH/host.json, else the host's default
+//     (function); anonymous is an error, unless MCP_REQUIRE_HOST_KEYS=off.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	return configFromEnv(getenv, os.ReadFile)
+}
+
+// configFromEnv is [ConfigFromEnv] with readFile reading host.json
+// (ModeKey on Azure).
+func configFromEnv(getenv func(string) string, readFile func(string) ([]byte, error)) (Config, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	mode := Mode(strings.ToLower(get(envMCPAuth)))
 	switch mode {
@@ -92,17 +117,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return easyAuthFromEnv(get)
 	case ModeEntra:
 		return entraFromEnv(get)
+	case ModeKey:
+		return keyFromEnv(get, readFile)
 	case "":
 	default:
-		return Config{}, fmt.Errorf("auth: %s=%q: use easyauth, entra or none", envMCPAuth, get(envMCPAuth))
+		return Config{}, fmt.Errorf("auth: %s=%q: use easyauth, entra, key or none", envMCPAuth, get(envMCPAuth))
 	}
 	if easyAuthEnabled(get) {
 		return easyAuthFromEnv(get)
 	}
 	if get(azenv.WebsiteSiteName) != "" {
 		return Config{}, fmt.Errorf("auth: refusing to serve MCP unauthenticated: this app runs on Azure (%s is set) without App Service authentication (%s is not True). "+
-			"Enable authentication (Easy Auth) on the app, or set %s=entra with %s, %s and %s, or set %s=none to serve anonymously on purpose",
-			azenv.WebsiteSiteName, envWebsiteAuthEnabled, envMCPAuth, envMCPAuthTenantIDs, envMCPAuthAudiences, envMCPPublicURL, envMCPAuth)
+			"Enable authentication (Easy Auth) on the app, or set %s=entra with %s, %s and %s, or set %s=key with the host requiring function keys, or set %s=none to serve anonymously on purpose",
+			azenv.WebsiteSiteName, envWebsiteAuthEnabled, envMCPAuth, envMCPAuthTenantIDs, envMCPAuthAudiences, envMCPPublicURL, envMCPAuth, envMCPAuth)
 	}
 	return Config{Mode: ModeNone, Defaulted: true}, nil
 }
@@ -282,12 +309,19 @@ type Protection struct {
 	// Defaulted is true when ModeNone was chosen because MCP_AUTH is unset
 	// outside Azure (Config.Defaulted).
 	Defaulted bool
+	// keyNotice is Config.keyNotice (ModeKey).
+	keyNotice string
 }
 
 // notice is the line [Protection.LogNotice] logs: in ModeNone, that /mcp
-// is not protected ("" otherwise).
+// is not protected; in ModeKey, that the host's key check protects it (""
+// otherwise).
 func (p *Protection) notice() string {
 	switch {
+	case p.Mode == ModeKey && p.keyNotice != "":
+		return p.keyNotice
+	case p.Mode == ModeKey:
+		return "MCP_AUTH=key: /mcp is protected only by the Functions host's key check; the server does not authenticate callers itself"
 	case p.Mode != ModeNone:
 		return ""
 	case p.Defaulted:
@@ -301,13 +335,15 @@ func (p *Protection) notice() string {
 // LogNotice logs, in ModeNone, that /mcp accepts unauthenticated requests
 // through logger: as a warning when MCP_AUTH=none was asked for, as
 // information when it was Defaulted, so that local runs and tests keep
-// stderr for errors. It logs nothing in the other modes. The servers call
-// it once at startup; nothing else in this package logs.
+// stderr for errors. In ModeKey it says, as information, that the
+// Functions host's key check is what protects /mcp. It logs nothing in the
+// other modes. The servers call it once at startup; nothing else in this
+// package logs.
 func (p *Protection) LogNotice(ctx context.Context, logger *slog.Logger) {
 	n := p.notice()
 	switch {
 	case n == "":
-	case p.Defaulted:
+	case p.Defaulted, p.Mode == ModeKey:
 		logger.InfoContext(ctx, n)
 	default:
 		logger.WarnContext(ctx, n)
@@ -350,8 +386,9 @@ func ProtectFromEnv(ctx context.Context, getenv func(string) string, hc *http.Cl
 //	 "bearer_methods_supported": ["header"]}
 //
 // The WWW-Authenticate challenges name
-// <PublicURL>/.well-known/oauth-protected-resource. In ModeNone the
-// middleware passes requests through.
+// <PublicURL>/.well-known/oauth-protected-resource. In ModeNone and
+// ModeKey the middleware passes requests through (in ModeKey the Functions
+// host has checked the key; only [ConfigFromEnv] checks that it does).
 //
 // With the hosting package, pass hosting.WithMiddleware(p.Middleware) and,
 // when PRMHandler is not nil, hosting.WithHandler(p.PRMPattern,
@@ -360,6 +397,8 @@ func Protect(ctx context.Context, cfg Config) (*Protection, error) {
 	switch cfg.Mode {
 	case ModeNone:
 		return &Protection{Mode: ModeNone, Middleware: func(h http.Handler) http.Handler { return h }}, nil
+	case ModeKey:
+		return &Protection{Mode: ModeKey, Middleware: func(h http.Handler) http.Handler { return h }, keyNotice: cfg.keyNotice}, nil
 	case ModeEasyAuth:
 		return protectEasyAuth(ctx, cfg)
 	case ModeEntra:

@@ -98,7 +98,7 @@ func TestConfigFromEnv(t *testing.T) {
 					t.Error("not Defaulted")
 				}
 			}},
-		{name: "unknown mode", env: map[string]string{envMCPAuth: "basic"}, wantErr: []string{`"basic"`, "easyauth, entra or none"}},
+		{name: "unknown mode", env: map[string]string{envMCPAuth: "basic"}, wantErr: []string{`"basic"`, "easyauth, entra, key or none"}},
 		{
 			name: "entra", env: entra, want: ModeEntra,
 			check: func(t *testing.T, c Config) {
