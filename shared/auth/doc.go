@@ -26,7 +26,10 @@
 //
 // In both verifying modes a tool handler finds the verified token in
 // req.Extra.TokenInfo, and only such a token may be used on the caller's
-// behalf. In key and none modes there is no verified token.
+// behalf. [AppOnly] tells whether that token is an application's own
+// (client credentials, admitted by an app role of MCP_AUTH_ROLES) rather
+// than a signed-in user's; such a token cannot be exchanged On-Behalf-Of.
+// In key and none modes there is no verified token.
 //
 // # The caller's token in a tool
 //
@@ -101,8 +104,10 @@
 //     §3.1), on which MCP clients ask for a token with these scopes.
 //   - MCP_AUTH_ROLES (entra mode: this or MCP_AUTH_SCOPES is required;
 //     easyauth mode: optional, and then applied the same way): comma- or
-//     space-separated app roles (the roles claim) that admit a token.
-//     App-only tokens (no scp) are accepted only with one of these roles,
+//     space-separated app roles (the roles claim) that admit a token, such
+//     as MCP.Invoke granted to a managed identity or an agent's identity.
+//     App-only tokens (idtyp "app", or no scp) are accepted only with one
+//     of these roles,
 //     and never when it is unset (unless neither this nor MCP_AUTH_SCOPES
 //     is set in easyauth mode, where Easy Auth's own policy decides); when
 //     MCP_AUTH_SCOPES is unset, delegated tokens need one of them too.

@@ -191,10 +191,10 @@ func challengeText(s string) string {
 //
 //   - apps, when not empty: the calling application (azp, or appid in v1.0
 //     tokens) must be one of them.
-//   - A delegated token (it has scp) must carry every scope in scopes; when
-//     scopes is empty it needs one of roles instead.
-//   - An app-only token (no scp) needs one of roles; when roles is empty,
-//     app-only tokens are refused.
+//   - A delegated token (a user's, see [AppOnly]) must carry every scope
+//     in scopes; when scopes is empty it needs one of roles instead.
+//   - An app-only token (an application's own: roles, no scp) needs one of
+//     roles; when roles is empty, app-only tokens are refused.
 //
 // With scopes and roles both empty, any token from an allowed application
 // passes: that is for easyauth mode, where Easy Auth has already applied
@@ -219,8 +219,7 @@ func (p accessPolicy) authorize(ti *mcpauth.TokenInfo) *denial {
 	if len(p.scopes) == 0 && len(p.roles) == 0 {
 		return nil
 	}
-	scp, _ := ti.Extra["scp"].([]string)
-	delegated := len(scp) > 0
+	delegated := !AppOnly(ti)
 	if delegated && len(p.scopes) > 0 {
 		for _, s := range p.scopes {
 			if !slices.Contains(ti.Scopes, s) {

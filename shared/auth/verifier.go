@@ -289,6 +289,9 @@ type entraClaims struct {
 	PreferredUsername string          `json:"preferred_username"`
 	Azp               string          `json:"azp"`
 	Appid             string          `json:"appid"`
+	// Idtyp is "app" for app-only tokens and "user" for delegated ones,
+	// when the app registration asks for this optional claim.
+	Idtyp string `json:"idtyp"`
 }
 
 // Verify checks token and returns what it says about the caller. Its
@@ -390,6 +393,9 @@ func (v *verifier) Verify(ctx context.Context, token string, _ *http.Request) (*
 	}
 	if len(scp) > 0 {
 		extra["scp"] = scp
+	}
+	if c.Idtyp != "" {
+		extra["idtyp"] = c.Idtyp
 	}
 	return &mcpauth.TokenInfo{
 		Scopes:     scopes,
