@@ -18,9 +18,6 @@ const (
 	// DefaultMaxAlerts is the number of alerts get_alerts returns when
 	// Config.MaxAlerts is zero.
 	DefaultMaxAlerts = 20
-	// DefaultCacheEntries is the NWS response cache size used by
-	// ConfigFromEnv when NWS_CACHE_ENTRIES is unset.
-	DefaultCacheEntries = nws.DefaultCacheEntries
 	// callSlack is added to the NWS client's longest request duration to
 	// bound each tool call.
 	callSlack = 3 * time.Second
@@ -69,13 +66,6 @@ func NewServer(impl *mcp.Implementation, cfg Config) *mcp.Server {
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: &openWorld},
 	}, h.getForecast)
 	return s
-}
-
-// ConfigFromEnv is [nws.ConfigFromEnv].
-//
-// Deprecated: call nws.ConfigFromEnv, next to the configuration it fills.
-func ConfigFromEnv(getenv func(string) string) (nws.Config, error) {
-	return nws.ConfigFromEnv(getenv)
 }
 
 // NewServerFromEnv builds the weather tools' server from the environment
