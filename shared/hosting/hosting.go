@@ -95,24 +95,24 @@ import (
 
 // Environment variables read by this package.
 const (
-	// EnvPort is set by the Functions host to the port it forwards to.
-	EnvPort = "FUNCTIONS_CUSTOMHANDLER_PORT"
-	// EnvLocalhostProtection switches the SDK's DNS-rebinding guard: "on" or "off".
-	EnvLocalhostProtection = "MCP_LOCALHOST_PROTECTION"
-	// EnvResponseMode chooses how POSTs are answered: "json" or "sse".
-	EnvResponseMode = "MCP_RESPONSE_MODE"
-	// EnvLogFormat chooses "json" or "text" logs. (EnvAllowedOrigins is
+	// envPort is set by the Functions host to the port it forwards to.
+	envPort = "FUNCTIONS_CUSTOMHANDLER_PORT"
+	// envLocalhostProtection switches the SDK's DNS-rebinding guard: "on" or "off".
+	envLocalhostProtection = "MCP_LOCALHOST_PROTECTION"
+	// envResponseMode chooses how POSTs are answered: "json" or "sse".
+	envResponseMode = "MCP_RESPONSE_MODE"
+	// envLogFormat chooses "json" or "text" logs. (envAllowedOrigins is
 	// in origin.go.)
-	EnvLogFormat = "LOG_FORMAT"
-	// EnvLogLevel chooses the lowest level logged: debug, info, warn or error.
-	EnvLogLevel = "LOG_LEVEL"
+	envLogFormat = "LOG_FORMAT"
+	// envLogLevel chooses the lowest level logged: debug, info, warn or error.
+	envLogLevel = "LOG_LEVEL"
 )
 
 // Defaults used when no option overrides them.
 const (
-	DefaultPort            = 8080
-	DefaultShutdownTimeout = 10 * time.Second
-	DefaultMaxRequestBytes = 1 << 20
+	defaultPort            = 8080
+	defaultShutdownTimeout = 10 * time.Second
+	defaultMaxRequestBytes = 1 << 20
 	// MCPPath is where the MCP endpoint is served.
 	MCPPath = "/mcp"
 )
@@ -261,7 +261,7 @@ func Start(s *mcp.Server, opts ...Option) {
 // DefineFlags(flag.CommandLine) before [flag.Parse].
 func DefineFlags(fs *flag.FlagSet) {
 	if fs.Lookup("port") == nil {
-		fs.Int("port", 0, "port to listen on when "+EnvPort+" is not set")
+		fs.Int("port", 0, "port to listen on when "+envPort+" is not set")
 	}
 	if fs.Lookup("host") == nil {
 		fs.String("host", "127.0.0.1", "address to listen on (use 0.0.0.0 for all interfaces)")
@@ -277,10 +277,10 @@ func Run(ctx context.Context, s *mcp.Server, opts ...Option) error {
 
 func newConfig(opts []Option) *config {
 	c := &config{
-		port:            DefaultPort,
+		port:            defaultPort,
 		host:            "127.0.0.1",
-		shutdownTimeout: DefaultShutdownTimeout,
-		maxRequestBytes: DefaultMaxRequestBytes,
+		shutdownTimeout: defaultShutdownTimeout,
+		maxRequestBytes: defaultMaxRequestBytes,
 		responseMode:    ResponseJSON,
 		listenLimit:     defaultListenLimit,
 		getenv:          os.Getenv,
@@ -297,10 +297,10 @@ func newConfig(opts []Option) *config {
 // listenAddr resolves the address to listen on.
 func (c *config) listenAddr() (string, error) {
 	port := c.port
-	if v := strings.TrimSpace(c.getenv(EnvPort)); v != "" {
+	if v := strings.TrimSpace(c.getenv(envPort)); v != "" {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 1 || p > 65535 {
-			return "", fmt.Errorf("%s=%q is not a port number (1-65535)", EnvPort, v)
+			return "", fmt.Errorf("%s=%q is not a port number (1-65535)", envPort, v)
 		}
 		port = p
 	}
@@ -311,21 +311,21 @@ func (c *config) listenAddr() (string, error) {
 }
 
 func (c *config) localhostProtection() (bool, error) {
-	switch v := strings.ToLower(strings.TrimSpace(c.getenv(EnvLocalhostProtection))); v {
+	switch v := strings.ToLower(strings.TrimSpace(c.getenv(envLocalhostProtection))); v {
 	case "", "on", "true", "1":
 		return true, nil
 	case "off", "false", "0":
 		return false, nil
 	default:
-		return false, fmt.Errorf("%s=%q: use on or off", EnvLocalhostProtection, v)
+		return false, fmt.Errorf("%s=%q: use on or off", envLocalhostProtection, v)
 	}
 }
 
 // responses is how POSTs are answered: MCP_RESPONSE_MODE when set, else
 // the mode from WithResponseMode.
 func (c *config) responses() (ResponseMode, error) {
-	v := ResponseMode(strings.ToLower(strings.TrimSpace(c.getenv(EnvResponseMode))))
-	src := EnvResponseMode
+	v := ResponseMode(strings.ToLower(strings.TrimSpace(c.getenv(envResponseMode))))
+	src := envResponseMode
 	if v == "" {
 		v, src = c.responseMode, "WithResponseMode"
 	}
@@ -352,7 +352,7 @@ func run(ctx context.Context, s *mcp.Server, cfg *config) error {
 		}
 		ln, err = net.Listen("tcp", addr)
 		if err != nil {
-			return fmt.Errorf("listen on %s: %w (is another server using the port? set -port or %s)", addr, err, EnvPort)
+			return fmt.Errorf("listen on %s: %w (is another server using the port? set -port or %s)", addr, err, envPort)
 		}
 	}
 	srv := &http.Server{
@@ -365,7 +365,7 @@ func run(ctx context.Context, s *mcp.Server, cfg *config) error {
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn),
 	}
-	underHost := cfg.getenv(EnvPort) != ""
+	underHost := cfg.getenv(envPort) != ""
 	mode, _ := cfg.responses()         // newHandler has checked it
 	origins, _ := cfg.allowedOrigins() // and this
 	cfg.logger.Info("listening",
@@ -444,7 +444,7 @@ func newHandler(s *mcp.Server, cfg *config, stopping <-chan struct{}) (http.Hand
 	for _, rt := range cfg.routes {
 		mux.Handle(rt.pattern, rt.handler)
 	}
-	underHost := cfg.getenv(EnvPort) != ""
+	underHost := cfg.getenv(envPort) != ""
 	return serveLogged(cfg.logger, cfg.maxRequestBytes, cfg.listenLimit, underHost, stopping, recoverHTTP(cfg.logger, mux)), nil
 }
 

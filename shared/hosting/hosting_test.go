@@ -146,13 +146,13 @@ func TestListenAddr(t *testing.T) {
 	}{
 		{name: "default", want: "127.0.0.1:8080"},
 		{name: "caller port", port: 9001, want: "127.0.0.1:9001"},
-		{name: "functions port wins", env: map[string]string{EnvPort: "8081"}, port: 9001, want: "127.0.0.1:8081"},
-		{name: "functions port trimmed", env: map[string]string{EnvPort: " 8082 "}, want: "127.0.0.1:8082"},
+		{name: "functions port wins", env: map[string]string{envPort: "8081"}, port: 9001, want: "127.0.0.1:8081"},
+		{name: "functions port trimmed", env: map[string]string{envPort: " 8082 "}, want: "127.0.0.1:8082"},
 		{name: "all interfaces", host: "0.0.0.0", port: 7000, want: "0.0.0.0:7000"},
 		{name: "ipv6 loopback", host: "::1", port: 7000, want: "[::1]:7000"},
-		{name: "bad functions port", env: map[string]string{EnvPort: "http"}, wantErr: EnvPort},
-		{name: "functions port zero", env: map[string]string{EnvPort: "0"}, wantErr: EnvPort},
-		{name: "functions port too big", env: map[string]string{EnvPort: "70000"}, wantErr: EnvPort},
+		{name: "bad functions port", env: map[string]string{envPort: "http"}, wantErr: envPort},
+		{name: "functions port zero", env: map[string]string{envPort: "0"}, wantErr: envPort},
+		{name: "functions port too big", env: map[string]string{envPort: "70000"}, wantErr: envPort},
 		{name: "caller port too big", port: 70000, wantErr: "out of range"},
 	}
 	for _, tt := range tests {
@@ -190,10 +190,10 @@ func TestLocalhostProtectionSetting(t *testing.T) {
 		{"maybe", false, true},
 	}
 	for _, tt := range tests {
-		c := newConfig([]Option{withGetenv(env(map[string]string{EnvLocalhostProtection: tt.val})), WithLogger(slog.New(slog.DiscardHandler))})
+		c := newConfig([]Option{withGetenv(env(map[string]string{envLocalhostProtection: tt.val})), WithLogger(slog.New(slog.DiscardHandler))})
 		got, err := c.localhostProtection()
 		if (err != nil) != tt.wantErr || (err == nil && got != tt.want) {
-			t.Errorf("%s=%q: got %v, %v; want %v (error %v)", EnvLocalhostProtection, tt.val, got, err, tt.want, tt.wantErr)
+			t.Errorf("%s=%q: got %v, %v; want %v (error %v)", envLocalhostProtection, tt.val, got, err, tt.want, tt.wantErr)
 		}
 	}
 }
@@ -215,7 +215,7 @@ func TestResponseModeSetting(t *testing.T) {
 		{option: "chunked", wantErr: `WithResponseMode="chunked": use json or sse`},
 	}
 	for _, tt := range tests {
-		opts := []Option{withGetenv(env(map[string]string{EnvResponseMode: tt.env})), WithLogger(slog.New(slog.DiscardHandler))}
+		opts := []Option{withGetenv(env(map[string]string{envResponseMode: tt.env})), WithLogger(slog.New(slog.DiscardHandler))}
 		if tt.option != "" {
 			opts = append(opts, WithResponseMode(tt.option))
 		}
@@ -232,9 +232,9 @@ func TestResponseModeSetting(t *testing.T) {
 	}
 	// A bad setting stops Run before it listens.
 	s, _ := testServer(nil, nil)
-	err := Run(context.Background(), s, withGetenv(env(map[string]string{EnvResponseMode: "stream"})), WithLogger(slog.New(slog.DiscardHandler)))
-	if err == nil || !strings.Contains(err.Error(), EnvResponseMode) {
-		t.Errorf("Run with a bad %s: %v", EnvResponseMode, err)
+	err := Run(context.Background(), s, withGetenv(env(map[string]string{envResponseMode: "stream"})), WithLogger(slog.New(slog.DiscardHandler)))
+	if err == nil || !strings.Contains(err.Error(), envResponseMode) {
+		t.Errorf("Run with a bad %s: %v", envResponseMode, err)
 	}
 }
 
@@ -247,11 +247,11 @@ func TestLogger(t *testing.T) {
 		wantNoInfo bool
 	}{
 		{name: "terminal", wantJSON: false},
-		{name: "functions host", env: map[string]string{EnvPort: "8081"}, wantJSON: true},
-		{name: "forced text under host", env: map[string]string{EnvPort: "8081", EnvLogFormat: "text"}, wantJSON: false},
-		{name: "forced json", env: map[string]string{EnvLogFormat: "JSON"}, wantJSON: true},
-		{name: "debug", env: map[string]string{EnvLogLevel: "debug"}, wantDebug: true},
-		{name: "warn", env: map[string]string{EnvLogLevel: "warn"}, wantNoInfo: true},
+		{name: "functions host", env: map[string]string{envPort: "8081"}, wantJSON: true},
+		{name: "forced text under host", env: map[string]string{envPort: "8081", envLogFormat: "text"}, wantJSON: false},
+		{name: "forced json", env: map[string]string{envLogFormat: "JSON"}, wantJSON: true},
+		{name: "debug", env: map[string]string{envLogLevel: "debug"}, wantDebug: true},
+		{name: "warn", env: map[string]string{envLogLevel: "warn"}, wantNoInfo: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -410,7 +410,7 @@ func TestHTTPContract(t *testing.T) {
 	s, _ := testServer(nil, nil)
 	st := startRun(t, s, WithMaxRequestBytes(2048))
 	off, _ := testServer(nil, nil)
-	stOff := startRun(t, off, withGetenv(env(map[string]string{EnvLocalhostProtection: "off"})))
+	stOff := startRun(t, off, withGetenv(env(map[string]string{envLocalhostProtection: "off"})))
 
 	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"` + strings.Repeat("a", 4096) + `"}}}`
 	tests := []struct {
@@ -592,9 +592,9 @@ func TestRunErrors(t *testing.T) {
 		want string
 	}{
 		{"nil server", nil, nil, "nil *mcp.Server"},
-		{"bad port variable", s, []Option{withGetenv(env(map[string]string{EnvPort: "abc"}))}, EnvPort},
-		{"bad protection setting", s, []Option{withGetenv(env(map[string]string{EnvLocalhostProtection: "sometimes"}))}, EnvLocalhostProtection},
-		{"port in use", s, []Option{withGetenv(env(map[string]string{EnvPort: fmt.Sprint(busyPort)}))}, "is another server using the port"},
+		{"bad port variable", s, []Option{withGetenv(env(map[string]string{envPort: "abc"}))}, envPort},
+		{"bad protection setting", s, []Option{withGetenv(env(map[string]string{envLocalhostProtection: "sometimes"}))}, envLocalhostProtection},
+		{"port in use", s, []Option{withGetenv(env(map[string]string{envPort: fmt.Sprint(busyPort)}))}, "is another server using the port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

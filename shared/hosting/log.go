@@ -18,12 +18,12 @@ func NewLogger() *slog.Logger {
 
 // newLogger builds the process logger: records below Warn go to stdout and
 // the rest to stderr, because the Functions host shows everything on stderr
-// as an error. The format is JSON under the Functions host (EnvPort set) and
+// as an error. The format is JSON under the Functions host (envPort set) and
 // text otherwise, unless LOG_FORMAT says which.
 func newLogger(getenv func(string) string, stdout, stderr io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: parseLevel(getenv(EnvLogLevel))}
-	jsonFormat := getenv(EnvPort) != ""
-	switch strings.ToLower(strings.TrimSpace(getenv(EnvLogFormat))) {
+	opts := &slog.HandlerOptions{Level: parseLevel(getenv(envLogLevel))}
+	jsonFormat := getenv(envPort) != ""
+	switch strings.ToLower(strings.TrimSpace(getenv(envLogFormat))) {
 	case "json":
 		jsonFormat = true
 	case "text":

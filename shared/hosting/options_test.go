@@ -114,11 +114,11 @@ func TestShutdownEndsListenStream(t *testing.T) {
 		if err != nil {
 			t.Errorf("Run = %v, want nil after a clean shutdown", err)
 		}
-	case <-time.After(DefaultShutdownTimeout + 5*time.Second):
+	case <-time.After(defaultShutdownTimeout + 5*time.Second):
 		t.Fatal("Run did not return: the listen stream held shutdown")
 	}
-	if took := time.Since(start); took > DefaultShutdownTimeout/2 {
-		t.Errorf("shutdown took %s with a listen stream open, want well under the %s bound", took, DefaultShutdownTimeout)
+	if took := time.Since(start); took > defaultShutdownTimeout/2 {
+		t.Errorf("shutdown took %s with a listen stream open, want well under the %s bound", took, defaultShutdownTimeout)
 	}
 	if !strings.Contains(st.logs.String(), "mcp_method="+methodListen) {
 		t.Errorf("no subscriptions/listen request was served, so the test proved nothing:\n%s", st.logs.String())

@@ -9,9 +9,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
-// EnvAllowedOrigins lists, comma-separated, the browser origins besides
+// envAllowedOrigins lists, comma-separated, the browser origins besides
 // the server's own whose pages may POST to /mcp.
-const EnvAllowedOrigins = "MCP_ALLOWED_ORIGINS"
+const envAllowedOrigins = "MCP_ALLOWED_ORIGINS"
 
 // maxAllowedOrigins bounds the origins a server trusts.
 const maxAllowedOrigins = 64
@@ -42,16 +42,16 @@ func (c *config) allowedOrigins() ([]string, error) {
 			return nil, err
 		}
 	}
-	for o := range strings.SplitSeq(c.getenv(EnvAllowedOrigins), ",") {
+	for o := range strings.SplitSeq(c.getenv(envAllowedOrigins), ",") {
 		if o = strings.TrimSpace(o); o == "" {
 			continue
 		}
-		if err := add(EnvAllowedOrigins, o); err != nil {
+		if err := add(envAllowedOrigins, o); err != nil {
 			return nil, err
 		}
 	}
 	if len(out) > maxAllowedOrigins {
-		return nil, fmt.Errorf("%s and WithAllowedOrigins list %d origins; at most %d are allowed", EnvAllowedOrigins, len(out), maxAllowedOrigins)
+		return nil, fmt.Errorf("%s and WithAllowedOrigins list %d origins; at most %d are allowed", envAllowedOrigins, len(out), maxAllowedOrigins)
 	}
 	return out, nil
 }
@@ -82,7 +82,7 @@ func newCrossOriginProtection(origins []string) (*http.CrossOriginProtection, er
 	cop := http.NewCrossOriginProtection()
 	for _, o := range origins {
 		if err := cop.AddTrustedOrigin(o); err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvAllowedOrigins, err)
+			return nil, fmt.Errorf("%s: %w", envAllowedOrigins, err)
 		}
 	}
 	return cop, nil
@@ -116,6 +116,6 @@ func checkOrigin(cop *http.CrossOriginProtection, next http.Handler) http.Handle
 		}
 		writeRPCError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, fmt.Sprintf(
 			"cross-origin request refused: origin %s may not call this MCP server; its operator can allow a web client's origin in %s",
-			clip(origin, 200), EnvAllowedOrigins))
+			clip(origin, 200), envAllowedOrigins))
 	})
 }

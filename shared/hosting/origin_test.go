@@ -30,7 +30,7 @@ func TestOriginCheck(t *testing.T) {
 	plain := startRun(t, newServer())
 	configured := startRun(t, newServer(),
 		WithAllowedOrigins("https://Option.Example/"),
-		withGetenv(env(map[string]string{EnvAllowedOrigins: " https://allowed.example , http://localhost:6274,https://ported.example:443"})))
+		withGetenv(env(map[string]string{envAllowedOrigins: " https://allowed.example , http://localhost:6274,https://ported.example:443"})))
 	const call = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`
 	const public = "https://app.azurewebsites.net" // the page's origin behind the proxy
 
@@ -107,8 +107,8 @@ func TestOriginCheck(t *testing.T) {
 					t.Errorf("the tool ran %d times for a refused request", ran)
 				}
 				if decodeErr != nil || reply.Error == nil || string(reply.ID) != "null" || !strings.Contains(reply.Error.Message, "cross-origin request refused") ||
-					!strings.Contains(reply.Error.Message, EnvAllowedOrigins) {
-					t.Errorf("403 body is not a JSON-RPC error naming %s (%v): %+v", EnvAllowedOrigins, decodeErr, reply.Error)
+					!strings.Contains(reply.Error.Message, envAllowedOrigins) {
+					t.Errorf("403 body is not a JSON-RPC error naming %s (%v): %+v", envAllowedOrigins, decodeErr, reply.Error)
 				}
 				if logs := st.logs.String()[logsBefore:]; !strings.Contains(logs, "rejected=cross_origin") {
 					t.Errorf("request line lacks rejected=cross_origin:\n%s", logs)
@@ -132,16 +132,16 @@ func TestAllowedOriginsSetting(t *testing.T) {
 		{env: "https://A.example/, http://b.example:8080 ,,", want: []string{"https://a.example", "http://b.example:8080"}},
 		{env: "https://a.example:443,http://b.example:80", want: []string{"https://a.example", "http://b.example"}},
 		{option: []string{"https://o.example"}, env: "https://a.example", want: []string{"https://o.example", "https://a.example"}},
-		{env: "*", wantErr: EnvAllowedOrigins + `: "*"`},
-		{env: "null", wantErr: EnvAllowedOrigins + `: "null"`},
-		{env: "a.example", wantErr: EnvAllowedOrigins + `: "a.example"`},
-		{env: "https://a.example/app", wantErr: EnvAllowedOrigins + `: "https://a.example/app"`},
-		{env: "https://a.example?x=1", wantErr: EnvAllowedOrigins},
-		{env: "ftp://a.example", wantErr: EnvAllowedOrigins},
+		{env: "*", wantErr: envAllowedOrigins + `: "*"`},
+		{env: "null", wantErr: envAllowedOrigins + `: "null"`},
+		{env: "a.example", wantErr: envAllowedOrigins + `: "a.example"`},
+		{env: "https://a.example/app", wantErr: envAllowedOrigins + `: "https://a.example/app"`},
+		{env: "https://a.example?x=1", wantErr: envAllowedOrigins},
+		{env: "ftp://a.example", wantErr: envAllowedOrigins},
 		{option: []string{"https://*.example"}, wantErr: "WithAllowedOrigins"},
 	}
 	for _, tt := range tests {
-		opts := []Option{withGetenv(env(map[string]string{EnvAllowedOrigins: tt.env})), WithLogger(slog.New(slog.DiscardHandler))}
+		opts := []Option{withGetenv(env(map[string]string{envAllowedOrigins: tt.env})), WithLogger(slog.New(slog.DiscardHandler))}
 		if tt.option != nil {
 			opts = append(opts, WithAllowedOrigins(tt.option...))
 		}
@@ -157,8 +157,8 @@ func TestAllowedOriginsSetting(t *testing.T) {
 		}
 	}
 	s, _ := testServer(nil, nil)
-	err := Run(context.Background(), s, withGetenv(env(map[string]string{EnvAllowedOrigins: "*"})), WithLogger(slog.New(slog.DiscardHandler)))
-	if err == nil || !strings.Contains(err.Error(), EnvAllowedOrigins) {
-		t.Errorf("Run with %s=*: %v, want an error naming the setting", EnvAllowedOrigins, err)
+	err := Run(context.Background(), s, withGetenv(env(map[string]string{envAllowedOrigins: "*"})), WithLogger(slog.New(slog.DiscardHandler)))
+	if err == nil || !strings.Contains(err.Error(), envAllowedOrigins) {
+		t.Errorf("Run with %s=*: %v, want an error naming the setting", envAllowedOrigins, err)
 	}
 }

@@ -66,7 +66,7 @@ func TestRequestLogSources(t *testing.T) {
 	s, _ := testServer(nil, nil)
 	plain := startRun(t, s)
 	hs, _ := testServer(nil, nil)
-	hosted := startRun(t, hs, withGetenv(env(map[string]string{EnvPort: "7071"})))
+	hosted := startRun(t, hs, withGetenv(env(map[string]string{envPort: "7071"})))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := plain

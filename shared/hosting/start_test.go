@@ -77,7 +77,7 @@ func main() {
 
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, EnvPort+"=") {
+		if !strings.HasPrefix(kv, envPort+"=") {
 			env = append(env, kv)
 		}
 	}
