@@ -96,7 +96,7 @@ func (g *fakeGraph) behave(user, mode string) {
 }
 
 // chain is a userinfo server wired to fake Entra, managed identity and
-// Graph, as deployed behind Easy Auth.
+// Graph, as deployed behind Easy Auth; newChain's kv are more settings.
 type chain struct {
 	url   string
 	entra *authtest.Entra
@@ -105,13 +105,13 @@ type chain struct {
 	logs  *syncLog
 }
 
-func newChain(t *testing.T, miClientID string) *chain {
+func newChain(t *testing.T, miClientID string, kv ...string) *chain {
 	t.Helper()
 	entra := authtest.NewEntra(t, tenant, appID)
 	mi := authtest.NewManagedIdentity(t, miClientID)
 	entra.ExpectClientAssertion(mi.Token)
 	g := newFakeGraph(t, entra)
-	env := azureEnv(miClientID, entra.URL, g.URL)
+	env := authtest.WithEnv(azureEnv(miClientID, entra.URL, g.URL), kv...)
 	logs := &syncLog{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	return &chain{url: serve(t, env, logger, entra.Client), entra: entra, mi: mi, graph: g, logs: logs}

@@ -79,7 +79,16 @@ func NewServer(impl *mcp.Implementation, cfg Config) *mcp.Server {
 	return s
 }
 
+// errAppOnly is the tool error get_user_info answers to an application
+// calling for itself (an app-only token, see auth.AppOnly): there is no
+// user whose profile it could read, and Entra refuses On-Behalf-Of for
+// such a token (AADSTS7000114), so none is attempted.
+var errAppOnly = errors.New("this tool acts on behalf of a signed-in user; an application cannot call it")
+
 func (h handler) getUserInfo(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, UserInfo, error) {
+	if req != nil && req.Extra != nil && auth.AppOnly(req.Extra.TokenInfo) {
+		return nil, UserInfo{}, errAppOnly
+	}
 	if h.cfg.OBO == nil {
 		return nil, UserInfo{}, errors.New(h.cfg.NotConfigured)
 	}
@@ -96,7 +105,7 @@ func (h handler) getUserInfo(ctx context.Context, req *mcp.CallToolRequest, _ st
 	// to Entra: with MCP_AUTH=none nothing checked it, and a caller could
 	// make the server present any string with its own credential.
 	if req.Extra == nil || req.Extra.TokenInfo == nil {
-		return nil, UserInfo{}, errors.New("this server does not verify callers' tokens (MCP_AUTH=none), so it does not exchange them for Microsoft Graph tokens: run it with MCP_AUTH=entra locally, or behind Easy Auth (MCP_AUTH=easyauth) on Azure")
+		return nil, UserInfo{}, errors.New("this server does not verify callers' tokens (MCP_AUTH=none or key), so it does not exchange them for Microsoft Graph tokens: run it with MCP_AUTH=entra locally, or behind Easy Auth (MCP_AUTH=easyauth) on Azure")
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
