@@ -87,8 +87,8 @@ func keyFromEnv(get func(string) string, readFile func(string) ([]byte, error)) 
 }
 
 // localKeyNotice is the ModeKey notice outside Azure.
-const localKeyNotice = "MCP_AUTH=key: /mcp is protected only by the host's key check (mage dev's host emulation requires its local key in x-functions-key); " +
-	"the server does not authenticate callers itself, and requests sent straight to its port are not checked"
+const localKeyNotice = "MCP_AUTH=key: the server does not authenticate callers itself; /mcp is protected only by the key check of the host in front of it " +
+	"(mage dev's host emulation requires its local key in x-functions-key), and requests sent straight to the server's port are not checked"
 
 // effectiveHostLevel returns the authorization level the Functions host
 // applies to the custom handler's HTTP route: the app setting override
