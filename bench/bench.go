@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/mcpfunc/mcpfunc/bench/userinfofake"
-	"github.com/mcpfunc/mcpfunc/internal/scaffold"
+	"github.com/mcpfunc/mcpfunc/internal/deploy"
 	"github.com/mcpfunc/mcpfunc/servers/weather/nws/nwstest"
 )
 
@@ -188,7 +188,7 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		if p.product {
 			// The zip azd deploys: app and host.json, deflated.
 			zip := filepath.Join(tmp, p.name+".zip")
-			if err := scaffold.WritePackage(zip, out, filepath.Join(o.repo, "servers", p.name, "host.json")); err != nil {
+			if err := deploy.WritePackage(zip, out, filepath.Join(o.repo, "servers", p.name, "host.json")); err != nil {
 				return b, fmt.Errorf("package %s: %w", p.name, err)
 			}
 			if fi, err = os.Stat(zip); err != nil {

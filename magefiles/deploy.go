@@ -2,7 +2,7 @@
 
 package main
 
-// Targets to package and deploy servers. The work is done by internal/scaffold,
+// Targets to package and deploy servers. The work is done by internal/deploy,
 // where it is tested; these targets print progress and what to do next.
 
 import (
@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/magefile/mage/mg"
-	"github.com/mcpfunc/mcpfunc/internal/scaffold"
+	"github.com/mcpfunc/mcpfunc/internal/deploy"
 )
 
 // Package writes dist/<name>.zip per server (-server=a,b for some), the zip azd deploys, and verifies it.
@@ -56,19 +56,19 @@ func Package(ctx context.Context,
 		zipPath := filepath.Join(distDir, s.Name+".zip")
 		fmt.Printf("==> packaging %s -> %s\n", s.Name, zipPath)
 		dir := filepath.Join(distDir, s.Name)
-		if err := scaffold.WritePackage(zipPath, filepath.Join(dir, scaffold.AppFile), filepath.Join(dir, scaffold.HostJSONFile)); err != nil {
+		if err := deploy.WritePackage(zipPath, filepath.Join(dir, deploy.AppFile), filepath.Join(dir, deploy.HostJSONFile)); err != nil {
 			return fmt.Errorf("package %s: %w", s.Name, err)
 		}
-		info, err := scaffold.VerifyPackage(zipPath)
+		info, err := deploy.VerifyPackage(zipPath)
 		if err != nil {
 			return err
 		}
 		var parts []string
 		for _, f := range info.Files {
-			parts = append(parts, fmt.Sprintf("%s %s %v", f.Name, scaffold.FormatSize(f.Size), f.Mode))
+			parts = append(parts, fmt.Sprintf("%s %s %v", f.Name, deploy.FormatSize(f.Size), f.Mode))
 		}
-		fmt.Printf("    %s: %s (%s); app is a static linux/amd64 ELF built with %s\n", zipPath, scaffold.FormatSize(info.Size), strings.Join(parts, ", "), info.GoVersion)
-		if err := checkPackageVersions(ctx, s.Dir, filepath.Join(dir, scaffold.AppFile)); err != nil {
+		fmt.Printf("    %s: %s (%s); app is a static linux/amd64 ELF built with %s\n", zipPath, deploy.FormatSize(info.Size), strings.Join(parts, ", "), info.GoVersion)
+		if err := checkPackageVersions(ctx, s.Dir, filepath.Join(dir, deploy.AppFile)); err != nil {
 			return fmt.Errorf("package %s: %w", s.Name, err)
 		}
 	}
@@ -81,18 +81,18 @@ func Package(ctx context.Context,
 // workspace mode), and warns when the module's own go.mod (GOWORK=off)
 // would build other versions.
 func checkPackageVersions(ctx context.Context, serverDir, app string) error {
-	got, err := scaffold.BinaryModules(app)
+	got, err := deploy.BinaryModules(app)
 	if err != nil {
 		return err
 	}
-	azd, err := scaffold.SelectedModules(ctx, serverDir, false)
+	azd, err := deploy.SelectedModules(ctx, serverDir, false)
 	if err != nil {
 		return err
 	}
 	if d := got.Diff("the package", azd, "azd's build"); len(d) > 0 {
 		return fmt.Errorf("the package's module versions are not azd's:\n  %s", strings.Join(d, "\n  "))
 	}
-	if err := scaffold.CheckVersionsExplicit(ctx, serverDir); err != nil {
+	if err := deploy.CheckVersionsExplicit(ctx, serverDir); err != nil {
 		fmt.Printf("    warning: %v\n", err)
 		return nil
 	}
@@ -121,15 +121,15 @@ func Up(ctx context.Context) error {
 // compiler is installed, then runs azd with the terminal attached.
 func runAzd(ctx context.Context, args ...string) error {
 	fmt.Println("==> checking azd (installed, version, login)")
-	azd, err := scaffold.AzdPreflight(ctx)
+	azd, err := deploy.AzdPreflight(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("==> azd %s (%s) is logged in\n", azd.Version, azd.Path)
-	fmt.Printf("==> compiling %s (a Bicep error stops here, not minutes into azd)\n", scaffold.MainBicep)
-	switch cmdline, err := scaffold.BuildBicep(ctx, "."); {
-	case errors.Is(err, scaffold.ErrNoBicep):
-		fmt.Printf("    skipped: %v; azd compiles it with its own copy (install the Bicep CLI to check first: %s)\n", err, scaffold.BicepInstallURL)
+	fmt.Printf("==> compiling %s (a Bicep error stops here, not minutes into azd)\n", deploy.MainBicep)
+	switch cmdline, err := deploy.BuildBicep(ctx, "."); {
+	case errors.Is(err, deploy.ErrNoBicep):
+		fmt.Printf("    skipped: %v; azd compiles it with its own copy (install the Bicep CLI to check first: %s)\n", err, deploy.BicepInstallURL)
 	case err != nil:
 		return err
 	default:
@@ -153,5 +153,5 @@ func runAzd(ctx context.Context, args ...string) error {
 // Doctor lists the tools (go, func, azd, bicep, az, node, npm) with their versions and what each is needed for.
 func Doctor(ctx context.Context) error {
 	fmt.Println("==> looking for the tools this repository uses")
-	return scaffold.WriteDoctor(os.Stdout, scaffold.Diagnose(ctx, scaffold.Tools()))
+	return deploy.WriteDoctor(os.Stdout, deploy.Diagnose(ctx, deploy.Tools()))
 }

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpfunc/mcpfunc/internal/deploy"
 	"github.com/mcpfunc/mcpfunc/internal/funchost"
-	"github.com/mcpfunc/mcpfunc/internal/scaffold"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
@@ -48,14 +48,13 @@ func Dev(ctx context.Context) error {
 	if err := buildNative(ctx, servers); err != nil {
 		return err
 	}
-	useFunc, why := funcAvailable(ctx)
 	var services []funchost.Service
-	if useFunc {
+	if why := deploy.CheckFunc(ctx); why == nil {
 		fmt.Println("==> running each server under the Functions host (func start)")
 		services = funcServices(servers)
 	} else {
-		fmt.Printf("==> %s; running each server under mage's own emulation of the Functions host, on the same URLs\n", why)
-		fmt.Println("    (install Azure Functions Core Tools 4.5+ to run them under the real host: https://learn.microsoft.com/azure/azure-functions/functions-run-local)")
+		fmt.Printf("==> %v; running each server under mage's own emulation of the Functions host, on the same URLs\n", why)
+		fmt.Printf("    (install Azure Functions Core Tools %s or newer to run them under the real host: %s)\n", deploy.MinFuncVersion, deploy.FuncInstallURL)
 		if services, err = hostedServices(servers); err != nil {
 			return err
 		}
@@ -200,7 +199,7 @@ func buildDist(ctx context.Context, servers []workspace.Server) error {
 			return err
 		}
 		fmt.Printf("==> building %s for linux/amd64 -> %s\n", s.Name, filepath.Join(out, "app"))
-		if err := scaffold.BuildDeployable(ctx, s.Dir, filepath.Join(out, "app"), false); err != nil {
+		if err := deploy.BuildDeployable(ctx, s.Dir, filepath.Join(out, "app"), false); err != nil {
 			return fmt.Errorf("build %s: %w", s.Name, err)
 		}
 		hj, err := os.ReadFile(filepath.Join(s.Dir, "host.json"))
@@ -222,24 +221,4 @@ func buildNative(ctx context.Context, servers []workspace.Server) error {
 		}
 	}
 	return nil
-}
-
-// funcAvailable reports whether Azure Functions Core Tools 4.5+ is
-// installed, and if not, why not.
-func funcAvailable(ctx context.Context) (bool, string) {
-	if _, err := exec.LookPath("func"); err != nil {
-		return false, "Azure Functions Core Tools (func) is not installed"
-	}
-	out, err := output(ctx, ".", nil, "func", "--version")
-	if err != nil {
-		return false, fmt.Sprintf("`func --version` failed (%v)", err)
-	}
-	v, ok := scaffold.ParseVersion(out)
-	if !ok {
-		return false, fmt.Sprintf("cannot read the func version from %q", strings.TrimSpace(out))
-	}
-	if least, _ := scaffold.ParseVersion(scaffold.MinFuncVersion); v.Less(least) {
-		return false, fmt.Sprintf("func %s is older than %s, the first to run MCP custom handlers", v, least)
-	}
-	return true, ""
 }

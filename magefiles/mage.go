@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/magefile/mage/mg"
+	"github.com/mcpfunc/mcpfunc/internal/deploy"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
@@ -77,15 +78,8 @@ func run(ctx context.Context, dir string, env []string, name string, args ...str
 	return nil
 }
 
+// output runs a command and returns its standard output; a failure's
+// error holds its standard error (deploy.Output).
 func output(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out), nil
+	return deploy.Output(ctx, dir, env, name, args...)
 }

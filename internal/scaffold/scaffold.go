@@ -1,8 +1,8 @@
-// Package scaffold adds servers to the repository and prepares them for
-// Azure: `mage new` (a new server on shared/hosting), `mage adopt` (an
-// existing Go MCP server, unchanged), `mage package` (the zip azd deploys,
-// and its verification), the azd preflight of `mage deploy` and `mage up`,
-// and `mage doctor`. The magefile only calls it, so all of it is tested here.
+// Package scaffold adds servers to the repository and takes them out:
+// `mage new` (a new server on shared/hosting), `mage adopt` (an existing Go
+// MCP server, unchanged, after a probe of how it serves) and `mage remove`.
+// Building, packaging and deploying are package deploy's. The magefile only
+// calls it, so all of it is tested here.
 //
 // New and Adopt end by registering the server everywhere it must be known
 // with workspace.Sync, the writer `mage sync` runs: go.work, azure.yaml,
@@ -25,13 +25,13 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
 	"strings"
 
+	"github.com/mcpfunc/mcpfunc/internal/deploy"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
@@ -162,13 +162,13 @@ func New(ctx context.Context, root, name string, opts Options) (*Result, error) 
 		created = append(created, rel+"/"+fname)
 	}
 	fmt.Fprintf(out, "==> go mod tidy in %s (GOWORK=off)\n", rel)
-	if err := goCmd(ctx, tmp, []string{"GOWORK=off"}, "mod", "tidy"); err != nil {
+	if _, err := deploy.Output(ctx, tmp, []string{"GOWORK=off"}, "go", "mod", "tidy"); err != nil {
 		return nil, fmt.Errorf("go mod tidy in the new server failed (it needs the Go module proxy, or the modules in the module cache; check GOPROXY and your network), nothing was changed: %w", err)
 	}
 	created = append(created, rel+"/go.sum")
 	slices.Sort(created)
 	fmt.Fprintf(out, "==> go vet ./... in %s (GOWORK=off)\n", rel)
-	if err := goCmd(ctx, tmp, []string{"GOWORK=off"}, "vet", "./..."); err != nil {
+	if _, err := deploy.Output(ctx, tmp, []string{"GOWORK=off"}, "go", "vet", "./..."); err != nil {
 		return nil, fmt.Errorf("the new server does not pass go vet (if shared/hosting was changed, check that it builds); nothing was changed: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
@@ -192,7 +192,7 @@ func New(ctx context.Context, root, name string, opts Options) (*Result, error) 
 		return nil, removeDir(errors.Join(err, plan.Restore()))
 	}
 	defer os.RemoveAll(bin)
-	if err := BuildDeployable(ctx, dir, filepath.Join(bin, "app"), false); err != nil {
+	if err := deploy.BuildDeployable(ctx, dir, filepath.Join(bin, "app"), false); err != nil {
 		err = fmt.Errorf("%s does not build in the workspace, as azd builds it, so every change was undone (check go.work: `go work sync` reports its problems): %w", rel, err)
 		return nil, removeDir(errors.Join(err, plan.Restore()))
 	}
@@ -327,7 +327,7 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 		return nil, err
 	}
 	defer os.RemoveAll(bin)
-	if err := BuildDeployable(ctx, abs, filepath.Join(bin, "app"), true); err != nil {
+	if err := deploy.BuildDeployable(ctx, abs, filepath.Join(bin, "app"), true); err != nil {
 		return nil, fmt.Errorf("%s does not build on its own for linux/amd64 without cgo, as azd builds it; fix the build first (adopt changes no code; nothing was changed): %w", rel, err)
 	}
 	probeBin, err := nativeBinary(ctx, abs, filepath.Join(bin, "app"), filepath.Join(bin, "app-native"), true)
@@ -418,7 +418,7 @@ func Adopt(ctx context.Context, root, dir string, opts Options) (*Result, error)
 	}
 	fmt.Fprintf(out, "==> building %s as azd does (go build . in its folder, workspace mode)\n", rel)
 	wsBin := filepath.Join(bin, "app-workspace")
-	if err := BuildDeployable(ctx, abs, wsBin, false); err != nil {
+	if err := deploy.BuildDeployable(ctx, abs, wsBin, false); err != nil {
 		return nil, undo(fmt.Errorf("%s does not build in the workspace, as azd builds it: %w", rel, err))
 	}
 	if len(hostArgs) > 0 || len(raised) > 0 {
@@ -508,7 +508,7 @@ func nativeBinary(ctx context.Context, dir, deployed, out string, standalone boo
 	if err != nil {
 		return "", err
 	}
-	if err := goCmd(ctx, dir, env, "build", "-o", abs, "."); err != nil {
+	if _, err := deploy.Output(ctx, dir, env, "go", "build", "-o", abs, "."); err != nil {
 		return "", err
 	}
 	return abs, nil
@@ -530,10 +530,7 @@ func checkModule(ctx context.Context, root, rel, abs string) (goLines, error) {
 		return gl, err
 	}
 	gl.work = w.Go
-	cmd := exec.CommandContext(ctx, "go", "mod", "edit", "-json")
-	cmd.Dir = abs
-	cmd.Env = append(os.Environ(), "GOWORK=off")
-	o, err := cmd.Output()
+	o, err := deploy.Output(ctx, abs, []string{"GOWORK=off"}, "go", "mod", "edit", "-json")
 	if err != nil {
 		return gl, fmt.Errorf("read %s/go.mod: %w", rel, err)
 	}
@@ -541,7 +538,7 @@ func checkModule(ctx context.Context, root, rel, abs string) (goLines, error) {
 		Module struct{ Path string }
 		Go     string
 	}
-	if err := json.Unmarshal(o, &m); err != nil {
+	if err := json.Unmarshal([]byte(o), &m); err != nil {
 		return gl, fmt.Errorf("read %s/go.mod: %w", rel, err)
 	}
 	gl.module = m.Go
@@ -564,11 +561,11 @@ var moduleLineRE = regexp.MustCompile(`(?m)^\s*module\s+"?([^"\s]+)"?`)
 // selection, then tidies it on its own. It returns "path old -> new" per
 // raised module.
 func makeVersionsExplicit(ctx context.Context, dir string) ([]string, error) {
-	ws, err := SelectedModules(ctx, dir, false)
+	ws, err := deploy.SelectedModules(ctx, dir, false)
 	if err != nil {
 		return nil, err
 	}
-	own, err := SelectedModules(ctx, dir, true)
+	own, err := deploy.SelectedModules(ctx, dir, true)
 	if err != nil {
 		return nil, err
 	}
@@ -588,13 +585,13 @@ func makeVersionsExplicit(ctx context.Context, dir string) ([]string, error) {
 	if len(edits) == 0 {
 		return nil, nil
 	}
-	if err := goCmd(ctx, dir, []string{"GOWORK=off"}, append([]string{"mod", "edit"}, edits...)...); err != nil {
+	if _, err := deploy.Output(ctx, dir, []string{"GOWORK=off"}, "go", append([]string{"mod", "edit"}, edits...)...); err != nil {
 		return nil, err
 	}
-	if err := goCmd(ctx, dir, []string{"GOWORK=off"}, "mod", "tidy"); err != nil {
+	if _, err := deploy.Output(ctx, dir, []string{"GOWORK=off"}, "go", "mod", "tidy"); err != nil {
 		return nil, fmt.Errorf("go mod tidy after raising the versions to the workspace's (it needs the Go module proxy or the module cache): %w", err)
 	}
-	if err := CheckVersionsExplicit(ctx, dir); err != nil {
+	if err := deploy.CheckVersionsExplicit(ctx, dir); err != nil {
 		return nil, err
 	}
 	return raised, nil
@@ -661,19 +658,6 @@ func otherServers(root, skip string) ([]workspace.Server, error) {
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
-}
-
-// goCmd runs the go command in dir with extra environment variables; its
-// output is returned in the error if it fails.
-func goCmd(ctx context.Context, dir string, env []string, args ...string) error {
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	b, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(string(b)))
-	}
-	return nil
 }
 
 var requireRE = regexp.MustCompile(`(?m)^\s*(?:require\s+)?` + regexp.QuoteMeta(sdkModule) + `\s+(v\S+)`)

@@ -244,6 +244,9 @@ func TestNew(t *testing.T) {
 	if s.DevPort != dev || s.HandlerPort != hdl || s.Settings["FUNCTIONS_WORKER_RUNTIME"] != "custom" || s.Settings["AzureWebJobsFeatureFlags"] != "EnableMcpCustomHandlerPreview" || s.Settings["MCP_AUTH"] != "none" {
 		t.Errorf("server = %+v", s)
 	}
+	if err := workspace.CheckHostJSON(s.Dir); err != nil {
+		t.Errorf("host.json: %v", err)
+	}
 	gomod := readFile(t, root, "servers/demo/go.mod")
 	for _, want := range []string{
 		"module github.com/mcpfunc/mcpfunc/servers/demo\n", "\ngo " + gw0.Go + "\n",

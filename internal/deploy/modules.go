@@ -1,4 +1,4 @@
-package scaffold
+package deploy
 
 // Which module versions a server is built with. azd builds a `language: go`
 // service with `go build -o app .` in servers/<name> (framework_service_go.go
@@ -9,13 +9,10 @@ package scaffold
 // the same thing.
 
 import (
-	"bytes"
 	"context"
 	"debug/buildinfo"
 	"fmt"
 	"maps"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 )
@@ -37,17 +34,12 @@ func SelectedModules(ctx context.Context, dir string, standalone bool) (Modules,
 		env = append(env, "GOWORK=off")
 	}
 	const format = `{{with .Module}}{{.Path}} {{.Version}} {{.Main}} {{with .Replace}}{{.Path}}{{end}}{{end}}`
-	cmd := exec.CommandContext(ctx, "go", "list", "-deps", "-f", format, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, stderr, err := capture(ctx, dir, env, "go", "list", "-deps", "-f", format, ".")
 	if err != nil {
-		return nil, fmt.Errorf("go list -deps in %s (%s): %w\n%s", dir, strings.Join(env, " "), err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("go list -deps in %s (%s): %w\n%s", dir, strings.Join(env, " "), err, strings.TrimSpace(stderr))
 	}
 	mods := Modules{}
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 3 {
 			continue // a standard-library package has no module

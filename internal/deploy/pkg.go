@@ -1,4 +1,4 @@
-package scaffold
+package deploy
 
 // The deployment package: what azd's `language: go` support uploads to a
 // Flex Consumption app: a zip holding only the static
@@ -47,7 +47,8 @@ func BuildDeployable(ctx context.Context, dir, out string, standalone bool) erro
 	if err != nil {
 		return err
 	}
-	return goCmd(ctx, dir, env, "build", "-o", abs, ".")
+	_, err = Output(ctx, dir, env, "go", "build", "-o", abs, ".")
+	return err
 }
 
 // WritePackage writes the zip azd would deploy to zipPath: appPath as

@@ -1,4 +1,4 @@
-package scaffold
+package deploy
 
 import (
 	"archive/zip"
@@ -26,6 +26,17 @@ func buildTiny(t *testing.T, dir string) string {
 	return out
 }
 
+// validHostJSON returns testdata/host.json, a host.json that follows the
+// custom-handler contract (what `mage new` writes for handler port 8081).
+func validHostJSON(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "host.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func writeHostJSON(t *testing.T, dir string, content []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, "host.json")
@@ -38,7 +49,7 @@ func writeHostJSON(t *testing.T, dir string, content []byte) string {
 func TestWriteAndVerifyPackage(t *testing.T) {
 	dir := t.TempDir()
 	app := buildTiny(t, dir)
-	hj := writeHostJSON(t, dir, hostJSON(8081))
+	hj := writeHostJSON(t, dir, validHostJSON(t))
 	zipPath := filepath.Join(dir, "tiny.zip")
 	if err := WritePackage(zipPath, app, hj); err != nil {
 		t.Fatal(err)
@@ -119,7 +130,7 @@ func TestVerifyPackageRejects(t *testing.T) {
 	binary.LittleEndian.PutUint16(arm[18:], uint16(elf.EM_AARCH64))
 	darwin := append([]byte{0xcf, 0xfa, 0xed, 0xfe, 0x07, 0x00, 0x00, 0x01}, make([]byte, 64)...)
 	dynamic := read("/bin/ls") // a dynamically linked x86-64 ELF on Linux
-	hj := hostJSON(8081)
+	hj := validHostJSON(t)
 	badHost := []byte(`{"version": "2.0", "customHandler": {"description": {"defaultExecutablePath": "weather"}, "port": "8081"}}`)
 
 	tests := []struct {

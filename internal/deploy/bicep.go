@@ -1,11 +1,10 @@
-package scaffold
+package deploy
 
 // The Bicep check of `mage up` and `mage deploy`: compile infra/main.bicep
 // with the user's Bicep CLI (or the Azure CLI's) before azd starts a long
 // provision, and stop with the compiler's own message if it fails.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,18 +51,13 @@ func BuildBicep(ctx context.Context, root string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, bicepTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stdout = nil // the ARM template: not needed
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = time.Second
 	name := filepath.Base(args[0]) + " " + strings.Join(args[1:], " ")
-	if err := cmd.Run(); err != nil {
+	// The ARM template on standard output is not needed.
+	if _, stderr, err := capture(ctx, root, nil, args[0], args[1:]...); err != nil {
 		if ctx.Err() != nil {
 			return name, fmt.Errorf("%s did not finish within %s", name, bicepTimeout)
 		}
-		msg := strings.TrimSpace(stderr.String())
+		msg := strings.TrimSpace(stderr)
 		if msg == "" {
 			msg = err.Error()
 		}

@@ -1,4 +1,4 @@
-package scaffold
+package deploy
 
 // `mage doctor`: which tools are installed, their versions, and what each
 // is needed for.
@@ -31,9 +31,9 @@ type Tool struct {
 // Tools lists the tools `mage doctor` reports.
 func Tools() []Tool {
 	return []Tool{
-		{Name: "go", Args: []string{"version"}, Min: "1.26.0", Required: true, Install: "https://go.dev/dl/",
+		{Name: "go", Args: []string{"version"}, Min: MinGoVersion, Required: true, Install: "https://go.dev/dl/",
 			Need: "required: builds, tests and runs everything (mage comes through `go tool`)"},
-		{Name: "func", Args: []string{"--version"}, Min: MinFuncVersion, Install: "https://learn.microsoft.com/azure/azure-functions/functions-run-local",
+		{Name: "func", Args: []string{"--version"}, Min: MinFuncVersion, Install: FuncInstallURL,
 			Need: "optional: `mage dev` runs each server under the real Functions host (without it, mage plays the host itself)"},
 		{Name: "azd", Args: []string{"version"}, Min: MinAzdVersion, Install: AzdInstallURL,
 			Need: "to deploy: `azd up`, `mage up`, `mage deploy`"},
@@ -86,22 +86,14 @@ func diagnose(ctx context.Context, t Tool) ToolStatus {
 		s.Problem = fmt.Sprintf("`%s %s` failed: %v", t.Name, strings.Join(t.Args, " "), firstLine(err.Error()))
 		return s
 	}
-	if i := strings.Index(out, "azure-cli"); t.Name == "az" && i >= 0 {
-		out = out[i:]
-	}
-	if i := strings.Index(out, "azd version"); t.Name == "azd" && i >= 0 {
-		out = out[i:]
-	}
-	v, ok := ParseVersion(out)
+	v, ok := readVersion(t.Name, out)
 	if !ok {
 		s.Problem = fmt.Sprintf("cannot read its version from %q", firstLine(out))
 		return s
 	}
 	s.Version = v.String()
-	if t.Min != "" {
-		if min, _ := ParseVersion(t.Min); v.Less(min) {
-			s.Problem = "older than " + t.Min
-		}
+	if t.Min != "" && v.less(t.Min) {
+		s.Problem = "older than " + t.Min
 	}
 	return s
 }

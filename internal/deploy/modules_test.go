@@ -1,4 +1,4 @@
-package scaffold
+package deploy
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
+
+// repoRoot is the repository root, from this package's folder.
+const repoRoot = "../.."
 
 // TestEveryServerDeploysItsOwnVersions checks, for every server under
 // servers/, that azd's workspace build and the module's own GOWORK=off

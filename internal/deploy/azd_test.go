@@ -1,4 +1,4 @@
-package scaffold
+package deploy
 
 import (
 	"bytes"
@@ -114,28 +114,6 @@ func TestAzdPreflight(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestParseVersion(t *testing.T) {
-	for in, want := range map[string]Version{
-		"azd version 1.26.0 (commit 0123)":   {1, 26, 0},
-		"go version go1.26.8 linux/amd64":    {1, 26, 8},
-		"v22.11.0":                           {22, 11, 0},
-		"4.5.0":                              {4, 5, 0},
-		"go version go1.26 linux/amd64":      {1, 26, 0},
-		"{\n  \"azure-cli\": \"2.67.0\",\n}": {2, 67, 0},
-	} {
-		got, ok := ParseVersion(in)
-		if !ok || got != want {
-			t.Errorf("ParseVersion(%q) = %v, %v; want %v", in, got, ok, want)
-		}
-	}
-	if _, ok := ParseVersion("dev"); ok {
-		t.Error(`ParseVersion("dev") ok`)
-	}
-	if !(Version{1, 25, 9}).Less(Version{1, 26, 0}) || (Version{1, 26, 0}).Less(Version{1, 26, 0}) || (Version{2, 0, 0}).Less(Version{1, 99, 99}) {
-		t.Error("Less is wrong")
 	}
 }
 
