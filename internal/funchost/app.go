@@ -16,7 +16,11 @@
 //     127.0.0.1:<port>), X-Forwarded-* are added, and
 //     X-Azure-Functions-HostVersion, X-Azure-Functions-InvocationId and
 //     x-ms-invocation-id are set (NewProxy); the legacy forwarding mode
-//     keeps the client's Host instead.
+//     keeps the client's Host instead;
+//   - when customHandler.http.DefaultAuthorizationLevel (function when
+//     host.json sets none) is function or admin, a request without a key
+//     that passes (x-functions-key, or ?code=) gets 401 and an empty body
+//     before it reaches the handler (Config.Keys; see auth.go).
 //
 // Start combines these into a running Host; Supervisor runs several
 // services side by side and reports on them as `mage dev` does.
@@ -55,9 +59,19 @@ type App struct {
 	WorkingDirectory string
 	// Port is customHandler.port, or 0 when host.json sets none.
 	Port int
+	// AuthLevel is customHandler.http.DefaultAuthorizationLevel: the keys
+	// the host requires of a request (see EffectiveAuthLevel for the app
+	// setting that overrides it). ReadApp gives Function, the host's
+	// default, when host.json sets none; the zero value is Anonymous.
+	AuthLevel AuthLevel
+
+	// authLevelFrom says where AuthLevel came from, for messages.
+	authLevelFrom string
 }
 
-// hostJSON is the part of host.json the host reads to start the handler.
+// hostJSON is the part of host.json the host reads to start the handler
+// and check requests. Property names match in any case, as encoding/json
+// matches them and as the host's configuration reads host.json.
 type hostJSON struct {
 	CustomHandler struct {
 		Description struct {
@@ -65,6 +79,9 @@ type hostJSON struct {
 			Arguments             []string `json:"arguments"`
 			WorkingDirectory      string   `json:"workingDirectory"`
 		} `json:"description"`
+		HTTP struct {
+			DefaultAuthorizationLevel json.RawMessage `json:"DefaultAuthorizationLevel"`
+		} `json:"http"`
 		Port json.RawMessage `json:"port"`
 	} `json:"customHandler"`
 }
@@ -91,6 +108,9 @@ func ReadApp(root string) (App, error) {
 			return App{}, fmt.Errorf("%s: customHandler.port %s is not a port number (1 to 65535)", path, hj.CustomHandler.Port)
 		}
 		a.Port = n
+	}
+	if a.AuthLevel, a.authLevelFrom, err = readAuthLevel(hj.CustomHandler.HTTP.DefaultAuthorizationLevel); err != nil {
+		return App{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return a, nil
 }

@@ -46,6 +46,11 @@ type Config struct {
 	// sees Host: 127.0.0.1:<port> and cannot tell; the Azure host needs no
 	// such guard, a developer's machine does.
 	LocalhostProtection bool
+	// Keys are the keys the host accepts when the app's effective
+	// authorization level (App.EffectiveAuthLevel of Env) is function or
+	// admin: a request without one that passes gets 401 and an empty body.
+	// Start fails when the level needs a key Keys lacks.
+	Keys Keys
 
 	// freePort picks a handler port (FreePort when nil); tests replace it.
 	freePort func() (int, error)
@@ -61,15 +66,19 @@ type Host struct {
 	WorkerPort int
 	// StartupPings is how many pings the handler needed to answer.
 	StartupPings int
-	server       *http.Server
-	served       chan struct{}
+	// AuthLevel is the authorization level the host applies to requests.
+	AuthLevel AuthLevel
+	server    *http.Server
+	served    chan struct{}
 }
 
 // Start starts the handler described by cfg, pings it until it answers and
 // then serves the proxy on cfg.Listener. It fails without starting anything
 // when the handler port is busy (an error wrapping ErrPortBusy), and stops
 // the handler again when it exits (ErrExited), does not answer in time
-// (*NotReadyError) or ctx ends first. ctx bounds only the start.
+// (*NotReadyError) or ctx ends first. ctx bounds only the start. It fails
+// before starting anything when the app's authorization level is not valid
+// or needs a key cfg.Keys lacks.
 func Start(ctx context.Context, cfg Config) (_ *Host, err error) {
 	ln := cfg.Listener
 	defer func() {
@@ -77,6 +86,13 @@ func Start(ctx context.Context, cfg Config) (_ *Host, err error) {
 			ln.Close()
 		}
 	}()
+	level, from, err := cfg.App.EffectiveAuthLevel(cfg.Env)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Keys.check(level); err != nil {
+		return nil, fmt.Errorf("authorization level %s (from %s): %w", level, from, err)
+	}
 	if ln == nil {
 		if ln, err = listenLoopback(0); err != nil {
 			return nil, fmt.Errorf("listen for the host: %w", err)
@@ -94,7 +110,7 @@ func Start(ctx context.Context, cfg Config) (_ *Host, err error) {
 		if err != nil {
 			return nil, err
 		}
-		return serve(cfg, ln, p, port, pings), nil
+		return serve(cfg, level, ln, p, port, pings), nil
 	}
 	// A port picked here is free only until the handler binds it: another
 	// program may take it in between. The handler then exits with "address
@@ -110,7 +126,7 @@ func Start(ctx context.Context, cfg Config) (_ *Host, err error) {
 		}
 		p, pings, err := startAndWait(ctx, cfg, port)
 		if err == nil {
-			return serve(cfg, ln, p, port, pings), nil
+			return serve(cfg, level, ln, p, port, pings), nil
 		}
 		if attempt == freePortAttempts || !errors.Is(err, ErrExited) || CheckPort(port) == nil {
 			return nil, err
@@ -149,9 +165,10 @@ func startAndWait(ctx context.Context, cfg Config, port int) (*Process, int, err
 	return p, pings, nil
 }
 
-// serve fronts the started handler p with the host's proxy on ln.
-func serve(cfg Config, ln net.Listener, p *Process, port, pings int) *Host {
-	var handler http.Handler = NewProxy(port, cfg.Mode, cfg.OnInvocation)
+// serve fronts the started handler p with the host's proxy on ln, behind
+// the key check of level.
+func serve(cfg Config, level AuthLevel, ln net.Listener, p *Process, port, pings int) *Host {
+	handler := requireKey(level, cfg.Keys, NewProxy(port, cfg.Mode, cfg.OnInvocation))
 	if cfg.LocalhostProtection {
 		handler = loopbackHostOnly(handler)
 	}
@@ -160,6 +177,7 @@ func serve(cfg Config, ln net.Listener, p *Process, port, pings int) *Host {
 		URL:          "http://" + ln.Addr().String(),
 		WorkerPort:   port,
 		StartupPings: pings,
+		AuthLevel:    level,
 		server:       &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second},
 		served:       make(chan struct{}),
 	}

@@ -48,13 +48,15 @@ func TestReadApp(t *testing.T) {
 		wantErr string
 	}{
 		{"string port", `{"customHandler":{"description":{"defaultExecutablePath":"app"},"port":"8081"}}`,
-			App{Executable: "app", Port: 8081}, ""},
+			App{Executable: "app", Port: 8081, AuthLevel: Function, authLevelFrom: defaultLevelFrom}, ""},
 		{"number port", `{"customHandler":{"description":{"defaultExecutablePath":"app"},"port":8000}}`,
-			App{Executable: "app", Port: 8000}, ""},
+			App{Executable: "app", Port: 8000, AuthLevel: Function, authLevelFrom: defaultLevelFrom}, ""},
 		{"no port", `{"customHandler":{"description":{"defaultExecutablePath":"app"}}}`,
-			App{Executable: "app"}, ""},
+			App{Executable: "app", AuthLevel: Function, authLevelFrom: defaultLevelFrom}, ""},
 		{"arguments and working directory", `{"customHandler":{"description":{"defaultExecutablePath":"app","arguments":["-port","8000"],"workingDirectory":"sub"},"port":"8000"}}`,
-			App{Executable: "app", Arguments: []string{"-port", "8000"}, WorkingDirectory: "sub", Port: 8000}, ""},
+			App{Executable: "app", Arguments: []string{"-port", "8000"}, WorkingDirectory: "sub", Port: 8000, AuthLevel: Function, authLevelFrom: defaultLevelFrom}, ""},
+		{"anonymous", `{"customHandler":{"description":{"defaultExecutablePath":"app"},"http":{"DefaultAuthorizationLevel":"anonymous"},"port":"8081"}}`,
+			App{Executable: "app", Port: 8081, AuthLevel: Anonymous, authLevelFrom: hostJSONLevelFrom}, ""},
 		{"no executable", `{"customHandler":{"port":"8081"}}`, App{}, "defaultExecutablePath is empty"},
 		{"bad port", `{"customHandler":{"description":{"defaultExecutablePath":"app"},"port":"http"}}`, App{}, "is not a port number"},
 		{"port out of range", `{"customHandler":{"description":{"defaultExecutablePath":"app"},"port":"70000"}}`, App{}, "is not a port number"},
@@ -63,10 +65,7 @@ func TestReadApp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(tt.json), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			got, err := ReadApp(dir)
+			got, err := readHostJSON(t, dir, tt.json)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ReadApp = %+v, %v; want an error containing %q", got, err, tt.wantErr)
@@ -85,6 +84,15 @@ func TestReadApp(t *testing.T) {
 	if _, err := ReadApp(t.TempDir()); err == nil {
 		t.Error("ReadApp of a folder without host.json succeeded")
 	}
+}
+
+// readHostJSON writes host.json into dir and reads it with ReadApp.
+func readHostJSON(t *testing.T, dir, hostJSON string) (App, error) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(hostJSON), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return ReadApp(dir)
 }
 
 func TestCommand(t *testing.T) {
