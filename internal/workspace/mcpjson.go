@@ -2,14 +2,16 @@ package workspace
 
 // .vscode/mcp.json: its reader and the sync writer of each server's
 // <name>-local and <name>-remote entries and <name>-host input, and for a
-// server deployed with "auth": "key" the remote entry's x-functions-key
-// header and its <name>-function-key input. Entries, headers and inputs the
+// server deployed with "auth": "key" the x-functions-key header of both
+// entries with their <name>-function-key and <name>-remote-function-key
+// inputs. Entries, headers and inputs the
 // repository does not write are left alone, and so is a remote entry's
 // https://<host>/mcp URL, which the azd hook writes (internal/cmd/azdhook).
 
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -48,23 +50,38 @@ func MCPRemoteName(server string) string { return server + "-remote" }
 // Function app host name.
 func MCPHostInput(server string) string { return server + "-host" }
 
-// MCPKeyInput is the id of the mcp.json input that asks for a key-mode
-// server's function key.
-func MCPKeyInput(server string) string { return server + "-function-key" }
-
 // FunctionKeyHeader is the header a caller sends a function key in.
 const FunctionKeyHeader = "x-functions-key"
 
-// MCPKeyHeaderValue is the x-functions-key header value sync writes into a
-// key-mode server's entry: VS Code asks for the key.
-func MCPKeyHeaderValue(server string) string { return "${input:" + MCPKeyInput(server) + "}" }
+// MCPKeyEntry is an mcp.json entry of a key-mode server that sends a
+// function key, and the input that asks for it.
+type MCPKeyEntry struct {
+	// Entry is the servers entry: <name>-local or <name>-remote.
+	Entry string
+	// Input is the id of its password input: <name>-function-key (the
+	// key of the local Functions host, `mage dev`) or
+	// <name>-remote-function-key (the deployed app's).
+	Input string
+	// Description is the input's prompt.
+	Description string
+}
 
-// MCPKeyEntries are the mcp.json entries of a key-mode server that send
-// its function key: the remote one. The Functions host checks function
-// keys only on Azure; `func start` does not enforce authorization levels
-// and neither does `mage dev`'s stand-in for it, so the local entry needs
-// no key.
-func MCPKeyEntries(server string) []string { return []string{MCPRemoteName(server)} }
+// HeaderValue is the x-functions-key value sync writes: VS Code asks for
+// the key.
+func (k MCPKeyEntry) HeaderValue() string { return "${input:" + k.Input + "}" }
+
+// MCPKeyEntries are the entries of a key-mode server that send its
+// function key: locally the key `go tool mage dev` checks (the Functions
+// host checks function keys; `func start` does not unless run with
+// --enableAuth, so any value passes there), remotely the deployed app's.
+func MCPKeyEntries(server string) []MCPKeyEntry {
+	return []MCPKeyEntry{
+		{MCPLocalName(server), server + "-function-key",
+			fmt.Sprintf("Function key of the local %s server (go tool mage dev keeps its local keys in .mcpfunc/dev-keys.json)", server)},
+		{MCPRemoteName(server), server + "-remote-function-key",
+			fmt.Sprintf("Function key of the %s Function app: %s (azd env get-values: AZURE_RESOURCE_GROUP, SERVERS[].appName)", server, FunctionKeyCommand("RESOURCE_GROUP", "APP_NAME"))},
+	}
+}
 
 // FunctionKeyCommand is the Azure CLI command that prints a Function
 // app's default function key.
@@ -114,11 +131,10 @@ func mcpInputJSON(server string) string {
 		jsonQuote(fmt.Sprintf("Host name of the %s Function app (azd env get-values: SERVERS[].hostname), e.g. func-%s-abc123.azurewebsites.net", server, server)))
 }
 
-// mcpKeyInputJSON is the <name>-function-key input sync writes.
-func mcpKeyInputJSON(server string) string {
+// mcpKeyInputJSON is the password input sync writes for k.
+func mcpKeyInputJSON(k MCPKeyEntry) string {
 	return fmt.Sprintf("{\n  \"type\": \"promptString\",\n  \"id\": %s,\n  \"description\": %s,\n  \"password\": true\n}",
-		jsonQuote(MCPKeyInput(server)),
-		jsonQuote(fmt.Sprintf("Function key of the %s Function app: %s (azd env get-values: AZURE_RESOURCE_GROUP, SERVERS[].appName)", server, FunctionKeyCommand("RESOURCE_GROUP", "APP_NAME"))))
+		jsonQuote(k.Input), jsonQuote(k.Description))
 }
 
 // mcpEntryJSON is a servers entry sync writes.
@@ -197,11 +213,7 @@ func syncMCPJSON(src []byte, servers []Server, modes map[string]string) ([]byte,
 			ID string `json:"id"`
 		}
 		json.Unmarshal(out[ms[i].val:ms[i].end], &in)
-		name, ok := strings.CutSuffix(in.ID, "-host")
-		if !ok {
-			name, ok = strings.CutSuffix(in.ID, "-function-key")
-		}
-		if ok && ValidName(name) && !isServer[name] {
+		if names := inputServers(in.ID); len(names) > 0 && !slices.ContainsFunc(names, func(n string) bool { return isServer[n] }) {
 			if out, err = jsonRemove(out, []string{"inputs"}, i); err != nil {
 				return fail(err)
 			}
@@ -283,82 +295,93 @@ func syncMCPJSON(src []byte, servers []Server, modes map[string]string) ([]byte,
 	return out, edits, nil
 }
 
-// syncKeyHeaders makes a key-mode server's MCPKeyEntries send
-// x-functions-key: ${input:<name>-function-key} (a value of the user's own
-// stays) and gives it the <name>-function-key input. For a server in
-// another mode it removes that header where it has exactly that value (an
-// emptied headers object too) and the input, unless something still uses
-// it.
-func syncKeyHeaders(src []byte, server, mode string) ([]byte, []Edit, error) {
-	m, err := ParseMCPJSON(src)
-	if err != nil {
-		return nil, nil, err
+// inputServers returns the servers an input id sync writes can belong
+// to: <name>-host, <name>-function-key or <name>-remote-function-key (two
+// names for x-remote-function-key: x's remote key or server x-remote's
+// local key).
+func inputServers(id string) []string {
+	var names []string
+	for _, suffix := range []string{"-host", "-function-key", "-remote-function-key"} {
+		if name, ok := strings.CutSuffix(id, suffix); ok && ValidName(name) {
+			names = append(names, name)
+		}
 	}
+	return names
+}
+
+// syncKeyHeaders makes a key-mode server's MCPKeyEntries send
+// x-functions-key: ${input:<their input>} (a value of the user's own
+// stays) and gives each its password input. For a server in another mode
+// it removes that header where it has exactly that value (an emptied
+// headers object too) and the input, unless something still uses it.
+func syncKeyHeaders(src []byte, server, mode string) ([]byte, []Edit, error) {
 	var edits []Edit
 	out := src
 	key := mode == AuthKey
-	for _, entry := range MCPKeyEntries(server) {
-		e, ok := m.Servers[entry]
-		if !ok {
-			continue
+	for _, k := range MCPKeyEntries(server) {
+		m, err := ParseMCPJSON(out)
+		if err != nil {
+			return nil, nil, err
 		}
-		v, has := e.Headers[FunctionKeyHeader]
+		if e, ok := m.Servers[k.Entry]; ok {
+			v, has := e.Headers[FunctionKeyHeader]
+			switch {
+			case key && !has:
+				edits = append(edits, Edit{
+					Problem: fmt.Sprintf("servers.%s sends no %s header, but %s deploys %s with \"auth\": %q", k.Entry, FunctionKeyHeader, ServerListFile, server, mode),
+					Fix:     fmt.Sprintf("add the header %s: %q to servers.%s", FunctionKeyHeader, k.HeaderValue(), k.Entry),
+				})
+				if e.Headers == nil {
+					out, err = jsonSet(out, []string{"servers", k.Entry}, "headers", fmt.Sprintf("{\n  %s: %s\n}", jsonQuote(FunctionKeyHeader), jsonQuote(k.HeaderValue())))
+				} else {
+					out, err = jsonAppend(out, []string{"servers", k.Entry, "headers"}, FunctionKeyHeader, jsonQuote(k.HeaderValue()))
+				}
+			case !key && has && v == k.HeaderValue():
+				edits = append(edits, Edit{
+					Problem: fmt.Sprintf("servers.%s sends the %s header, but %s deploys %s with \"auth\": %q, which takes no function key", k.Entry, FunctionKeyHeader, ServerListFile, server, mode),
+					Fix:     fmt.Sprintf("remove the header %s from servers.%s", FunctionKeyHeader, k.Entry),
+				})
+				if len(e.Headers) == 1 {
+					out, err = jsonRemoveKey(out, []string{"servers", k.Entry}, "headers")
+				} else {
+					out, err = jsonRemoveKey(out, []string{"servers", k.Entry, "headers"}, FunctionKeyHeader)
+				}
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+		ms, err := jsonMembersOf(out, []string{"inputs"})
+		if err != nil {
+			return nil, nil, err
+		}
+		at := -1
+		for i, mem := range ms {
+			var in struct {
+				ID string `json:"id"`
+			}
+			json.Unmarshal(out[mem.val:mem.end], &in)
+			if in.ID == k.Input {
+				at = i
+			}
+		}
 		switch {
-		case key && !has:
+		case key && at < 0:
 			edits = append(edits, Edit{
-				Problem: fmt.Sprintf("servers.%s sends no %s header, but %s deploys %s with \"auth\": %q", entry, FunctionKeyHeader, ServerListFile, server, mode),
-				Fix:     fmt.Sprintf("add the header %s: %q to servers.%s", FunctionKeyHeader, MCPKeyHeaderValue(server), entry),
+				Problem: fmt.Sprintf("inputs lacks %q (a password promptString for the function key %s sends)", k.Input, k.Entry),
+				Fix:     "add the input " + k.Input,
 			})
-			if e.Headers == nil {
-				out, err = jsonSet(out, []string{"servers", entry}, "headers", fmt.Sprintf("{\n  %s: %s\n}", jsonQuote(FunctionKeyHeader), jsonQuote(MCPKeyHeaderValue(server))))
-			} else {
-				out, err = jsonAppend(out, []string{"servers", entry, "headers"}, FunctionKeyHeader, jsonQuote(MCPKeyHeaderValue(server)))
-			}
-		case !key && has && v == MCPKeyHeaderValue(server):
+			out, err = jsonAppendTo(out, nil, "inputs", "[]", "", mcpKeyInputJSON(k))
+		case !key && at >= 0 && !strings.Contains(string(out), k.HeaderValue()):
 			edits = append(edits, Edit{
-				Problem: fmt.Sprintf("servers.%s sends the %s header, but %s deploys %s with \"auth\": %q, which takes no function key", entry, FunctionKeyHeader, ServerListFile, server, mode),
-				Fix:     fmt.Sprintf("remove the header %s from servers.%s", FunctionKeyHeader, entry),
+				Problem: fmt.Sprintf("input %q is for a function key, but %s deploys %s with \"auth\": %q", k.Input, ServerListFile, server, mode),
+				Fix:     "remove the input " + k.Input,
 			})
-			if len(e.Headers) == 1 {
-				out, err = jsonRemoveKey(out, []string{"servers", entry}, "headers")
-			} else {
-				out, err = jsonRemoveKey(out, []string{"servers", entry, "headers"}, FunctionKeyHeader)
-			}
+			out, err = jsonRemove(out, []string{"inputs"}, at)
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-	}
-	ms, err := jsonMembersOf(out, []string{"inputs"})
-	if err != nil {
-		return nil, nil, err
-	}
-	at := -1
-	for i, mem := range ms {
-		var in struct {
-			ID string `json:"id"`
-		}
-		json.Unmarshal(out[mem.val:mem.end], &in)
-		if in.ID == MCPKeyInput(server) {
-			at = i
-		}
-	}
-	switch {
-	case key && at < 0:
-		edits = append(edits, Edit{
-			Problem: fmt.Sprintf("inputs lacks %q (a password promptString for the function key %s sends)", MCPKeyInput(server), MCPRemoteName(server)),
-			Fix:     "add the input " + MCPKeyInput(server),
-		})
-		out, err = jsonAppendTo(out, nil, "inputs", "[]", "", mcpKeyInputJSON(server))
-	case !key && at >= 0 && !strings.Contains(string(out), "${input:"+MCPKeyInput(server)+"}"):
-		edits = append(edits, Edit{
-			Problem: fmt.Sprintf("input %q is for a function key, but %s deploys %s with \"auth\": %q", MCPKeyInput(server), ServerListFile, server, mode),
-			Fix:     "remove the input " + MCPKeyInput(server),
-		})
-		out, err = jsonRemove(out, []string{"inputs"}, at)
-	}
-	if err != nil {
-		return nil, nil, err
 	}
 	return out, edits, nil
 }

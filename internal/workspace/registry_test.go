@@ -321,8 +321,10 @@ func TestCheckRegistryBrokenCopies(t *testing.T) {
 			},
 			want: []string{
 				`servers/weather/host.json: customHandler.http.DefaultAuthorizationLevel is "anonymous", but infra/servers.json deploys weather with "auth": "key", which needs "function": run ` + "`go tool mage sync`" + ` (it will set customHandler.http.DefaultAuthorizationLevel to "function")`,
-				`.vscode/mcp.json: servers.weather-remote sends no x-functions-key header, but infra/servers.json deploys weather with "auth": "key"`,
+				`.vscode/mcp.json: servers.weather-local sends no x-functions-key header, but infra/servers.json deploys weather with "auth": "key"`,
+				`.vscode/mcp.json: servers.weather-remote sends no x-functions-key header`,
 				`.vscode/mcp.json: inputs lacks "weather-function-key"`,
+				`.vscode/mcp.json: inputs lacks "weather-remote-function-key"`,
 			},
 			sync: synced,
 		},
@@ -722,18 +724,23 @@ func TestSyncAuthModes(t *testing.T) {
 		if err := readJSON(filepath.Join(root, filepath.FromSlash(MCPJSONFile)), &m); err != nil {
 			t.Fatal(err)
 		}
-		header := m.Servers["weather-remote"].Headers["x-functions-key"]
-		hasInput := false
-		for _, in := range m.Inputs {
-			if in.ID == "weather-function-key" {
-				hasInput = in.Type == "promptString" && in.Password && strings.Contains(in.Description, "az functionapp keys list")
+		for _, k := range []struct{ entry, input, desc string }{
+			{"weather-local", "weather-function-key", ".mcpfunc/dev-keys.json"},
+			{"weather-remote", "weather-remote-function-key", "az functionapp keys list"},
+		} {
+			header := m.Servers[k.entry].Headers["x-functions-key"]
+			hasInput := false
+			for _, in := range m.Inputs {
+				if in.ID == k.input {
+					hasInput = in.Type == "promptString" && in.Password && strings.Contains(in.Description, k.desc)
+				}
+			}
+			if key := mode == AuthKey; (header == "${input:"+k.input+"}") != key || hasInput != key {
+				t.Errorf("%s: %s header %q, input %s %v; want both only for key", mode, k.entry, header, k.input, hasInput)
 			}
 		}
-		if key := mode == AuthKey; (header == "${input:weather-function-key}") != key || hasInput != key {
-			t.Errorf("%s: weather-remote header %q, function key input %v; want both only for key", mode, header, hasInput)
-		}
-		if h := m.Servers["weather-local"].Headers; len(h) != 0 || len(m.Servers["userinfo-remote"].Headers) != 0 {
-			t.Errorf("%s: headers on weather-local %v or userinfo-remote %v", mode, h, m.Servers["userinfo-remote"].Headers)
+		if h := m.Servers["userinfo-remote"].Headers; len(h) != 0 {
+			t.Errorf("%s: headers on userinfo-remote %v", mode, h)
 		}
 	}
 	after := readRegistry(t, root)
@@ -753,19 +760,43 @@ func TestSyncKeepsOwnHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"inputs": [{"id": "weather-host", "type": "promptString", "description": "x"}, {"type":"promptString","id":"weather-function-key","description":"Function key of the weather Function app: az functionapp keys list -g RESOURCE_GROUP -n APP_NAME --query functionKeys.default -o tsv (azd env get-values: AZURE_RESOURCE_GROUP, SERVERS[].appName)","password":true}], "servers": {"weather-local": {"type": "http", "url": "http://localhost:7071/mcp"}, "weather-remote": {"type": "http", "url": "https://${input:weather-host}/mcp", "headers": {"x-trace": "1", "x-functions-key": "${input:weather-function-key}"}}}}`
+	want := `{"inputs": [{"id": "weather-host", "type": "promptString", "description": "x"}, ` +
+		`{"type":"promptString","id":"weather-function-key","description":"Function key of the local weather server (go tool mage dev keeps its local keys in .mcpfunc/dev-keys.json)","password":true}, ` +
+		`{"type":"promptString","id":"weather-remote-function-key","description":"Function key of the weather Function app: az functionapp keys list -g RESOURCE_GROUP -n APP_NAME --query functionKeys.default -o tsv (azd env get-values: AZURE_RESOURCE_GROUP, SERVERS[].appName)","password":true}], ` +
+		`"servers": {"weather-local": {"type": "http", "url": "http://localhost:7071/mcp", "headers": {"x-functions-key":"${input:weather-function-key}"}}, ` +
+		`"weather-remote": {"type": "http", "url": "https://${input:weather-host}/mcp", "headers": {"x-trace": "1", "x-functions-key": "${input:weather-remote-function-key}"}}}}`
 	if string(got) != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
-	checkEdits(t, edits, []string{"add the header x-functions-key", "add the input weather-function-key"})
+	checkEdits(t, edits, []string{"add the header x-functions-key", "add the input weather-function-key", "add the input weather-remote-function-key"})
 	back, _, err := syncMCPJSON(got, servers, map[string]string{"weather": AuthEntra})
 	if err != nil || string(back) != src {
 		t.Errorf("back to entra: %v\n%s\nwant\n%s", err, back, src)
 	}
 	own := strings.Replace(src, `"x-trace": "1"`, `"x-functions-key": "${input:my-key}"`, 1)
-	for _, mode := range AuthModes() {
-		if got, edits, err := syncMCPJSON([]byte(own), servers, map[string]string{"weather": mode}); err != nil || (mode != AuthKey && string(got) != own) {
+	for _, mode := range []string{AuthEntra, AuthAnonymous} {
+		if got, edits, err := syncMCPJSON([]byte(own), servers, map[string]string{"weather": mode}); err != nil || string(got) != own {
 			t.Errorf("%s with the user's own key header: %v %v\n%s", mode, edits, err, got)
 		}
+	}
+	got, _, err = syncMCPJSON([]byte(own), servers, map[string]string{"weather": AuthKey})
+	if err != nil || !strings.Contains(string(got), `"x-functions-key": "${input:my-key}"`) {
+		t.Errorf("key mode replaced the user's own key header: %v\n%s", err, got)
+	}
+}
+
+// TestSyncRemovesKeyInputsOfGoneServers: the function key inputs of a
+// server that does not exist go, those of a server that does stay
+// (ab-remote-function-key is ab's, not a server ab-remote's).
+func TestSyncRemovesKeyInputsOfGoneServers(t *testing.T) {
+	servers := []Server{srv("ab", 7071, "", true)}
+	src := `{"inputs": [{"id": "ab-host"}, {"id": "ab-remote-function-key"}, {"id": "ghost-function-key"}, {"id": "ghost-remote-function-key"}], "servers": {"ab-local": {"type": "http", "url": "http://localhost:7071/mcp", "headers": {"x-functions-key": "${input:ab-function-key}"}}, "ab-remote": {"type": "http", "url": "https://${input:ab-host}/mcp", "headers": {"x-functions-key": "${input:ab-remote-function-key}"}}}}`
+	got, edits, err := syncMCPJSON([]byte(src), servers, map[string]string{"ab": AuthKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEdits(t, edits, []string{"remove the input ghost-function-key", "remove the input ghost-remote-function-key", "add the input ab-function-key"})
+	if strings.Contains(string(got), "ghost") || !strings.Contains(string(got), `{"id": "ab-remote-function-key"}`) {
+		t.Errorf("got %s", got)
 	}
 }

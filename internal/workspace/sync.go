@@ -147,7 +147,8 @@ func skeleton(rel string) string {
 //   - each server's host.json has the customHandler.http
 //     DefaultAuthorizationLevel its auth mode in infra/servers.json needs
 //     ("function" for key, "anonymous" otherwise), and for a key-mode
-//     server its .vscode/mcp.json remote entry sends the function key.
+//     server its .vscode/mcp.json local and remote entries send a function
+//     key, each asked for by a password input.
 //
 // Everything else in the files is kept byte for byte: other entries,
 // comments (azure.yaml, go.work), formatting. Missing JSON files are
