@@ -129,16 +129,19 @@ func TestScaffoldNew(t *testing.T) {
 		t.Errorf("the request log lacks the hello call:\n%s", host.Stdout)
 	}
 
-	// The new module is formatted, vetted, tidy and builds on its own (as
-	// azd builds it); its tests and the copy's registry checks pass.
+	// The new module is formatted, vetted, staticcheck-clean, tidy and
+	// builds on its own (as azd builds it); its tests and the copy's
+	// registry checks pass.
 	if out, err := exec.Command("gofmt", "-l", dir).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Errorf("gofmt -l servers/demo-tools: %v %s", err, out)
 	}
 	runGo(t, dir, nil, "vet", "./...")
+	runGo(t, dir, nil, "tool", "staticcheck", "./...")
 	runGo(t, dir, []string{"GOWORK=off"}, "build", "./...")
 	runGo(t, dir, []string{"GOWORK=off"}, "mod", "tidy", "-diff")
+	runGo(t, dir, []string{"GOWORK=off"}, "test", "-count=1", "./...")
 	testOut := runGo(t, dir, nil, "test", "-count=1", "-v", "./...")
-	for _, want := range []string{"--- PASS: TestHello", "--- PASS: TestToolList"} {
+	for _, want := range []string{"--- PASS: TestHello", "--- PASS: TestToolList", "--- PASS: TestNew"} {
 		if !strings.Contains(testOut, want) {
 			t.Errorf("go test in servers/demo-tools lacks %q:\n%s", want, testOut)
 		}

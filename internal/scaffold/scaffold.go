@@ -95,11 +95,14 @@ type Result struct {
 // nameRule explains valid server names.
 const nameRule = "use 2 to 32 lower-case letters, digits and single inner hyphens, starting with a letter, e.g. \"my-tools\" (the name becomes the folder servers/<name>, the Go module path and the azd service name)"
 
-// New scaffolds servers/<name> under root: go.mod (shared/hosting through a
-// replace directive, the Go MCP SDK), main.go calling hosting.Start, a
-// tools package with an example tool `hello` and its table-driven test,
-// host.json on the next free handler port, local.settings.json on the next
-// free local port, and .funcignore. It runs `go mod tidy` and `go vet` in
+// New scaffolds servers/<name> under root in the shape of every server
+// here: go.mod (shared/hosting and shared/auth through replace directives,
+// the Go MCP SDK), main.go calling server.Main, a server package whose New
+// builds the server from the environment (MCP_AUTH, the tools) and whose
+// Main serves it with hosting.Start, with a test of New, a tools package
+// with an example tool `hello` and its table-driven test, host.json on the
+// next free handler port, local.settings.json on the next free local port,
+// and .funcignore. It runs `go mod tidy` and `go vet` in
 // the new module on its own (GOWORK=off) before the folder appears, then
 // registers the server (workspace.Sync) and builds it in the workspace, as
 // azd builds it.

@@ -209,7 +209,7 @@ func TestNew(t *testing.T) {
 	if res.Dir != "servers/demo" || res.DevPort != dev || res.HandlerPort != hdl {
 		t.Errorf("result = %+v", res)
 	}
-	wantCreated := []string{"servers/demo/.funcignore", "servers/demo/go.mod", "servers/demo/go.sum", "servers/demo/host.json", "servers/demo/local.settings.json", "servers/demo/main.go", "servers/demo/tools/tools.go", "servers/demo/tools/tools_test.go"}
+	wantCreated := []string{"servers/demo/.funcignore", "servers/demo/go.mod", "servers/demo/go.sum", "servers/demo/host.json", "servers/demo/local.settings.json", "servers/demo/main.go", "servers/demo/server/server.go", "servers/demo/server/server_test.go", "servers/demo/tools/tools.go", "servers/demo/tools/tools_test.go"}
 	if !slices.Equal(res.Created, wantCreated) {
 		t.Errorf("Created = %v, want %v", res.Created, wantCreated)
 	}
@@ -259,15 +259,22 @@ func TestNew(t *testing.T) {
 			t.Errorf("go.mod lacks %q:\n%s", want, gomod)
 		}
 	}
-	for _, f := range []string{"main.go", "tools/tools.go", "tools/tools_test.go"} {
+	for _, f := range []string{"main.go", "server/server.go", "server/server_test.go", "tools/tools.go", "tools/tools_test.go"} {
 		src := readFile(t, root, "servers/demo/"+f)
 		if formatted, err := format.Source([]byte(src)); err != nil || string(formatted) != src {
 			t.Errorf("%s is not gofmt-formatted (%v)", f, err)
 		}
 	}
-	if main := readFile(t, root, "servers/demo/main.go"); !strings.Contains(main, "hosting.Start(") || !strings.Contains(main, `Name: "demo"`) || !strings.Contains(main, "hosting.WithPort("+devs+")") ||
-		!strings.Contains(main, "auth.ProtectFromEnv(") || !strings.Contains(main, "hosting.WithMiddleware(p.Middleware)") {
+	// The shape of weather and userinfo: main calls server.Main; package
+	// server builds the server (New) and serves it (Main).
+	if main := readFile(t, root, "servers/demo/main.go"); !strings.Contains(main, "import \"github.com/mcpfunc/mcpfunc/servers/demo/server\"\n") || !strings.Contains(main, "func main() { server.Main() }\n") {
 		t.Errorf("main.go:\n%s", main)
+	}
+	if srv := readFile(t, root, "servers/demo/server/server.go"); !strings.Contains(srv, "hosting.Start(") || !strings.Contains(srv, `Name: "demo"`) || !strings.Contains(srv, "hosting.WithPort("+devs+")") ||
+		!strings.Contains(srv, "auth.ProtectFromEnv(") || !strings.Contains(srv, "hosting.WithMiddleware(p.Middleware)") ||
+		!strings.Contains(srv, "\nfunc Main(extra ...hosting.Option) {\n") ||
+		!strings.Contains(srv, "\nfunc New(ctx context.Context, impl *mcp.Implementation, getenv func(string) string, logger *slog.Logger) (*Server, error) {\n") {
+		t.Errorf("server/server.go:\n%s", srv)
 	}
 
 	// Registrations, each file's other bytes untouched.

@@ -35,14 +35,19 @@ type serverData struct {
 }
 
 // serverTemplates returns the templates of a new server's Go files and
-// .funcignore, by path in the server's folder.
+// .funcignore, by path in the server's folder. The shape is weather's and
+// userinfo's: a one-line main calling server.Main, a package server that
+// builds the server from the environment (New) and serves it (Main), and
+// the tools in package tools.
 func serverTemplates() map[string]*template.Template {
 	return map[string]*template.Template{
-		"go.mod":              template.Must(template.New("go.mod").Parse(goModTemplate)),
-		"main.go":             template.Must(template.New("main.go").Parse(mainTemplate)),
-		"tools/tools.go":      template.Must(template.New("tools.go").Parse(toolsTemplate)),
-		"tools/tools_test.go": template.Must(template.New("tools_test.go").Parse(toolsTestTemplate)),
-		".funcignore":         template.Must(template.New(".funcignore").Parse(funcignoreTemplate)),
+		"go.mod":                template.Must(template.New("go.mod").Parse(goModTemplate)),
+		"main.go":               template.Must(template.New("main.go").Parse(mainTemplate)),
+		"server/server.go":      template.Must(template.New("server.go").Parse(serverTemplate)),
+		"server/server_test.go": template.Must(template.New("server_test.go").Parse(serverTestTemplate)),
+		"tools/tools.go":        template.Must(template.New("tools.go").Parse(toolsTemplate)),
+		"tools/tools_test.go":   template.Must(template.New("tools_test.go").Parse(toolsTestTemplate)),
+		".funcignore":           template.Must(template.New(".funcignore").Parse(funcignoreTemplate)),
 	}
 }
 
@@ -67,10 +72,21 @@ const mainTemplate = `// Command {{.Name}} is an MCP server with one example too
 //
 //	go run . -port {{.DevPort}}
 //
-// MCP_AUTH says how /mcp is protected, as for every server here (see
-// shared/auth): easyauth on Azure, entra to verify Entra tokens in the
-// process, none for local development. Add tools in package tools.
+// Settings: MCP_AUTH and the other authorization settings (see
+// shared/auth), plus those of shared/hosting. The server is built in
+// package server; add tools in package tools.
 package main
+
+import "{{.Module}}/server"
+
+func main() { server.Main() }
+`
+
+const serverTemplate = `// Package server builds the {{.Name}} MCP server from its environment: the
+// authorization mode (MCP_AUTH, see shared/auth) and the tools of package
+// tools. The command (servers/{{.Name}}) calls Main; tests call New with
+// the settings they choose, so both build the same server.
+package server
 
 import (
 	"context"
@@ -84,30 +100,86 @@ import (
 	"` + hostingModule + `"
 )
 
-func main() {
+// Main runs {{.Name}} as its command does: it builds the server from the
+// process's environment and serves it with hosting.Start (under the
+// Functions host, or on -port, default {{.DevPort}}) until SIGTERM or SIGINT,
+// with extra after its own hosting options. A bad configuration is logged
+// and exits with status 2.
+func Main(extra ...hosting.Option) {
 	logger := hosting.NewLogger()
 	impl := &mcp.Implementation{Name: "{{.Name}}", Version: hosting.Version()}
-	s, opts, err := newServer(context.Background(), impl, os.Getenv, logger)
+	s, err := New(context.Background(), impl, os.Getenv, logger)
 	if err != nil {
 		logger.Error("bad configuration", "err", err)
 		os.Exit(2)
 	}
-	hosting.Start(s, append(opts, hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort({{.DevPort}}))...)
+	opts := append(s.Options, hosting.WithInfo(impl), hosting.WithLogger(logger), hosting.WithPort({{.DevPort}}))
+	hosting.Start(s.MCP, append(opts, extra...)...)
 }
 
-// newServer builds the server and its hosting options from the environment
-// read with getenv: the authorization MCP_AUTH asks for, and the tools.
-func newServer(ctx context.Context, impl *mcp.Implementation, getenv func(string) string, logger *slog.Logger) (*mcp.Server, []hosting.Option, error) {
+// Server is the MCP server and the hosting options it needs.
+type Server struct {
+	MCP     *mcp.Server
+	Options []hosting.Option
+}
+
+// New builds the server and its hosting options from the environment read
+// with getenv, logging through logger. Read a new setting here, with
+// getenv, so that tests can set it.
+func New(ctx context.Context, impl *mcp.Implementation, getenv func(string) string, logger *slog.Logger) (*Server, error) {
+	// The same MCP_AUTH as every server: Easy Auth plus token checks on
+	// Azure, in-process Entra verification, or none for local development.
 	p, err := auth.ProtectFromEnv(ctx, getenv, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	p.LogNotice(ctx, logger)
 	opts := []hosting.Option{hosting.WithMiddleware(p.Middleware)}
 	if p.PRMHandler != nil {
 		opts = append(opts, hosting.WithHandler(p.PRMPattern, p.PRMHandler))
 	}
-	return tools.NewServer(impl), opts, nil
+	return &Server{MCP: tools.NewServer(impl), Options: opts}, nil
+}
+`
+
+const serverTestTemplate = `package server
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+func TestNew(t *testing.T) {
+	impl := &mcp.Implementation{Name: "{{.Name}}", Version: "test"}
+	logger := slog.New(slog.DiscardHandler)
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string // empty: New succeeds
+	}{
+		{name: "no authentication", env: map[string]string{"MCP_AUTH": "none"}},
+		{name: "unknown MCP_AUTH", env: map[string]string{"MCP_AUTH": "bogus"}, wantErr: "MCP_AUTH"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(t.Context(), impl, func(k string) string { return tt.env[k] }, logger)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("New = %v, want an error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			if s.MCP == nil || len(s.Options) == 0 {
+				t.Errorf("New = %+v, want the MCP server and its authorization middleware", s)
+			}
+		})
+	}
 }
 `
 
@@ -273,6 +345,7 @@ func TestToolList(t *testing.T) {
 const funcignoreTemplate = `*.go
 go.mod
 go.sum
+server/
 tools/
 local.settings.json
 `
