@@ -74,8 +74,14 @@ param preAuthorizedClientIds string = ''
 @description('Audience of the managed identity\'s token exchange; only for sovereign clouds. Default api://AzureADTokenExchange.')
 param tokenExchangeAudience string = ''
 
-@description('"true" deploys every server without Easy Auth: anyone who knows the URL can call it.')
+@description('"true" deploys every server without Easy Auth: anyone who knows the URL can call it. Wins over each server\'s "auth" and over serverAuth.')
 param anonymousServerAuth string = ''
+
+@description('Per-server auth modes that override the "auth" of infra/servers.json (azd env MCP_SERVER_AUTH): comma-separated name=mode pairs, mode entra, key or anonymous, e.g. "weather=key,userinfo=entra". Servers not named keep their "auth" (entra when absent).')
+param serverAuth string = ''
+
+@description('Comma-separated client (application) ids of app-only callers, e.g. a managed identity or an AI Foundry project\'s identity: every entra server\'s Easy Auth and shared/auth accept their tokens (which must carry the MCP.Invoke app role).')
+param appCallerClientIds string = ''
 
 @description('Flex Consumption runtime stack. "python" (3.12) is what every official MCP hosting sample runs: the EnableMcpCustomHandlerPreview flag switches its worker to the custom handler, so no Python runs. "custom" (1.0) is the custom-handler runtime itself, listed for Flex since 2026 but used by no official sample.')
 @allowed([
@@ -123,7 +129,7 @@ param perInstanceConcurrency int = 16
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
-@description('The servers to deploy: [{name, graph}], one per folder under servers/.')
+@description('The servers to deploy: [{name, graph, auth}], one per folder under servers/.')
 param servers array = loadJsonContent('servers.json')
 
 var runtimeVersions = {
@@ -134,8 +140,46 @@ var resourceToken = toLower(uniqueString(subscription().id, environmentName, loc
 var tags = {
   'azd-env-name': environmentName
 }
-var useEasyAuth = toLower(anonymousServerAuth) != 'true'
+var allAnonymous = toLower(anonymousServerAuth) == 'true'
 var preAuthorizedClientIdsArray = empty(preAuthorizedClientIds) ? [] : map(split(preAuthorizedClientIds, ','), id => trim(id))
+var appCallerClientIdsArray = filter(map(split(appCallerClientIds, ','), id => trim(id)), id => !empty(id))
+
+// Each server's auth mode: ANONYMOUS_SERVER_AUTH=true makes every server
+// anonymous; otherwise its MCP_SERVER_AUTH pair, else its "auth" in
+// servers.json, else entra. A pair naming no server, or a mode other than
+// entra, key and anonymous (in the pairs or in servers.json), fails the
+// deployment with a message saying which and what is allowed.
+var authModes = [
+  'entra'
+  'key'
+  'anonymous'
+]
+var serverNames = map(servers, s => s.name)
+var serverAuthPairs = filter(map(split(serverAuth, ','), p => trim(p)), p => !empty(p))
+var serverAuthOverrides = toObject(
+  serverAuthPairs,
+  p => trim(split(p, '=')[0]),
+  p => toLower(trim(join(skip(split(p, '='), 1), '=')))
+)
+var serverAuthErrors = concat(
+  map(
+    filter(serverAuthPairs, p => !contains(serverNames, trim(split(p, '=')[0]))),
+    p => 'MCP_SERVER_AUTH: "${p}" names no server; the servers are ${join(serverNames, ', ')}'
+  ),
+  map(
+    filter(serverAuthPairs, p => !contains(authModes, toLower(trim(join(skip(split(p, '='), 1), '='))))),
+    p => 'MCP_SERVER_AUTH: "${p}" is not name=mode with mode ${join(authModes, ', ')}'
+  ),
+  map(
+    filter(servers, s => !contains(authModes, s.?auth ?? 'entra')),
+    s => 'infra/servers.json: server ${s.name} has "auth": "${s.auth}"; allowed values are ${join(authModes, ', ')}'
+  )
+)
+var serverAuthModes = toObject(
+  servers,
+  s => s.name,
+  s => allAnonymous ? 'anonymous' : (contains(serverAuthOverrides, s.name) ? serverAuthOverrides[s.name] : (s.?auth ?? 'entra'))
+)
 
 resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {
   name: 'rg-${environmentName}'
@@ -177,9 +221,9 @@ module vnet 'app/vnet.bicep' = if (vnetEnabled) {
   }
 }
 
-// Each server gets its own identity, storage, plan, app and (with Easy
-// Auth) app registration from app/server.bicep, so adding a server adds no
-// Bicep.
+// Each server gets its own identity, storage, plan, app and (in entra
+// mode) app registration and Easy Auth from app/server.bicep, so adding a
+// server adds no Bicep.
 module serverApps 'app/server.bicep' = [
   for (s, i) in servers: {
     name: 'server-${s.name}'
@@ -201,8 +245,14 @@ module serverApps 'app/server.bicep' = [
       virtualNetworkSubnetId: vnetEnabled ? vnet.outputs.appSubnetIds[i] : ''
       privateEndpointSubnetId: vnetEnabled ? vnet.outputs.privateEndpointSubnetId : ''
       blobDnsZoneId: vnetEnabled ? vnet.outputs.blobDnsZoneId : ''
-      useEasyAuth: useEasyAuth
+      // fail() (Bicep's flow-control function, evaluated only when the
+      // list is not empty) stops the deployment with the messages before
+      // any server is deployed. [UNCERTAIN] fail() needs a recent Bicep
+      // CLI (azd 1.26 brings its own); an older one says "fail" is not a
+      // function at `bicep build`, which `go tool mage up` runs first.
+      authMode: empty(serverAuthErrors) ? serverAuthModes[s.name] : fail(join(serverAuthErrors, '; '))
       preAuthorizedClientIds: preAuthorizedClientIdsArray
+      appCallerClientIds: appCallerClientIdsArray
       serviceManagementReference: serviceManagementReference
       tokenExchangeAudience: tokenExchangeAudience
       localhostProtection: localhostProtection
@@ -216,18 +266,25 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
-output AUTH_ENABLED bool = useEasyAuth
+@description('Whether any server signs callers in with Entra (auth mode entra).')
+output AUTH_ENABLED bool = contains(map(servers, s => serverAuthModes[s.name]), 'entra')
 output PRE_AUTHORIZED_CLIENT_IDS string = preAuthorizedClientIds
 output ANONYMOUS_SERVER_AUTH string = anonymousServerAuth
+@description('Each server\'s auth mode as deployed, {"<name>": "entra" | "key" | "anonymous"} (SERVERS[].auth has the same).')
+output SERVER_AUTH_MODES object = serverAuthModes
 
-@description('Per server: azd service name, Function app name, host name, MCP URL, and (with Easy Auth) the app registration.')
+@description('Per server: azd service name, Function app name, host name, MCP URL, auth mode, and (entra) the app registration, its service principal and the MCP.Invoke app role to grant app-only callers.')
 output SERVERS array = [
   for (s, i) in servers: {
     name: s.name
     appName: serverApps[i].outputs.appName
     hostname: serverApps[i].outputs.hostname
     mcpUrl: serverApps[i].outputs.mcpUrl
+    auth: serverApps[i].outputs.authMode
     applicationId: serverApps[i].outputs.applicationId
     identifierUri: serverApps[i].outputs.identifierUri
+    servicePrincipalId: serverApps[i].outputs.servicePrincipalId
+    appRole: serverApps[i].outputs.appRole
+    appRoleId: serverApps[i].outputs.appRoleId
   }
 ]

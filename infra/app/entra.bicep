@@ -3,7 +3,11 @@
 // Easy Auth callback, and a federated credential that lets this server's own
 // managed identity act as this app's client secret (for Easy Auth and the
 // On-Behalf-Of exchange). Graph's User.Read is requested only by servers
-// that call Graph.
+// that call Graph. The app role MCP.Invoke lets applications call the
+// server as themselves (app-only tokens, no signed-in user): a managed
+// identity, a Foundry project's identity or a daemon is granted it with an
+// app role assignment, and its client id must be among the allowed
+// applications (APP_CALLER_CLIENT_IDS).
 extension microsoftGraphV1
 
 @description('Unique name of the registration (makes deployments idempotent).')
@@ -20,6 +24,11 @@ param tags object = {}
 
 var scopeValue = 'user_impersonation'
 var scopeId = guid(uniqueName, 'default-scope', scopeValue)
+// The app role app-only callers need; the server accepts app-only tokens
+// only with it (MCP_AUTH_ROLES, app/server.bicep). A stable id: the same
+// on every deployment, so assignments survive a re-provision.
+var invokeRoleValue = 'MCP.Invoke'
+var invokeRoleId = guid(uniqueName, 'app-role', invokeRoleValue)
 // api://<tenant id>/<name> is a form Entra accepts even in tenants that
 // enforce uriAdditionWithoutUniqueTenantIdentifier, which reject
 // api://<name>-<hash>.
@@ -34,6 +43,16 @@ resource registration 'Microsoft.Graph/applications@v1.0' = {
   signInAudience: 'AzureADMyOrg'
   identifierUris: [identifierUri]
   tags: map(items(tags), t => '${t.key}:${t.value}')
+  appRoles: [
+    {
+      id: invokeRoleId
+      value: invokeRoleValue
+      allowedMemberTypes: ['Application']
+      isEnabled: true
+      displayName: 'Invoke ${displayName}'
+      description: 'Lets an application (a managed identity, an AI Foundry agent, a daemon) call the MCP server as itself, with no signed-in user.'
+    }
+  ]
   api: {
     requestedAccessTokenVersion: 2
     oauth2PermissionScopes: [
@@ -94,3 +113,5 @@ output applicationId string = registration.appId
 output identifierUri string = identifierUri
 output servicePrincipalId string = servicePrincipal.id
 output scope string = '${identifierUri}/${scopeValue}'
+output appRole string = invokeRoleValue
+output appRoleId string = invokeRoleId

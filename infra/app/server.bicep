@@ -1,9 +1,13 @@
 // One MCP server: its own managed identity and storage account, its Flex
 // Consumption plan and Function app (tagged with the azd service name), and
-// unless anonymous, its Entra app registration and Easy Auth (App Service
-// Authentication v2) configuration. Nothing here is shared with another
-// server except Application Insights, so code in one server cannot act as
-// another or read its package.
+// what its auth mode needs:
+//   - entra: its Entra app registration (with the MCP.Invoke app role) and
+//     Easy Auth (App Service Authentication v2), MCP_AUTH=easyauth;
+//   - key: no Entra and Easy Auth off; the Functions host requires a
+//     function key (authorization level function), MCP_AUTH=key;
+//   - anonymous: no Entra and Easy Auth off, level anonymous, MCP_AUTH=none.
+// Nothing here is shared with another server except Application Insights,
+// so code in one server cannot act as another or read its package.
 
 @description('azd service name = folder name under servers/.')
 param serverName string
@@ -33,8 +37,16 @@ param virtualNetworkSubnetId string = ''
 param privateEndpointSubnetId string = ''
 param blobDnsZoneId string = ''
 
-param useEasyAuth bool
+@description('How the server authenticates callers (infra/servers.json "auth", MCP_SERVER_AUTH): entra (app registration + Easy Auth), key (Functions host keys) or anonymous.')
+@allowed([
+  'entra'
+  'key'
+  'anonymous'
+])
+param authMode string
 param preAuthorizedClientIds array = []
+@description('Client ids of app-only callers (APP_CALLER_CLIENT_IDS) Easy Auth and the server accept besides the app itself and the pre-authorized clients (entra only).')
+param appCallerClientIds array = []
 param serviceManagementReference string = ''
 param tokenExchangeAudience string = ''
 param localhostProtection string = 'on'
@@ -48,6 +60,14 @@ var storageAccountName = 'st${uniqueString(resourceToken, serverName)}'
 var blobEndpoint = 'https://${storageAccountName}.blob.${environment().suffixes.storage}'
 var deploymentContainerName = 'app-package'
 var delegatedPermissions = callsGraph ? ['User.Read'] : []
+var useEasyAuth = authMode == 'entra'
+// MCP_AUTH (shared/auth) and the Functions host's authorization level for
+// the custom handler's route, per auth mode. The level is set as an app
+// setting on every app, whatever host.json says, so that MCP_SERVER_AUTH
+// changes it without a code change; `go tool mage sync` keeps host.json's
+// committed default in step with infra/servers.json.
+var mcpAuthModes = { entra: 'easyauth', key: 'key', anonymous: 'none' }
+var authorizationLevels = { entra: 'anonymous', key: 'function', anonymous: 'anonymous' }
 
 // This server's identity: storage, Application Insights and (through the
 // federated credential on this server's app registration only) the client
@@ -142,6 +162,13 @@ module entra 'entra.bicep' = if (useEasyAuth) {
 // anonymous deployment with DeploymentNotFound.
 var applicationId = useEasyAuth ? entra.outputs.applicationId : ''
 var identifierUri = useEasyAuth ? entra.outputs.identifierUri : ''
+var servicePrincipalId = useEasyAuth ? entra.outputs.servicePrincipalId : ''
+var appRole = useEasyAuth ? entra.outputs.appRole : ''
+var appRoleId = useEasyAuth ? entra.outputs.appRoleId : ''
+// The client applications Easy Auth and the server let call: the app
+// itself, the pre-authorized clients (VS Code, ...) and the app-only
+// callers.
+var allowedApplications = union([applicationId], preAuthorizedClientIds, appCallerClientIds)
 
 // Flex Consumption allows one app per plan.
 module plan 'br/public:avm/res/web/serverfarm:0.1.1' = {
@@ -169,9 +196,25 @@ var baseSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
   MCP_LOCALHOST_PROTECTION: localhostProtection
   MCP_RESPONSE_MODE: responseMode
-  // How the server authenticates callers (shared/auth): Easy Auth in front,
-  // or explicitly none for an anonymous deployment.
-  MCP_AUTH: useEasyAuth ? 'easyauth' : 'none'
+  // How the server authenticates callers (shared/auth): Easy Auth in front
+  // (entra), the host's function keys (key), or explicitly none.
+  MCP_AUTH: mcpAuthModes[authMode]
+  // The documented override of a host.json value by an app setting
+  // (AzureFunctionsJobHost__path__to__setting), here
+  // customHandler.http.DefaultAuthorizationLevel: function makes the host
+  // answer 401 to requests without a function key (x-functions-key header
+  // or code query parameter). [UNCERTAIN] The Functions documentation
+  // shows the override for other host.json sections; that the host applies
+  // it to the customHandler section has not been confirmed on Flex
+  // Consumption. Check after deploying a key-mode server: `curl -i
+  // https://<host>/mcp -X POST` must answer 401, and 200 with `-H
+  // "x-functions-key: $(az functionapp keys list -g <rg> -n <app> --query
+  // functionKeys.default -o tsv)"` and an MCP initialize body. If it
+  // answers without a key, host.json decides: `go tool mage sync` writes
+  // the level from infra/servers.json there, so set "auth" in that file
+  // rather than MCP_SERVER_AUTH. shared/auth refuses to start in key mode
+  // when it sees the level anonymous in either place.
+  AzureFunctionsJobHost__customHandler__http__DefaultAuthorizationLevel: authorizationLevels[authMode]
 }
 
 var authSettings = useEasyAuth
@@ -181,10 +224,12 @@ var authSettings = useEasyAuth
       WEBSITE_AUTH_AAD_ALLOWED_TENANTS: tenant().tenantId
       // shared/auth verifies the bearer token again in process: these are
       // its accepted audiences (not relying on the platform to inject
-      // WEBSITE_AUTH_CLIENT_ID on Flex) and, as in Easy Auth's policy
-      // below, the applications allowed to call.
+      // WEBSITE_AUTH_CLIENT_ID on Flex), as in Easy Auth's policy below the
+      // applications allowed to call, and the app role an app-only token
+      // (no user) must carry.
       MCP_AUTH_AUDIENCES: '${applicationId},${identifierUri}'
-      MCP_AUTH_ALLOWED_APPLICATIONS: join(union([applicationId], preAuthorizedClientIds), ',')
+      MCP_AUTH_ALLOWED_APPLICATIONS: join(allowedApplications, ',')
+      MCP_AUTH_ROLES: appRole
       MCP_REQUIRE_EASYAUTH_ENV: requireEasyAuthEnv
     }
   : {}
@@ -249,81 +294,95 @@ resource site 'Microsoft.Web/sites@2023-12-01' existing = {
   name: appName
 }
 
+// Easy Auth off (key, anonymous).
+var easyAuthOff = {
+  platform: {
+    enabled: false
+  }
+}
+
+// Easy Auth on (entra).
+var easyAuthOn = {
+  globalValidation: {
+    requireAuthentication: true
+    unauthenticatedClientAction: 'Return401'
+    redirectToProvider: 'azureactivedirectory'
+  }
+  httpSettings: {
+    requireHttps: true
+    routes: {
+      apiPrefix: '/.auth'
+    }
+    forwardProxy: {
+      convention: 'NoProxy'
+    }
+  }
+  identityProviders: {
+    azureActiveDirectory: {
+      enabled: true
+      registration: {
+        openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        clientId: applicationId
+        // The managed identity's federated credential stands in for a secret.
+        clientSecretSettingName: 'OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID'
+      }
+      login: {
+        loginParameters: [
+          trim('scope=openid profile email ${join(delegatedPermissions, ' ')}')
+        ]
+      }
+      validation: {
+        jwtClaimChecks: {}
+        allowedAudiences: [
+          identifierUri
+        ]
+        defaultAuthorizationPolicy: {
+          allowedPrincipals: {}
+          allowedApplications: allowedApplications
+        }
+      }
+      isAutoProvisioned: false
+    }
+  }
+  login: {
+    routes: {
+      logoutEndpoint: '/.auth/logout'
+    }
+    // Off: nothing reads the X-MS-TOKEN-* headers the store feeds, and it
+    // would keep every caller's tokens for days for no reason.
+    tokenStore: {
+      enabled: false
+    }
+    preserveUrlFragmentsForLogins: false
+    allowedExternalRedirectUrls: []
+    cookieExpiration: {
+      convention: 'FixedTime'
+      timeToExpiration: '08:00:00'
+    }
+    nonce: {
+      validateNonce: true
+      nonceExpirationInterval: '00:05:00'
+    }
+  }
+  platform: {
+    enabled: true
+    runtimeVersion: '~1'
+  }
+}
+
 // Easy Auth answers unauthenticated requests with 401 and the Protected
 // Resource Metadata challenge, and checks audience and calling application.
-resource easyAuth 'Microsoft.Web/sites/config@2023-12-01' = if (useEasyAuth) {
+// In the other modes it is turned off explicitly rather than left out: ARM
+// deploys incrementally, so a server switched from entra to key or
+// anonymous would otherwise keep the Easy Auth of its earlier deployment
+// and answer 401 to every caller.
+resource easyAuth 'Microsoft.Web/sites/config@2023-12-01' = {
   parent: site
   name: 'authsettingsV2'
   dependsOn: [
     app
   ]
-  properties: {
-    globalValidation: {
-      requireAuthentication: true
-      unauthenticatedClientAction: 'Return401'
-      redirectToProvider: 'azureactivedirectory'
-    }
-    httpSettings: {
-      requireHttps: true
-      routes: {
-        apiPrefix: '/.auth'
-      }
-      forwardProxy: {
-        convention: 'NoProxy'
-      }
-    }
-    identityProviders: {
-      azureActiveDirectory: {
-        enabled: true
-        registration: {
-          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
-          clientId: applicationId
-          // The managed identity's federated credential stands in for a secret.
-          clientSecretSettingName: 'OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID'
-        }
-        login: {
-          loginParameters: [
-            trim('scope=openid profile email ${join(delegatedPermissions, ' ')}')
-          ]
-        }
-        validation: {
-          jwtClaimChecks: {}
-          allowedAudiences: [
-            identifierUri
-          ]
-          defaultAuthorizationPolicy: {
-            allowedPrincipals: {}
-            allowedApplications: union([applicationId], preAuthorizedClientIds)
-          }
-        }
-        isAutoProvisioned: false
-      }
-    }
-    login: {
-      routes: {
-        logoutEndpoint: '/.auth/logout'
-      }
-      // Off: nothing reads the X-MS-TOKEN-* headers the store feeds, and it
-      // would keep every caller's tokens for days for no reason.
-      tokenStore: {
-        enabled: false
-      }
-      preserveUrlFragmentsForLogins: false
-      allowedExternalRedirectUrls: []
-      cookieExpiration: {
-        convention: 'FixedTime'
-        timeToExpiration: '08:00:00'
-      }
-      nonce: {
-        validateNonce: true
-        nonceExpirationInterval: '00:05:00'
-      }
-    }
-    platform: {
-      enabled: true
-      runtimeVersion: '~1'
-    }
-  }
+  properties: useEasyAuth ? easyAuthOn : easyAuthOff
 }
 
 output appName string = app.outputs.name
@@ -332,3 +391,7 @@ output mcpUrl string = 'https://${app.outputs.defaultHostname}/mcp'
 output identityClientId string = identity.outputs.clientId
 output applicationId string = applicationId
 output identifierUri string = identifierUri
+output authMode string = authMode
+output servicePrincipalId string = servicePrincipalId
+output appRole string = appRole
+output appRoleId string = appRoleId

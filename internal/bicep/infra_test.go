@@ -31,6 +31,13 @@ func worstServerName(t *testing.T) string {
 // the longest valid server name.
 func infraOptions(t *testing.T, infra string) Options {
 	t.Helper()
+	servers := append(serverList(t, infra), map[string]any{"name": worstServerName(t), "graph": true})
+	return Options{Inputs: map[string]any{"servers": servers}}
+}
+
+// serverList reads servers.json in the infra folder.
+func serverList(t *testing.T, infra string) []any {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(infra, "servers.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -39,8 +46,7 @@ func infraOptions(t *testing.T, infra string) Options {
 	if err := json.Unmarshal(b, &servers); err != nil {
 		t.Fatalf("servers.json: %v", err)
 	}
-	servers = append(servers, map[string]any{"name": worstServerName(t), "graph": true})
-	return Options{Inputs: map[string]any{"servers": servers}}
+	return servers
 }
 
 // bicepFiles lists the .bicep files under dir, relative to it.

@@ -880,6 +880,9 @@ func (s *scope) call(n *Node) ([]any, error) {
 		}
 		return []any{normalizeJSON(v)}, nil
 	}
+	if name == "map" || name == "filter" || name == "toobject" {
+		return s.callLambda(name, argsNode.Children)
+	}
 	lists := make([][]any, len(argsNode.Children))
 	for i, a := range argsNode.Children {
 		vs, err := s.eval(a)
@@ -901,6 +904,127 @@ func (s *scope) call(n *Node) ([]any, error) {
 		}
 		return v, nil
 	})
+}
+
+// callLambda evaluates map(array, lambda), filter(array, lambda) and
+// toObject(array, keyLambda[, valueLambda]) over an array with one known
+// value: each lambda must give one value per element.
+func (s *scope) callLambda(name string, args []*Node) ([]any, error) {
+	if len(args) < 2 {
+		return nil, dynamic("%s() with %d arguments", name, len(args))
+	}
+	arrays, err := s.eval(args[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(arrays) != 1 {
+		return nil, dynamic("%s() over an array with %d possible values", name, len(arrays))
+	}
+	list, err := s.ev.elements(arrays[0])
+	if err != nil {
+		return nil, err
+	}
+	var fns []func(elem any, i int) (any, error)
+	for _, a := range args[1:] {
+		fn, err := s.lambda(a)
+		if err != nil {
+			return nil, err
+		}
+		fns = append(fns, fn)
+	}
+	switch name {
+	case "map":
+		out := make([]any, len(list))
+		for i, e := range list {
+			if out[i], err = fns[0](e, i); err != nil {
+				return nil, err
+			}
+		}
+		return []any{out}, nil
+	case "filter":
+		out := []any{}
+		for i, e := range list {
+			keep, err := fns[0](e, i)
+			if err != nil {
+				return nil, err
+			}
+			if b, ok := keep.(bool); !ok {
+				return nil, dynamic("filter() predicate gave %s", describe(keep))
+			} else if b {
+				out = append(out, e)
+			}
+		}
+		return []any{out}, nil
+	}
+	out := map[string]any{}
+	for i, e := range list {
+		k, err := fns[0](e, i)
+		if err != nil {
+			return nil, err
+		}
+		key, ok := k.(string)
+		if !ok {
+			return nil, dynamic("toObject() key %s", describe(k))
+		}
+		v := e
+		if len(fns) > 1 {
+			if v, err = fns[1](e, i); err != nil {
+				return nil, err
+			}
+		}
+		out[key] = v
+	}
+	return []any{out}, nil
+}
+
+// lambda returns a function that applies the lambda_expression n to an
+// element (and its index, for a lambda with two parameters) in s; it
+// must have one value.
+func (s *scope) lambda(n *Node) (func(elem any, i int) (any, error), error) {
+	if n == nil || n.Type != "lambda_expression" || len(n.Children) < 2 {
+		return nil, dynamic("not a lambda: %s", clip(textOf(n)))
+	}
+	var names []string
+	for _, p := range n.Children[:len(n.Children)-1] {
+		if p.Type == "identifier" {
+			names = append(names, p.Text)
+			continue
+		}
+		for _, c := range p.Children {
+			if c.Type == "identifier" {
+				names = append(names, c.Text)
+			}
+		}
+	}
+	body := n.Children[len(n.Children)-1]
+	return func(elem any, i int) (any, error) {
+		locals := map[string]func() ([]any, error){}
+		for k, v := range s.locals {
+			locals[k] = v
+		}
+		for j, name := range names {
+			v := any(int64(i))
+			if j == 0 {
+				v = elem
+			}
+			locals[name] = func() ([]any, error) { return []any{v}, nil }
+		}
+		vs, err := s.withLocals(locals).eval(body)
+		if err != nil {
+			return nil, err
+		}
+		if vs = dedupeValues(vs); len(vs) != 1 {
+			return nil, dynamic("%s has %d possible values", clip(n.Text), len(vs))
+		}
+		return vs[0], nil
+	}, nil
+}
+
+func textOf(n *Node) string {
+	if n == nil {
+		return ""
+	}
+	return n.Text
 }
 
 // builtin applies a Bicep function to known arguments.
@@ -1124,6 +1248,30 @@ func (ev *evaluator) builtin(name string, args []any) ([]any, error) {
 			out = append(out, p)
 		}
 		return one(out, nil)
+	case "contains":
+		if len(args) < 2 {
+			return nil, errors.New("missing argument")
+		}
+		if list, err := ev.elements(args[0]); err == nil {
+			for _, x := range list {
+				if equal(x, args[1]) {
+					return one(true, nil)
+				}
+			}
+			return one(false, nil)
+		}
+		if m, ok := args[0].(map[string]any); ok {
+			key, err := str(1)
+			_, found := lookupKey(m, key)
+			return one(found, err)
+		}
+		s, err1 := str(0)
+		sub, err2 := str(1)
+		return one(strings.Contains(s, sub), errors.Join(err1, err2))
+	case "fail":
+		// Bicep's fail(): reached only when the deployment would stop.
+		msg, _ := str(0)
+		return nil, dynamic("fail(%q)", msg)
 	case "tenant":
 		return one(map[string]any{"tenantId": guidSample("tenant")}, nil)
 	case "subscription":

@@ -32,6 +32,7 @@ const (
 func codeSettings() []string {
 	return []string{
 		"MCP_AUTH",
+		"MCP_AUTH_ROLES",
 		"MCP_LOCALHOST_PROTECTION",
 		"MCP_RESPONSE_MODE",
 		"OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID",
@@ -43,7 +44,9 @@ func codeSettings() []string {
 // platformSetting reports whether the Functions platform or Easy Auth reads
 // an app setting, rather than our code.
 func platformSetting(name string) bool {
-	for _, p := range []string{"AzureWebJobs", "APPLICATIONINSIGHTS_", "WEBSITE_AUTH_PRM_", "FUNCTIONS_"} {
+	// AzureFunctionsJobHost__<path>: a host.json value the host takes from
+	// an app setting (shared/auth reads the authorization level one too).
+	for _, p := range []string{"AzureWebJobs", "AzureFunctionsJobHost__", "APPLICATIONINSIGHTS_", "WEBSITE_AUTH_PRM_", "FUNCTIONS_"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
@@ -418,8 +421,15 @@ func checkAppSettings(root string) []error {
 	if v := settings["AzureWebJobsFeatureFlags"]; !strings.Contains(v, "EnableMcpCustomHandlerPreview") {
 		errs = append(errs, fmt.Errorf("%s: AzureWebJobsFeatureFlags must be 'EnableMcpCustomHandlerPreview' (the contract's feature flag), not %s", ServerBicepFile, v))
 	}
-	// Values the Bicep gives MCP_AUTH must be modes the code accepts.
+	// Values the Bicep gives MCP_AUTH must be modes the code accepts. A
+	// value that looks its mode up in a var (mcpAuthModes[authMode]) has
+	// that var's values.
 	if v, ok := settings["MCP_AUTH"]; ok {
+		if m := regexp.MustCompile(`^(\w+)\[\w+\]$`).FindStringSubmatch(v); m != nil {
+			if block, ok := bicepVarBlock(src, m[1]); ok {
+				_, v, _ = strings.Cut(block, "=")
+			}
+		}
 		// Look in the packages (folders) of the files that read MCP_AUTH.
 		pkgs := map[string]bool{}
 		for _, f := range readers(sources, "MCP_AUTH") {

@@ -119,7 +119,7 @@ func TestCheckInfraBrokenCopies(t *testing.T) {
 		{
 			name: "MCP_AUTH value the code does not accept",
 			breakIt: func(t *testing.T, root string) {
-				edit(t, root, ServerBicepFile, "'easyauth' : 'none'", "'easy-auth' : 'none'")
+				edit(t, root, ServerBicepFile, "entra: 'easyauth'", "entra: 'easy-auth'")
 			},
 			want: []string{"MCP_AUTH value 'easy-auth' is not a mode the code in [shared/auth] accepts"},
 		},
@@ -156,7 +156,7 @@ func TestCheckInfraBrokenCopies(t *testing.T) {
 		{
 			name: "code reads a setting no more",
 			breakIt: func(t *testing.T, root string) {
-				edit(t, root, "shared/hosting/hosting.go", `EnvLocalhostProtection = "MCP_LOCALHOST_PROTECTION"`, `EnvLocalhostProtection = "MCP_HOST_GUARD"`)
+				edit(t, root, "shared/hosting/hosting.go", `envLocalhostProtection = "MCP_LOCALHOST_PROTECTION"`, `envLocalhostProtection = "MCP_HOST_GUARD"`)
 			},
 			want: []string{"no code in shared/ or servers/ reads MCP_LOCALHOST_PROTECTION", "app setting MCP_LOCALHOST_PROTECTION is read by no code"},
 		},
