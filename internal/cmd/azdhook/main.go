@@ -62,6 +62,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
+	for i := range servers {
+		servers[i].resourceGroup = out.resourceGroup
+	}
 	if len(servers) == 0 {
 		fmt.Fprintf(stdout, "SERVERS of %s lists no servers: nothing to print or write.\n", out.describe())
 		return nil

@@ -361,6 +361,7 @@ func TestRunErrors(t *testing.T) {
 // from `azd env get-values --output json`, run in the repository folder.
 func TestReadOutputsFromAzd(t *testing.T) {
 	values := hookEnv(t)
+	values["AZURE_RESOURCE_GROUP"] = "rg-dev"
 	tests := []struct {
 		name     string
 		env      map[string]string
@@ -377,7 +378,7 @@ func TestReadOutputsFromAzd(t *testing.T) {
 			env:      map[string]string{},
 			stdout:   getValuesJSON(t, values),
 			wantArgs: "env\nget-values\n--output\njson\n--no-prompt\n",
-			want:     outputs{servers: values["SERVERS"], env: "dev", from: "azd env get-values"},
+			want:     outputs{servers: values["SERVERS"], resourceGroup: "rg-dev", env: "dev", from: "azd env get-values"},
 		},
 		{
 			name:     "-e wins over the hook's environment",
@@ -385,7 +386,7 @@ func TestReadOutputsFromAzd(t *testing.T) {
 			envName:  "dev",
 			stdout:   getValuesJSON(t, values),
 			wantArgs: "env\nget-values\n--output\njson\n--no-prompt\n-e\ndev\n",
-			want:     outputs{servers: values["SERVERS"], env: "dev", from: "azd env get-values"},
+			want:     outputs{servers: values["SERVERS"], resourceGroup: "rg-dev", env: "dev", from: "azd env get-values"},
 		},
 		{
 			name:    "azd fails",
@@ -460,6 +461,8 @@ func TestParseServers(t *testing.T) {
 		{"only a name and mcpUrl", `[{"name": "weather", "mcpUrl": "https://h.example.net/mcp"}]`, "https://h.example.net/mcp", "anonymous (no sign-in)"},
 		{"app id without identifier URI", `[{"name": "weather", "hostname": "h.example.net", "applicationId": "abc"}]`, "https://h.example.net/mcp", "Easy Auth: Entra app abc"},
 		{"auth says anonymous", `[{"name": "weather", "hostname": "h.example.net", "applicationId": "abc", "auth": "anonymous"}]`, "https://h.example.net/mcp", "anonymous (no sign-in)"},
+		{"auth says key", `[{"name": "weather", "hostname": "h.example.net", "appName": "func-weather-x", "applicationId": "", "auth": "key"}]`, "https://h.example.net/mcp",
+			"function key (x-functions-key header): az functionapp keys list -g <resource group> -n func-weather-x --query functionKeys.default -o tsv"},
 		{"identifier URI with a slash", `[{"name": "weather", "hostname": "h.example.net", "applicationId": "abc", "identifierUri": "api://abc/"}]`, "https://h.example.net/mcp", "Easy Auth: Entra app abc, scope api://abc/user_impersonation"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -507,5 +510,30 @@ func TestWriteFileAtomicMissing(t *testing.T) {
 	err := writeFileAtomic(filepath.Join(t.TempDir(), "none.json"), []byte("{}"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("writeFileAtomic on a missing file = %v, want ErrNotExist", err)
+	}
+}
+
+// TestRunKeyMode: a key-mode server's row and connect line say how to get
+// its function key, with the environment's resource group.
+func TestRunKeyMode(t *testing.T) {
+	noAzd(t)
+	servers := fakeServers()
+	servers[0]["auth"], servers[0]["applicationId"], servers[0]["identifierUri"] = "key", "", ""
+	env := hookEnv(t)
+	env["SERVERS"] = serversValue(t, servers)
+	env["AZURE_RESOURCE_GROUP"] = "rg-dev"
+	root, _ := repo(t, readTestdata(t, "mcp.before.json"), 0o644)
+	stdout, _, err := runHook(t, env, "-C", root, "-dry-run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"weather   https://func-weather-abc123.azurewebsites.net/mcp   function key (x-functions-key header): az functionapp keys list -g rg-dev -n func-weather-abc123 --query functionKeys.default -o tsv\n",
+		"(.vscode/mcp.json would point it at https://func-weather-abc123.azurewebsites.net/mcp); VS Code asks for its function key, which the command above prints.\n",
+		"  A function key app (weather) answers 401 unless the request sends its key in the x-functions-key header.\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
 	}
 }

@@ -54,6 +54,9 @@ type server struct {
 
 	// host is the host name the entry resolves to (parseServers).
 	host string
+	// resourceGroup is the azd environment's AZURE_RESOURCE_GROUP, for the
+	// function key command (run sets it).
+	resourceGroup string
 }
 
 // url is the server's MCP endpoint, as .vscode/mcp.json gets it.
@@ -62,10 +65,26 @@ func (s server) url() string { return workspace.MCPRemoteHostURL(s.host) }
 // easyAuth reports whether the app signs callers in with Entra ID.
 func (s server) easyAuth() bool {
 	switch strings.ToLower(s.Auth) {
-	case "anonymous", "none", "off", "false":
+	case "anonymous", "none", "off", "false", workspace.AuthKey:
 		return false
 	}
 	return s.ApplicationID != ""
+}
+
+// functionKey reports whether the Functions host requires a function key
+// (auth mode key).
+func (s server) functionKey() bool { return strings.ToLower(s.Auth) == workspace.AuthKey }
+
+// keyCommand is the command that prints the app's default function key.
+func (s server) keyCommand() string {
+	rg, app := s.resourceGroup, s.AppName
+	if rg == "" {
+		rg = "<resource group>"
+	}
+	if app == "" {
+		app = "<function app>"
+	}
+	return workspace.FunctionKeyCommand(rg, app)
 }
 
 // scope is the delegated scope a client asks for, or "" if unknown.
@@ -81,9 +100,10 @@ func (s server) scope() string {
 
 // outputs is what readOutputs found.
 type outputs struct {
-	servers string // SERVERS, JSON text
-	env     string // azd environment name, if known
-	from    string // where it came from, for the report
+	servers       string // SERVERS, JSON text
+	resourceGroup string // AZURE_RESOURCE_GROUP, if known
+	env           string // azd environment name, if known
+	from          string // where it came from, for the report
 }
 
 // describe names the environment for the report.
@@ -101,14 +121,15 @@ func readOutputs(ctx context.Context, root, envName string, lookupEnv func(strin
 	if envName == "" {
 		if v, ok := lookupEnv(serversOutput); ok {
 			name, _ := lookupEnv("AZURE_ENV_NAME")
-			return outputs{servers: v, env: name, from: "the hook's environment"}, nil
+			rg, _ := lookupEnv("AZURE_RESOURCE_GROUP")
+			return outputs{servers: v, resourceGroup: rg, env: name, from: "the hook's environment"}, nil
 		}
 	}
 	values, err := azdEnvValues(ctx, root, envName)
 	if err != nil {
 		return outputs{}, err
 	}
-	o := outputs{env: values["AZURE_ENV_NAME"], from: "azd env get-values"}
+	o := outputs{env: values["AZURE_ENV_NAME"], resourceGroup: values["AZURE_RESOURCE_GROUP"], from: "azd env get-values"}
 	if o.env == "" {
 		o.env = envName
 	}

@@ -22,6 +22,9 @@ func printServers(w io.Writer, out outputs, servers []server) {
 
 // authText describes how a server authenticates its callers.
 func authText(s server) string {
+	if s.functionKey() {
+		return fmt.Sprintf("function key (%s header): %s", workspace.FunctionKeyHeader, s.keyCommand())
+	}
 	if !s.easyAuth() {
 		return "anonymous (no sign-in)"
 	}
@@ -40,8 +43,11 @@ func printConnect(w io.Writer, servers []server, results map[string]result, dryR
 		r := results[s.Name]
 		key := workspace.MCPRemoteName(s.Name)
 		signIn := ""
-		if s.easyAuth() {
+		switch {
+		case s.easyAuth():
 			signIn = "; VS Code signs you in with your Microsoft account"
+		case s.functionKey():
+			signIn = "; VS Code asks for its function key, which the command above prints"
 		}
 		switch r.state {
 		case pointed:
@@ -64,6 +70,11 @@ func printConnect(w io.Writer, servers []server, results map[string]result, dryR
 		}
 	}
 	fmt.Fprintln(w, "  Other MCP clients: streamable HTTP at the MCP URL; an Easy Auth app answers 401 with protected resource metadata naming its scope.")
+	for _, s := range servers {
+		if s.functionKey() {
+			fmt.Fprintf(w, "  A function key app (%s) answers 401 unless the request sends its key in the %s header.\n", s.Name, workspace.FunctionKeyHeader)
+		}
+	}
 	switch {
 	case changed == 0:
 		fmt.Fprintf(w, "%s is up to date.\n", mcpJSONFile)
