@@ -443,3 +443,95 @@ func pathWithoutFunc(t *testing.T) string {
 	}
 	return strings.Join(keep, string(os.PathListSeparator))
 }
+
+// TestMageDevKeyMode: a server whose host.json requires function keys gets
+// a local key, printed with its URL and kept in .mcpfunc/dev-keys.json
+// (mode 0600); mage's host answers it 401 with an empty body without the
+// key, as Azure does, and proxies with it in x-functions-key or ?code=;
+// the anonymous servers need none; the key is printed once, and appears
+// in no other line of dev's output.
+func TestMageDevKeyMode(t *testing.T) {
+	root := devRepo(t, "fixedport")
+	hostJSON := filepath.Join(root, "servers", "fixedport", "host.json")
+	b, err := os.ReadFile(hostJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hostJSON, []byte(strings.Replace(string(b), `"anonymous"`, `"function"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	servers := devServers(t, root)
+	nws := newFakeNWS(t)
+	d := startDev(t, root, len(servers), "NWS_API_BASE_URL="+nws.URL)
+	urls := d.waitReady(t)
+
+	m := regexp.MustCompile(`(?m)^    fixedport\s+(http://localhost:\d+/mcp)  \(key mode: send x-functions-key: (\S+)\)$`).FindStringSubmatch(d.stdout.String())
+	if m == nil {
+		t.Fatalf("mage dev did not print fixedport's URL with its key")
+	}
+	if m[1] != urls["fixedport"] {
+		t.Errorf("key line names %s, fixedport is ready on %s", m[1], urls["fixedport"])
+	}
+	key := m[2]
+	if n := strings.Count(d.out.String(), key); n != 1 {
+		t.Errorf("the key appears %d times in dev's output, want once", n)
+	}
+	if regexp.MustCompile(`(?m)^    (weather|userinfo)\s`).MatchString(d.stdout.String()) {
+		t.Errorf("an anonymous server is listed with a key:\n%s", d.stdout)
+	}
+
+	keysFile := filepath.Join(root, ".mcpfunc", "dev-keys.json")
+	fi, err := os.Stat(keysFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", keysFile, fi.Mode().Perm())
+	}
+	var stored struct {
+		Servers map[string]struct{ Function string }
+	}
+	if b, err := os.ReadFile(keysFile); err != nil || json.Unmarshal(b, &stored) != nil {
+		t.Fatalf("read %s: %v", keysFile, err)
+	}
+	if stored.Servers["fixedport"].Function != key {
+		t.Errorf("the printed key is not fixedport's stored function key")
+	}
+	if _, ok := stored.Servers["weather"]; ok {
+		t.Errorf("weather, an anonymous server, got a key")
+	}
+
+	base := strings.TrimSuffix(urls["fixedport"], "/mcp")
+	get := func(url, key string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if key != "" {
+			req.Header.Set("x-functions-key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get(base+"/headers", ""); code != http.StatusUnauthorized || body != "" {
+		t.Errorf("fixedport without a key: %d %q, want 401 and an empty body", code, body)
+	}
+	if code, body := get(base+"/headers", key+"x"); code != http.StatusUnauthorized || body != "" {
+		t.Errorf("fixedport with a wrong key: %d %q, want 401 and an empty body", code, body)
+	}
+	if code, body := get(base+"/headers", key); code != http.StatusOK || !strings.Contains(body, `"/headers"`) {
+		t.Errorf("fixedport with x-functions-key: %d %q, want its answer", code, body)
+	}
+	if code, body := get(base+"/headers?code="+key, ""); code != http.StatusOK || !strings.Contains(body, `"/headers"`) {
+		t.Errorf("fixedport with ?code=: %d %q, want its answer", code, body)
+	}
+	if code, _ := get(urls["weather"], ""); code == http.StatusUnauthorized {
+		t.Errorf("weather, an anonymous server, answered 401 without a key")
+	}
+	if err := d.interrupt(t); err != nil {
+		t.Errorf("mage dev exit after Ctrl-C: %v, want 0", err)
+	}
+}

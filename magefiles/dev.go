@@ -37,6 +37,16 @@ const devReadyTimeout = 60 * time.Second
 // writes is prefixed with its name: [weather] on stdout, [weather!] on
 // stderr. A server that exits or does not answer in time is reported and
 // stops the rest.
+//
+// A server whose host requires function keys (key mode:
+// customHandler.http.DefaultAuthorizationLevel function or admin in
+// host.json, function when it sets none, or the app setting
+// AzureFunctionsJobHost__customHandler__http__DefaultAuthorizationLevel in
+// local.settings.json or the environment) gets a local key, printed with
+// its URL: mage's host answers 401 to a request without it, as Azure does.
+// The keys are made on first use and kept in .mcpfunc/dev-keys.json
+// (gitignored); MCP_DEV_FUNCTION_KEY and MCP_DEV_MASTER_KEY replace them.
+// func start does not check keys locally, which dev says.
 func Dev(ctx context.Context) error {
 	servers, err := loadServers()
 	if err != nil {
@@ -45,17 +55,28 @@ func Dev(ctx context.Context) error {
 	if err := checkDevPorts(servers); err != nil {
 		return err
 	}
+	levels, err := devAuthLevels(servers)
+	if err != nil {
+		return err
+	}
 	if err := buildNative(ctx, servers); err != nil {
 		return err
 	}
 	var services []funchost.Service
 	if why := deploy.CheckFunc(ctx); why == nil {
 		fmt.Println("==> running each server under the Functions host (func start)")
+		if note := funcKeyNote(servers, levels); note != "" {
+			fmt.Println(note)
+		}
 		services = funcServices(servers)
 	} else {
 		fmt.Printf("==> %v; running each server under mage's own emulation of the Functions host, on the same URLs\n", why)
 		fmt.Printf("    (install Azure Functions Core Tools %s or newer to run them under the real host: %s)\n", deploy.MinFuncVersion, deploy.FuncInstallURL)
-		if services, err = hostedServices(servers); err != nil {
+		keys, err := devKeys(servers, levels)
+		if err != nil {
+			return err
+		}
+		if services, err = hostedServices(servers, keys); err != nil {
 			return err
 		}
 	}
@@ -81,13 +102,97 @@ func checkDevPorts(servers []workspace.Server) error {
 	return errors.Join(errs...)
 }
 
+// devAuthLevels returns the authorization level each server's host applies
+// under `mage dev`: host.json's, unless the server's environment (mage's,
+// then local.settings.json's Values) overrides it.
+func devAuthLevels(servers []workspace.Server) (map[string]funchost.AuthLevel, error) {
+	levels := map[string]funchost.AuthLevel{}
+	for _, s := range servers {
+		app, err := funchost.ReadApp(s.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		level, _, err := app.EffectiveAuthLevel(devEnv(s))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (local.settings.json's Values and the environment set it)", s.Name, err)
+		}
+		levels[s.Name] = level
+	}
+	return levels, nil
+}
+
+// localAuthDocs is where Learn says that the Functions host run by Core
+// Tools does not check keys: "When running functions locally,
+// authorization is disabled regardless of the specified authorization
+// level setting. After publishing to Azure, the authLevel setting in your
+// trigger is enforced." (Azure Functions HTTP trigger, API key
+// authorization; MicrosoftDocs/azure-docs
+// articles/azure-functions/functions-bindings-http-webhook-trigger.md).
+const localAuthDocs = "https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#api-key-authorization"
+
+// funcKeyNote is the line that tells that func start lets requests to
+// key-mode servers through without a key, or "" when no server is in key
+// mode.
+func funcKeyNote(servers []workspace.Server, levels map[string]funchost.AuthLevel) string {
+	var keyed []string
+	for _, s := range servers {
+		if l := levels[s.Name]; l != funchost.Anonymous {
+			keyed = append(keyed, fmt.Sprintf("%s (%s level)", s.Name, l))
+		}
+	}
+	if len(keyed) == 0 {
+		return ""
+	}
+	verb := "answers"
+	if len(keyed) > 1 {
+		verb = "answer"
+	}
+	return fmt.Sprintf("==> note: func start does not check function keys locally (%s): %s %s without a key here; on Azure the host requires x-functions-key",
+		localAuthDocs, strings.Join(keyed, ", "), verb)
+}
+
+// devKeys returns the local keys of the key-mode servers and prints each
+// one's URL with the key to send; the other servers need none.
+func devKeys(servers []workspace.Server, levels map[string]funchost.AuthLevel) (map[string]funchost.Keys, error) {
+	var keyed []string
+	width := 0
+	for _, s := range servers {
+		if levels[s.Name] != funchost.Anonymous {
+			keyed = append(keyed, s.Name)
+			width = max(width, len(s.Name))
+		}
+	}
+	if len(keyed) == 0 {
+		return nil, nil
+	}
+	keys, err := funchost.DevKeys(funchost.DevKeysFile, keyed, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("==> key mode: mage's host answers 401 to a request without the server's key, as Azure does (local keys in %s; %s and %s replace them)\n",
+		funchost.DevKeysFile, funchost.DevFunctionKeyEnv, funchost.DevMasterKeyEnv)
+	for _, s := range servers {
+		k, ok := keys[s.Name]
+		if !ok {
+			continue
+		}
+		send := "key mode: send " + funchost.FunctionsKeyHeader + ": " + k.Function
+		if levels[s.Name] == funchost.Admin {
+			send = "admin level: send the master key, " + funchost.FunctionsKeyHeader + ": " + k.Master
+		}
+		fmt.Printf("    %-*s  %s  (%s)\n", width, s.Name, s.MCPURL(), send)
+	}
+	return keys, nil
+}
+
 // hostedServices runs each server under funchost: mage listens on the
-// server's local port and plays the Functions host.
-func hostedServices(servers []workspace.Server) ([]funchost.Service, error) {
+// server's local port and plays the Functions host, which accepts the
+// server's keys when it is in key mode.
+func hostedServices(servers []workspace.Server, keys map[string]funchost.Keys) ([]funchost.Service, error) {
 	var services []funchost.Service
 	var listeners []net.Listener
 	for _, s := range servers {
-		svc, ln, err := hostedService(s)
+		svc, ln, err := hostedService(s, keys[s.Name])
 		if err != nil {
 			for _, ln := range listeners {
 				ln.Close()
@@ -101,8 +206,9 @@ func hostedServices(servers []workspace.Server) ([]funchost.Service, error) {
 }
 
 // hostedService listens on s's local port and returns the service that
-// starts s there under funchost; its Start owns the listener.
-func hostedService(s workspace.Server) (funchost.Service, net.Listener, error) {
+// starts s there under funchost, accepting keys; its Start owns the
+// listener.
+func hostedService(s workspace.Server, keys funchost.Keys) (funchost.Service, net.Listener, error) {
 	root, err := filepath.Abs(s.Dir)
 	if err != nil {
 		return funchost.Service{}, nil, err
@@ -121,7 +227,7 @@ func hostedService(s workspace.Server) (funchost.Service, net.Listener, error) {
 	// own setting turns the guard off.
 	v, _ := funchost.Getenv(env, "MCP_LOCALHOST_PROTECTION")
 	off := slices.Contains([]string{"off", "false", "0"}, strings.ToLower(strings.TrimSpace(v)))
-	cfg := funchost.Config{App: app, Env: env, Listener: ln, StartTimeout: devReadyTimeout, LocalhostProtection: !off}
+	cfg := funchost.Config{App: app, Env: env, Listener: ln, StartTimeout: devReadyTimeout, LocalhostProtection: !off, Keys: keys}
 	return funchost.Service{
 		Name: s.Name,
 		URL:  s.MCPURL(),
