@@ -448,8 +448,10 @@ func pathWithoutFunc(t *testing.T) string {
 // a local key, printed with its URL and kept in .mcpfunc/dev-keys.json
 // (mode 0600); mage's host answers it 401 with an empty body without the
 // key, as Azure does, and proxies with it in x-functions-key or ?code=;
-// the anonymous servers need none; the key is printed once, and appears
-// in no other line of dev's output.
+// the key is printed once, and appears in no other line of dev's output.
+// The app setting in local.settings.json overrides host.json: weather,
+// set to admin there, takes its master key only. userinfo, anonymous,
+// needs none.
 func TestMageDevKeyMode(t *testing.T) {
 	root := devRepo(t, "fixedport")
 	hostJSON := filepath.Join(root, "servers", "fixedport", "host.json")
@@ -459,6 +461,15 @@ func TestMageDevKeyMode(t *testing.T) {
 	}
 	if err := os.WriteFile(hostJSON, []byte(strings.Replace(string(b), `"anonymous"`, `"function"`, 1)), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	settingsFile := filepath.Join(root, "servers", "weather", "local.settings.json")
+	var settings map[string]any
+	if b, err := os.ReadFile(settingsFile); err != nil || json.Unmarshal(b, &settings) != nil {
+		t.Fatalf("read %s: %v", settingsFile, err)
+	}
+	settings["Values"].(map[string]any)["AzureFunctionsJobHost__customHandler__http__DefaultAuthorizationLevel"] = "Admin"
+	if b, err := json.Marshal(settings); err != nil || os.WriteFile(settingsFile, b, 0o644) != nil {
+		t.Fatalf("write %s: %v", settingsFile, err)
 	}
 	servers := devServers(t, root)
 	nws := newFakeNWS(t)
@@ -476,9 +487,14 @@ func TestMageDevKeyMode(t *testing.T) {
 	if n := strings.Count(d.out.String(), key); n != 1 {
 		t.Errorf("the key appears %d times in dev's output, want once", n)
 	}
-	if regexp.MustCompile(`(?m)^    (weather|userinfo)\s`).MatchString(d.stdout.String()) {
-		t.Errorf("an anonymous server is listed with a key:\n%s", d.stdout)
+	if regexp.MustCompile(`(?m)^    userinfo\s`).MatchString(d.stdout.String()) {
+		t.Errorf("userinfo, an anonymous server, is listed with a key:\n%s", d.stdout)
 	}
+	wm := regexp.MustCompile(`(?m)^    weather\s+http://localhost:\d+/mcp  \(admin level: send the master key, x-functions-key: (\S+)\)$`).FindStringSubmatch(d.stdout.String())
+	if wm == nil {
+		t.Fatalf("mage dev did not print weather's URL with its master key")
+	}
+	master := wm[1]
 
 	keysFile := filepath.Join(root, ".mcpfunc", "dev-keys.json")
 	fi, err := os.Stat(keysFile)
@@ -489,7 +505,7 @@ func TestMageDevKeyMode(t *testing.T) {
 		t.Errorf("%s has mode %v, want 0600", keysFile, fi.Mode().Perm())
 	}
 	var stored struct {
-		Servers map[string]struct{ Function string }
+		Servers map[string]struct{ Function, Master string }
 	}
 	if b, err := os.ReadFile(keysFile); err != nil || json.Unmarshal(b, &stored) != nil {
 		t.Fatalf("read %s: %v", keysFile, err)
@@ -497,8 +513,11 @@ func TestMageDevKeyMode(t *testing.T) {
 	if stored.Servers["fixedport"].Function != key {
 		t.Errorf("the printed key is not fixedport's stored function key")
 	}
-	if _, ok := stored.Servers["weather"]; ok {
-		t.Errorf("weather, an anonymous server, got a key")
+	if stored.Servers["weather"].Master != master {
+		t.Errorf("the printed master key is not weather's stored one")
+	}
+	if _, ok := stored.Servers["userinfo"]; ok {
+		t.Errorf("userinfo, an anonymous server, got a key")
 	}
 
 	base := strings.TrimSuffix(urls["fixedport"], "/mcp")
@@ -528,8 +547,16 @@ func TestMageDevKeyMode(t *testing.T) {
 	if code, body := get(base+"/headers?code="+key, ""); code != http.StatusOK || !strings.Contains(body, `"/headers"`) {
 		t.Errorf("fixedport with ?code=: %d %q, want its answer", code, body)
 	}
-	if code, _ := get(urls["weather"], ""); code == http.StatusUnauthorized {
-		t.Errorf("weather, an anonymous server, answered 401 without a key")
+	for _, k := range []string{"", stored.Servers["weather"].Function} {
+		if code, body := get(urls["weather"], k); code != http.StatusUnauthorized || body != "" {
+			t.Errorf("weather (admin level) with key %q: %d %q, want 401 and an empty body", k, code, body)
+		}
+	}
+	if code, _ := get(urls["weather"], master); code == http.StatusUnauthorized {
+		t.Errorf("weather (admin level) answered 401 to its master key")
+	}
+	if code, _ := get(urls["userinfo"], ""); code == http.StatusUnauthorized {
+		t.Errorf("userinfo, an anonymous server, answered 401 without a key")
 	}
 	if err := d.interrupt(t); err != nil {
 		t.Errorf("mage dev exit after Ctrl-C: %v, want 0", err)
