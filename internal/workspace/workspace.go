@@ -4,7 +4,9 @@
 // .vscode/launch.json. The list is derived from the tree: every folder
 // servers/<name> holding a go.mod, a host.json and a local.settings.json is
 // a server. Each registry file has its reader, its writer and its checks
-// here; Sync writes all of them from the list (`mage sync`), and
+// here; Sync writes all of them from the list (`mage sync`), and each
+// server's host.json authorization level from its auth mode in
+// infra/servers.json (entra, key or anonymous), and
 // CheckRegistry fails while a sync would change anything. The magefile
 // and the tests use it, so there is one list and nothing to keep in step by
 // hand.
