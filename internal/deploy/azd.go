@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-// AzdInstallURL is where to install or upgrade azd.
-const AzdInstallURL = "https://aka.ms/azd-install"
+// azdInstallURL is where to install or upgrade azd.
+const azdInstallURL = "https://aka.ms/azd-install"
 
 // toolTimeout bounds each call of a tool: a version command, or the azd
 // login check (which may refresh a token over the network).
@@ -26,24 +26,24 @@ type Azd struct {
 }
 
 // AzdPreflight checks that azd is on PATH, that `azd version` reports
-// MinAzdVersion or newer, and that `azd auth login --check-status` says
+// minAzdVersion or newer, and that `azd auth login --check-status` says
 // the user is logged in. Its errors say what to install or run.
 func AzdPreflight(ctx context.Context) (*Azd, error) {
 	path, err := exec.LookPath("azd")
 	if err != nil {
-		return nil, fmt.Errorf("the Azure Developer CLI (azd) is not installed or not on PATH: install azd %s or newer from %s, run `azd auth login`, then run this again", MinAzdVersion, AzdInstallURL)
+		return nil, fmt.Errorf("the Azure Developer CLI (azd) is not installed or not on PATH: install azd %s or newer from %s, run `azd auth login`, then run this again", minAzdVersion, azdInstallURL)
 	}
 	out, err := runTool(ctx, path, "version")
 	if err != nil {
-		return nil, fmt.Errorf("`azd version` failed: %w; reinstall azd %s or newer from %s", err, MinAzdVersion, AzdInstallURL)
+		return nil, fmt.Errorf("`azd version` failed: %w; reinstall azd %s or newer from %s", err, minAzdVersion, azdInstallURL)
 	}
 	v, ok := readVersion("azd", out)
 	if !ok {
-		return nil, fmt.Errorf("cannot read a version from `azd version` output %q; install azd %s or newer from %s", strings.TrimSpace(out), MinAzdVersion, AzdInstallURL)
+		return nil, fmt.Errorf("cannot read a version from `azd version` output %q; install azd %s or newer from %s", strings.TrimSpace(out), minAzdVersion, azdInstallURL)
 	}
 	a := &Azd{Path: path, Version: v.String()}
-	if v.less(MinAzdVersion) {
-		return a, fmt.Errorf("azd %s is too old: `language: go` Function apps need azd %s or newer; upgrade from %s (or use the `language: custom` fallback in the README)", v, MinAzdVersion, AzdInstallURL)
+	if v.less(minAzdVersion) {
+		return a, fmt.Errorf("azd %s is too old: `language: go` Function apps need azd %s or newer; upgrade from %s (or use the `language: custom` fallback in the README)", v, minAzdVersion, azdInstallURL)
 	}
 	out, err = runTool(ctx, path, "auth", "login", "--check-status")
 	if err != nil || strings.Contains(strings.ToLower(out), "not logged in") {

@@ -27,10 +27,10 @@ const bicepTimeout = 5 * time.Minute
 // ErrNoBicep means neither the Bicep CLI nor the Azure CLI is on PATH.
 var ErrNoBicep = errors.New("no Bicep compiler on PATH (bicep, or az with its bicep command)")
 
-// BicepCompiler returns the command that compiles a Bicep file to standard
+// bicepCompiler returns the command that compiles a Bicep file to standard
 // output: `bicep build FILE --stdout` if the Bicep CLI is on PATH, else
 // `az bicep build --file FILE --stdout`, else ErrNoBicep.
-func BicepCompiler(file string) ([]string, error) {
+func bicepCompiler(file string) ([]string, error) {
 	if p, err := exec.LookPath("bicep"); err == nil {
 		return []string{p, "build", file, "--stdout"}, nil
 	}
@@ -45,7 +45,7 @@ func BicepCompiler(file string) ([]string, error) {
 // error holding the compiler's diagnostics if compilation fails, or
 // ErrNoBicep.
 func BuildBicep(ctx context.Context, root string) (string, error) {
-	args, err := BicepCompiler(filepath.Join(root, filepath.FromSlash(MainBicep)))
+	args, err := bicepCompiler(filepath.Join(root, filepath.FromSlash(MainBicep)))
 	if err != nil {
 		return "", err
 	}

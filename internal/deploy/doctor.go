@@ -31,11 +31,11 @@ type Tool struct {
 // Tools lists the tools `mage doctor` reports.
 func Tools() []Tool {
 	return []Tool{
-		{Name: "go", Args: []string{"version"}, Min: MinGoVersion, Required: true, Install: "https://go.dev/dl/",
+		{Name: "go", Args: []string{"version"}, Min: minGoVersion, Required: true, Install: "https://go.dev/dl/",
 			Need: "required: builds, tests and runs everything (mage comes through `go tool`)"},
 		{Name: "func", Args: []string{"--version"}, Min: MinFuncVersion, Install: FuncInstallURL,
 			Need: "optional: `mage dev` runs each server under the real Functions host (without it, mage plays the host itself)"},
-		{Name: "azd", Args: []string{"version"}, Min: MinAzdVersion, Install: AzdInstallURL,
+		{Name: "azd", Args: []string{"version"}, Min: minAzdVersion, Install: azdInstallURL,
 			Need: "to deploy: `azd up`, `mage up`, `mage deploy`"},
 		{Name: "bicep", Args: []string{"--version"}, Install: BicepInstallURL,
 			Need: "optional: `mage up` and `mage deploy` compile infra/ with it first and stop on errors (azd uses its own copy; `az bicep` also works)"},

@@ -14,12 +14,12 @@ import (
 	"strings"
 )
 
-// MinGoVersion is the oldest Go release that builds the repository.
-const MinGoVersion = "1.26.0"
+// minGoVersion is the oldest Go release that builds the repository.
+const minGoVersion = "1.26.0"
 
-// MinAzdVersion is the first azd release that builds and deploys
+// minAzdVersion is the first azd release that builds and deploys
 // `language: go` services to Flex Consumption (Azure/azure-dev PR #8599).
-const MinAzdVersion = "1.26.0"
+const minAzdVersion = "1.26.0"
 
 // MinFuncVersion is the first Azure Functions Core Tools release that runs
 // MCP custom handlers (the mcp-custom-handler profile): `mage doctor`
@@ -58,7 +58,7 @@ type version [3]int
 func (v version) String() string { return fmt.Sprintf("%d.%d.%d", v[0], v[1], v[2]) }
 
 // less reports whether v is older than min, a version such as
-// MinAzdVersion.
+// minAzdVersion.
 func (v version) less(min string) bool {
 	w, _ := parseVersion(min)
 	for i := range v {
