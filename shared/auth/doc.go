@@ -69,7 +69,9 @@
 //     level from it when set, else from host.json in
 //     FUNCTIONS_APP_ROOT_PATH (set by the host for the handler; the working
 //     directory when unset), else takes the host's default, function; it
-//     refuses to start when the level is anonymous. [UNCERTAIN: that this
+//     refuses to start when the level is anonymous, and also when host.json
+//     says anonymous while the app setting says function, since the
+//     override is not confirmed (below) and /mcp could be open. [UNCERTAIN: that this
 //     app setting overrides the customHandler section on Flex Consumption;
 //     to check, on an app whose host.json says "function", set it to
 //     anonymous and call /mcp without a key: 401 from the host means it is

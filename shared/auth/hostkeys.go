@@ -69,15 +69,32 @@ func keyFromEnv(get func(string) string, readFile func(string) ([]byte, error)) 
 		// Functions host.
 		return Config{Mode: ModeKey, keyNotice: localKeyNotice}, nil
 	}
-	hl, err := effectiveHostLevel(get, readFile)
+	override, err := overrideLevel(get)
+	if err == nil && (override == nil || override.level != levelAnonymous) {
+		var file hostLevel
+		file, err = fileLevel(get, readFile)
+		if err == nil && file.level == levelAnonymous && override != nil {
+			// The host may honour the override (then keys are required)
+			// or not (then /mcp is open): not knowing, refuse.
+			return Config{}, fmt.Errorf("auth: refusing to start: %s=key trusts the Functions host to check function keys; the app setting %s says %s, but %s says %q, "+
+				"and whether the host applies that app setting to customHandler is not confirmed, so anyone might be able to call /mcp. "+
+				"Make host.json say \"DefaultAuthorizationLevel\": \"function\" under customHandler.http (in this repository: \"auth\": \"key\" in infra/servers.json, then go tool mage sync). "+
+				"If you have checked that a request without a key gets 401 from this app, set %s=off",
+				envMCPAuth, envHostAuthLevel, override.level, file.source, file.level, envRequireHostKeys)
+		}
+		if err == nil && override == nil {
+			override = &file
+		}
+	}
 	if err != nil {
 		return Config{}, fmt.Errorf("auth: %s=key: %w; fix it, or set %s=entra (or easyauth) to verify callers' tokens in the process. "+
 			"If the host does require keys, %s=off skips this check", envMCPAuth, err, envMCPAuth, envRequireHostKeys)
 	}
+	hl := *override
 	if hl.level == levelAnonymous {
 		return Config{}, fmt.Errorf("auth: refusing to start: %s=key trusts the Functions host to check function keys, but the host lets anonymous requests through "+
 			"(DefaultAuthorizationLevel is %q, from %s), so anyone could call /mcp. "+
-			"Set \"DefaultAuthorizationLevel\": \"function\" under customHandler.http in host.json, or the app setting %s=function; "+
+			"Set \"DefaultAuthorizationLevel\": \"function\" under customHandler.http in host.json, and the app setting %s=function if it is set; "+
 			"or set %s=entra to verify callers' Entra tokens in the process, or %s=none to serve anonymously on purpose. "+
 			"If the host does require keys and this check is wrong, set %s=off",
 			envMCPAuth, hl.level, hl.source, envHostAuthLevel, envMCPAuth, envMCPAuth, envRequireHostKeys)
@@ -90,14 +107,16 @@ func keyFromEnv(get func(string) string, readFile func(string) ([]byte, error)) 
 const localKeyNotice = "MCP_AUTH=key: the server does not authenticate callers itself; /mcp is protected only by the key check of the host in front of it " +
 	"(mage dev's host emulation requires its local key in x-functions-key), and requests sent straight to the server's port are not checked"
 
-// effectiveHostLevel returns the authorization level the Functions host
-// applies to the custom handler's HTTP route: the app setting override
-// when set, else customHandler.http.DefaultAuthorizationLevel of
+// The authorization level the Functions host applies to the custom
+// handler's HTTP route is the app setting override when set (overrideLevel),
+// else customHandler.http.DefaultAuthorizationLevel of
 // $FUNCTIONS_APP_ROOT_PATH/host.json (host.json in the working directory
 // when FUNCTIONS_APP_ROOT_PATH is unset), else the host's default,
-// function (CustomHandlerHttpOptions). Keys are matched case-insensitively
-// as the host's configuration does; values are anonymous, function or
-// admin, in any case.
+// function (CustomHandlerHttpOptions) (fileLevel). Keys are matched
+// case-insensitively as the host's configuration does; values are
+// anonymous, function or admin, in any case. Because the override is not
+// confirmed (below), key mode requires host.json not to say anonymous even
+// when the override says function.
 //
 // [UNCERTAIN] That the app setting
 // AzureFunctionsJobHost__customHandler__http__DefaultAuthorizationLevel
@@ -115,16 +134,21 @@ const localKeyNotice = "MCP_AUTH=key: the server does not authenticate callers i
 //
 // Only the exact name above and its upper-case form are read: getenv
 // cannot find other spellings, which the host would also honour.
-func effectiveHostLevel(get func(string) string, readFile func(string) ([]byte, error)) (hostLevel, error) {
+func overrideLevel(get func(string) string) (*hostLevel, error) {
 	for _, name := range []string{envHostAuthLevel, strings.ToUpper(envHostAuthLevel)} {
 		if v := get(name); v != "" {
 			l, err := parseLevel(v)
 			if err != nil {
-				return hostLevel{}, fmt.Errorf("the app setting %s: %w", name, err)
+				return nil, fmt.Errorf("the app setting %s: %w", name, err)
 			}
-			return hostLevel{level: l, source: "the app setting " + name}, nil
+			return &hostLevel{level: l, source: "the app setting " + name}, nil
 		}
 	}
+	return nil, nil
+}
+
+// fileLevel is the level host.json sets, or the host's default.
+func fileLevel(get func(string) string, readFile func(string) ([]byte, error)) (hostLevel, error) {
 	path := hostJSON
 	if root := get(envAppRoot); root != "" {
 		path = filepath.Join(root, hostJSON)

@@ -69,8 +69,15 @@ func TestConfigFromEnvKey(t *testing.T) {
 		{name: "azure, no app root: host.json of the working directory", env: authtest.WithEnv(azure, envAppRoot, ""), wantReads: 1,
 			files: map[string]string{"host.json": hostJSONWith(`"anonymous"`)}, wantErr: []string{"refusing to start", "from host.json"}},
 		// The app setting overrides host.json.
-		{name: "azure, override function over anonymous host.json", env: authtest.WithEnv(azure, envHostAuthLevel, "Function"),
-			files: map[string]string{root + "/host.json": hostJSONWith(`"anonymous"`)}, wantNotice: []string{"DefaultAuthorizationLevel function", "the app setting " + envHostAuthLevel}},
+		{name: "azure, override function over function host.json", env: authtest.WithEnv(azure, envHostAuthLevel, "Function"), wantReads: 1,
+			files: map[string]string{root + "/host.json": hostJSONWith(`"function"`)}, wantNotice: []string{"DefaultAuthorizationLevel function", "the app setting " + envHostAuthLevel}},
+		{name: "azure, override admin over absent level", env: authtest.WithEnv(azure, envHostAuthLevel, "admin"), wantReads: 1,
+			files: map[string]string{root + "/host.json": `{"version":"2.0"}`}, wantNotice: []string{"DefaultAuthorizationLevel admin", "the app setting " + envHostAuthLevel}},
+		// Whether the host applies the override is not confirmed: an
+		// anonymous host.json could leave /mcp open, so it is refused.
+		{name: "azure, override function over anonymous host.json", env: authtest.WithEnv(azure, envHostAuthLevel, "Function"), wantReads: 1,
+			files:   map[string]string{root + "/host.json": hostJSONWith(`"anonymous"`)},
+			wantErr: []string{"refusing to start", "says function", root + "/host.json", "not confirmed", `"auth": "key"`, "go tool mage sync", "MCP_REQUIRE_HOST_KEYS=off"}},
 		{name: "azure, override anonymous over function host.json", env: authtest.WithEnv(azure, envHostAuthLevel, "anonymous"),
 			files:   map[string]string{root + "/host.json": hostJSONWith(`"function"`)},
 			wantErr: []string{"refusing to start", "the app setting " + envHostAuthLevel, "MCP_REQUIRE_HOST_KEYS=off"}},

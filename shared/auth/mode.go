@@ -100,7 +100,8 @@ type Config struct {
 //     AzureFunctionsJobHost__customHandler__http__DefaultAuthorizationLevel
 //     when set, else customHandler.http.DefaultAuthorizationLevel in
 //     $FUNCTIONS_APP_ROOT_PATH/host.json, else the host's default
-//     (function); anonymous is an error, unless MCP_REQUIRE_HOST_KEYS=off.
+//     (function); anonymous is an error, and so is an anonymous host.json
+//     under an app setting of function, unless MCP_REQUIRE_HOST_KEYS=off.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return configFromEnv(getenv, os.ReadFile)
 }
