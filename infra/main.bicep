@@ -148,7 +148,11 @@ var appCallerClientIdsArray = filter(map(split(appCallerClientIds, ','), id => t
 // anonymous; otherwise its MCP_SERVER_AUTH pair, else its "auth" in
 // servers.json, else entra. A pair naming no server, or a mode other than
 // entra, key and anonymous (in the pairs or in servers.json), fails the
-// deployment with a message saying which and what is allowed.
+// deployment with a message saying which and what is allowed. So does a
+// pair that makes a server key whose "auth" is not key: key needs host.json
+// itself to say "function" (that the host applies the level app setting to
+// customHandler is unconfirmed, and shared/auth refuses to start in key
+// mode over an anonymous host.json).
 var authModes = [
   'entra'
   'key'
@@ -169,6 +173,10 @@ var serverAuthErrors = concat(
   map(
     filter(serverAuthPairs, p => !contains(authModes, toLower(trim(join(skip(split(p, '='), 1), '='))))),
     p => 'MCP_SERVER_AUTH: "${p}" is not name=mode with mode ${join(authModes, ', ')}'
+  ),
+  map(
+    filter(servers, s => (contains(serverAuthOverrides, s.name) ? serverAuthOverrides[s.name] : '') == 'key' && (s.?auth ?? 'entra') != 'key'),
+    s => 'MCP_SERVER_AUTH: ${s.name}=key needs "auth": "key" for ${s.name} in infra/servers.json (then go tool mage sync, so that its host.json requires function keys), because an app setting alone may not make the Functions host check keys'
   ),
   map(
     filter(servers, s => !contains(authModes, s.?auth ?? 'entra')),

@@ -229,6 +229,9 @@ var authSettings = useEasyAuth
       // (no user) must carry.
       MCP_AUTH_AUDIENCES: '${applicationId},${identifierUri}'
       MCP_AUTH_ALLOWED_APPLICATIONS: join(allowedApplications, ',')
+      // Delegated tokens need the scope, app-only ones the role: with
+      // roles alone, shared/auth would ask users for the role too.
+      MCP_AUTH_SCOPES: '${identifierUri}/user_impersonation'
       MCP_AUTH_ROLES: appRole
       MCP_REQUIRE_EASYAUTH_ENV: requireEasyAuthEnv
     }

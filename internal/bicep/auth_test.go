@@ -110,12 +110,15 @@ func TestServerAuthModes(t *testing.T) {
 		wantFail                    string
 	}{
 		{name: "servers.json alone", want: map[string]string{"userinfo": "entra", "weather": "entra"}},
-		{name: "one override", serverAuth: "weather=key", want: map[string]string{"userinfo": "entra", "weather": "key"}},
-		{name: "spaces, case, empty pairs", serverAuth: " weather = Key ,, userinfo=anonymous ,", want: map[string]string{"userinfo": "anonymous", "weather": "key"}},
+		{name: "one override", serverAuth: "weather=anonymous", want: map[string]string{"userinfo": "entra", "weather": "anonymous"}},
+		{name: "override to key where servers.json says key", servers: withAuth("weather", "key"), serverAuth: "weather=key", want: map[string]string{"userinfo": "entra", "weather": "key"}},
+		{name: "spaces, case, empty pairs", servers: withAuth("weather", "key"), serverAuth: " weather = Key ,, userinfo=Anonymous ,", want: map[string]string{"userinfo": "anonymous", "weather": "key"}},
+		// key needs host.json's own level: servers.json must say key.
+		{name: "override to key where servers.json says entra", serverAuth: "weather=key", wantFail: `MCP_SERVER_AUTH: weather=key needs "auth": "key" for weather in infra/servers.json (then go tool mage sync`},
 		{name: "servers.json key, override back to entra", servers: withAuth("weather", "key"), serverAuth: "weather=entra", want: map[string]string{"userinfo": "entra", "weather": "entra"}},
 		{name: "servers.json key", servers: withAuth("weather", "key"), want: map[string]string{"userinfo": "entra", "weather": "key"}},
 		{name: "servers.json without auth", servers: []any{map[string]any{"name": "weather", "graph": false}}, want: map[string]string{"weather": "entra"}},
-		{name: "ANONYMOUS_SERVER_AUTH wins", anonymous: "True", serverAuth: "weather=key", servers: withAuth("userinfo", "key"), want: map[string]string{"userinfo": "anonymous", "weather": "anonymous"}},
+		{name: "ANONYMOUS_SERVER_AUTH wins", anonymous: "True", serverAuth: "weather=entra", servers: withAuth("userinfo", "key"), want: map[string]string{"userinfo": "anonymous", "weather": "anonymous"}},
 		{name: "unknown server", serverAuth: "wether=key", wantFail: `MCP_SERVER_AUTH: "wether=key" names no server; the servers are userinfo, weather`},
 		{name: "unknown mode", serverAuth: "weather=keys", wantFail: `MCP_SERVER_AUTH: "weather=keys" is not name=mode with mode entra, key, anonymous`},
 		{name: "no mode", serverAuth: "weather", wantFail: `MCP_SERVER_AUTH: "weather" is not name=mode`},
@@ -228,6 +231,11 @@ func TestServerBicepPerAuthMode(t *testing.T) {
 				t.Errorf("MCP_AUTH_ROLES = %v (%v), want MCP.Invoke", roles, err)
 			case !entra && roles != nil:
 				t.Errorf("MCP_AUTH_ROLES = %v without Entra", roles)
+			}
+			// With roles alone, shared/auth would require the role of
+			// signed-in users too: entra sets the delegated scope as well.
+			if vs, err := s.member(authSettings, "MCP_AUTH_SCOPES", true); entra && (err != nil || len(vs) != 1 || !strings.HasSuffix(fmt.Sprint(vs[0]), "/user_impersonation")) {
+				t.Errorf("MCP_AUTH_SCOPES = %v (%v), want <identifier URI>/user_impersonation", vs, err)
 			}
 			if got := value(t, s, fx.decl(t, server, "authMode").Node.Child("identifier"), "authMode"); got != mode {
 				t.Errorf("authMode = %v", got)
