@@ -115,7 +115,7 @@ func TestFaultsWeatherUpstream(t *testing.T) {
 	default:
 	}
 	checkWorkerLogs(t, host)
-	if err, took := host.Stop(t, 15*time.Second); err != nil {
+	if took, err := host.Stop(t, 15*time.Second); err != nil {
 		t.Errorf("exit after SIGTERM: %v (after %s), want 0", err, took)
 	}
 }
@@ -184,7 +184,7 @@ func TestSigtermUnderLoad(t *testing.T) {
 
 	time.Sleep(1500 * time.Millisecond)
 	sigterm := time.Now()
-	exitErr, took := host.Stop(t, 30*time.Second)
+	took, exitErr := host.Stop(t, 30*time.Second)
 	// A moment more of clients knocking on a closed door.
 	time.Sleep(500 * time.Millisecond)
 	close(stop)
@@ -262,7 +262,7 @@ func TestSigtermWithListenClient(t *testing.T) {
 	if _, err := cs.ListTools(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	exitErr, took := host.Stop(t, 30*time.Second)
+	took, exitErr := host.Stop(t, 30*time.Second)
 	t.Logf("exit after %s: %v", took.Round(time.Millisecond), exitErr)
 	if exitErr != nil {
 		t.Errorf("exit after SIGTERM with a 2026-07-28 client connected: %v, want status 0 (stderr: %s)", exitErr, lastLine(host.Stderr.String()))

@@ -123,9 +123,7 @@ func startUnderHost(t *testing.T, appDir, executable string, env map[string]stri
 
 // Stop sends SIGTERM, as the host does when it recycles a worker, and
 // returns the exit error and how long the process took to exit.
-//
-//lint:ignore ST1008 the exit error is the result callers test first (err, took := h.Stop(...)) across many e2e files; the order is kept.
-func (h *fakeHost) Stop(t *testing.T, limit time.Duration) (error, time.Duration) {
+func (h *fakeHost) Stop(t *testing.T, limit time.Duration) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	if runtime.GOOS == "windows" {
@@ -135,10 +133,10 @@ func (h *fakeHost) Stop(t *testing.T, limit time.Duration) (error, time.Duration
 	}
 	select {
 	case <-h.Done():
-		return h.Err(), time.Since(start)
+		return time.Since(start), h.Err()
 	case <-time.After(limit):
 		t.Fatalf("worker still running %s after SIGTERM", limit)
-		return nil, 0
+		return 0, nil
 	}
 }
 

@@ -468,7 +468,7 @@ func loadTest(t *testing.T, h *fakeHost, mix []loadRequest, closeUpstream func()
 	within("goroutines at rest", int64(warmG), int64(endG), 2)
 
 	checkWorkerLogs(t, h)
-	if err, took := h.Stop(t, 15*time.Second); err != nil {
+	if took, err := h.Stop(t, 15*time.Second); err != nil {
 		t.Errorf("exit after SIGTERM: %v (after %s), want 0", err, took)
 	}
 }

@@ -230,7 +230,7 @@ func TestPackageWeather(t *testing.T) {
 	if res.IsError || !strings.Contains(text, "Event: Wind Advisory") {
 		t.Fatalf("get_alerts from the package = %q", text)
 	}
-	if err, _ := host.Stop(t, 15*time.Second); err != nil {
+	if _, err := host.Stop(t, 15*time.Second); err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
 }

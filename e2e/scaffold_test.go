@@ -119,7 +119,7 @@ func TestScaffoldNew(t *testing.T) {
 		t.Errorf("hello with no name = %v %q, want a tool error", res.IsError, text)
 	}
 	cs.Close()
-	if err, _ := host.Stop(t, 15*time.Second); err != nil {
+	if _, err := host.Stop(t, 15*time.Second); err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
 	if e := strings.TrimSpace(host.Stderr.String()); e != "" {

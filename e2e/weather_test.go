@@ -140,7 +140,7 @@ func TestWeatherUnderFunctionsHost(t *testing.T) {
 
 	// Logs: JSON lines on stdout under the host, one per request with the
 	// host's invocation id; nothing on stderr.
-	err, took := host.Stop(t, 15*time.Second)
+	took, err := host.Stop(t, 15*time.Second)
 	if err != nil {
 		t.Errorf("exit after SIGTERM: %v, want status 0", err)
 	}
