@@ -20,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+
+	"github.com/mcpfunc/mcpfunc/internal/deployment"
 )
 
 func main() {
@@ -54,22 +56,16 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 
-	out, err := readOutputs(ctx, *root, *envName, lookupEnv)
+	out, err := deployment.Read(ctx, *root, *envName, lookupEnv)
 	if err != nil {
 		return err
 	}
-	servers, err := parseServers(out.servers)
-	if err != nil {
-		return err
-	}
-	for i := range servers {
-		servers[i].resourceGroup = out.resourceGroup
-	}
+	servers := out.Servers
 	if len(servers) == 0 {
-		fmt.Fprintf(stdout, "SERVERS of %s lists no servers: nothing to print or write.\n", out.describe())
+		fmt.Fprintf(stdout, "%s of %s lists no servers: nothing to print or write.\n", deployment.ServersOutput, out.Describe())
 		return nil
 	}
-	printServers(stdout, out, servers)
+	printServers(stdout, out)
 
 	mcpPath := filepath.Join(*root, filepath.FromSlash(mcpJSONFile))
 	src, err := os.ReadFile(mcpPath)

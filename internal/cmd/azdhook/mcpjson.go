@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mcpfunc/mcpfunc/internal/deployment"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
@@ -33,7 +34,7 @@ type result struct {
 // updateMCPJSONFile points the remote entries of src, the mcp.json at
 // path, at the servers' hosts and writes the file (unless dryRun) if that
 // changed it. It returns a result per server name.
-func updateMCPJSONFile(path string, src []byte, servers []server, dryRun bool) (map[string]result, error) {
+func updateMCPJSONFile(path string, src []byte, servers []deployment.Server, dryRun bool) (map[string]result, error) {
 	out, results, err := rewriteMCPJSON(src, servers)
 	if err != nil {
 		return nil, err
@@ -53,10 +54,10 @@ func updateMCPJSONFile(path string, src []byte, servers []server, dryRun bool) (
 // <name>-host input stays: VS Code asks only for inputs a url uses, and
 // putting the prompt back in the url brings it back. Every other byte of
 // src is kept, so running this twice changes nothing the second time.
-func rewriteMCPJSON(src []byte, servers []server) ([]byte, map[string]result, error) {
+func rewriteMCPJSON(src []byte, servers []deployment.Server) ([]byte, map[string]result, error) {
 	m, err := workspace.ParseMCPJSON(src)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w%s", err, near(string(src), err))
+		return nil, nil, fmt.Errorf("%w%s", err, deployment.Near(string(src), err))
 	}
 	results := make(map[string]result, len(servers))
 	for _, s := range servers {
@@ -67,12 +68,12 @@ func rewriteMCPJSON(src []byte, servers []server) ([]byte, map[string]result, er
 		switch {
 		case !ok:
 			r.state = missing
-		case e.URL == s.url():
+		case e.URL == s.URL():
 			r.state = already
 		case e.URL != workspace.MCPRemoteURL(s.Name) && !hostURL:
 			r.state = custom
 		default:
-			if src, err = setString(src, s.url(), "servers", key, "url"); err != nil {
+			if src, err = setString(src, s.URL(), "servers", key, "url"); err != nil {
 				return nil, nil, fmt.Errorf("%s: servers.%s.url: %w", mcpJSONFile, key, err)
 			}
 			r.state = pointed
@@ -85,8 +86,8 @@ func rewriteMCPJSON(src []byte, servers []server) ([]byte, map[string]result, er
 		return nil, nil, fmt.Errorf("edited %s does not parse (a bug; the file was not written): %w", mcpJSONFile, err)
 	}
 	for _, s := range servers {
-		if key := workspace.MCPRemoteName(s.Name); results[s.Name].state == pointed && m.Servers[key].URL != s.url() {
-			return nil, nil, fmt.Errorf("%s: servers.%s.url reads back as %q, not %q (a duplicate key?): the file was not written", mcpJSONFile, key, m.Servers[key].URL, s.url())
+		if key := workspace.MCPRemoteName(s.Name); results[s.Name].state == pointed && m.Servers[key].URL != s.URL() {
+			return nil, nil, fmt.Errorf("%s: servers.%s.url reads back as %q, not %q (a duplicate key?): the file was not written", mcpJSONFile, key, m.Servers[key].URL, s.URL())
 		}
 	}
 	return src, results, nil

@@ -1,4 +1,8 @@
-package main
+// Package deployment reads what `azd provision` deployed: the SERVERS
+// output of infra/main.bicep (one entry per Function app) and the azd
+// environment's name and resource group, from a hook's environment
+// variables or from `azd env get-values`.
+package deployment
 
 import (
 	"bytes"
@@ -13,9 +17,9 @@ import (
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
-// serversOutput is the name of infra/main.bicep's output that lists the
+// ServersOutput is the name of infra/main.bicep's output that lists the
 // deployed servers.
-const serversOutput = "SERVERS"
+const ServersOutput = "SERVERS"
 
 // How azd hands SERVERS over (azure-dev, cli/azd, at azure-dev-cli_1.26.0
 // and main alike):
@@ -35,11 +39,11 @@ const serversOutput = "SERVERS"
 //     SERVERS="[{\"appName\":…}]" with \ " ! $ ` backslash-escaped;
 //     `--output json` prints the same map with json.MarshalIndent
 //     (pkg/output/json.go), which needs no dotenv unescaping: that is what
-//     readOutputs asks for.
+//     Read asks for.
 
-// server is one entry of SERVERS. Fields infra/main.bicep may add later
+// Server is one entry of SERVERS. Fields infra/main.bicep may add later
 // are ignored; missing optional ones are empty.
-type server struct {
+type Server struct {
 	Name          string `json:"name"`
 	AppName       string `json:"appName"`
 	Hostname      string `json:"hostname"`
@@ -55,28 +59,52 @@ type server struct {
 	// host is the host name the entry resolves to (parseServers).
 	host string
 	// resourceGroup is the azd environment's AZURE_RESOURCE_GROUP, for the
-	// function key command (run sets it).
+	// function key command (Read sets it).
 	resourceGroup string
 }
 
-// url is the server's MCP endpoint, as .vscode/mcp.json gets it.
-func (s server) url() string { return workspace.MCPRemoteHostURL(s.host) }
+// Host is the Function app's host name: Hostname, or else the host of
+// MCPURL. Read checks that it is one.
+func (s Server) Host() string { return s.host }
 
-// easyAuth reports whether the app signs callers in with Entra ID.
-func (s server) easyAuth() bool {
+// URL is the server's MCP endpoint, https://<host>/mcp, as
+// .vscode/mcp.json gets it.
+func (s Server) URL() string { return workspace.MCPRemoteHostURL(s.host) }
+
+// Mode is how the server authenticates its callers: workspace.AuthKey
+// when Auth says key (the Functions host requires a function key);
+// workspace.AuthAnonymous when Auth says anonymous (or none, off, false),
+// or when the entry has no ApplicationID; else workspace.AuthEntra (Easy
+// Auth signs callers in with Entra ID).
+func (s Server) Mode() string {
 	switch strings.ToLower(s.Auth) {
-	case "anonymous", "none", "off", "false", workspace.AuthKey:
-		return false
+	case workspace.AuthKey:
+		return workspace.AuthKey
+	case workspace.AuthAnonymous, "none", "off", "false":
+		return workspace.AuthAnonymous
 	}
-	return s.ApplicationID != ""
+	if s.ApplicationID == "" {
+		return workspace.AuthAnonymous
+	}
+	return workspace.AuthEntra
 }
 
-// functionKey reports whether the Functions host requires a function key
-// (auth mode key).
-func (s server) functionKey() bool { return strings.ToLower(s.Auth) == workspace.AuthKey }
+// DelegatedScope is the delegated scope a client asks for: Scope, or else
+// <IdentifierURI>/user_impersonation, or "" if neither is known.
+func (s Server) DelegatedScope() string {
+	switch {
+	case s.Scope != "":
+		return s.Scope
+	case s.IdentifierURI != "":
+		return strings.TrimSuffix(s.IdentifierURI, "/") + "/user_impersonation"
+	}
+	return ""
+}
 
-// keyCommand is the command that prints the app's default function key.
-func (s server) keyCommand() string {
+// KeyCommand is the Azure CLI command that prints the app's default
+// function key, with placeholders for a resource group or app name that
+// is not known.
+func (s Server) KeyCommand() string {
 	rg, app := s.resourceGroup, s.AppName
 	if rg == "" {
 		rg = "<resource group>"
@@ -87,58 +115,65 @@ func (s server) keyCommand() string {
 	return workspace.FunctionKeyCommand(rg, app)
 }
 
-// scope is the delegated scope a client asks for, or "" if unknown.
-func (s server) scope() string {
-	switch {
-	case s.Scope != "":
-		return s.Scope
-	case s.IdentifierURI != "":
-		return strings.TrimSuffix(s.IdentifierURI, "/") + "/user_impersonation"
-	}
-	return ""
+// Outputs is what Read found.
+type Outputs struct {
+	Servers       []Server // SERVERS, in its order
+	ResourceGroup string   // AZURE_RESOURCE_GROUP, if known
+	Env           string   // the azd environment's name, if known
+	From          string   // where the values came from, for a report
 }
 
-// outputs is what readOutputs found.
-type outputs struct {
-	servers       string // SERVERS, JSON text
-	resourceGroup string // AZURE_RESOURCE_GROUP, if known
-	env           string // azd environment name, if known
-	from          string // where it came from, for the report
-}
-
-// describe names the environment for the report.
-func (o outputs) describe() string {
-	if o.env == "" {
+// Describe names the environment for a report: azd environment "<name>",
+// or "the azd environment" when its name is not known.
+func (o Outputs) Describe() string {
+	if o.Env == "" {
 		return "the azd environment"
 	}
-	return fmt.Sprintf("azd environment %q", o.env)
+	return fmt.Sprintf("azd environment %q", o.Env)
 }
 
-// readOutputs returns the SERVERS output: from the hook's environment
-// variables when azd runs this as a hook (and no environment is named),
-// else from `azd env get-values --output json` run in root.
-func readOutputs(ctx context.Context, root, envName string, lookupEnv func(string) (string, bool)) (outputs, error) {
+// Read returns the deployed servers: from the hook's environment
+// variables (read with lookupEnv) when azd runs the caller as a hook and
+// envName is "", else from `azd env get-values --output json` run in root
+// (with -e envName if given). It checks each entry's name and host name;
+// an error names every entry that fails. Errors show no environment value
+// but SERVERS.
+func Read(ctx context.Context, root, envName string, lookupEnv func(string) (string, bool)) (Outputs, error) {
+	o, text, err := readOutputs(ctx, root, envName, lookupEnv)
+	if err != nil {
+		return Outputs{}, err
+	}
+	if o.Servers, err = parseServers(text); err != nil {
+		return Outputs{}, err
+	}
+	for i := range o.Servers {
+		o.Servers[i].resourceGroup = o.ResourceGroup
+	}
+	return o, nil
+}
+
+// readOutputs returns the environment's values and the SERVERS JSON text.
+func readOutputs(ctx context.Context, root, envName string, lookupEnv func(string) (string, bool)) (Outputs, string, error) {
 	if envName == "" {
-		if v, ok := lookupEnv(serversOutput); ok {
+		if v, ok := lookupEnv(ServersOutput); ok {
 			name, _ := lookupEnv("AZURE_ENV_NAME")
 			rg, _ := lookupEnv("AZURE_RESOURCE_GROUP")
-			return outputs{servers: v, resourceGroup: rg, env: name, from: "the hook's environment"}, nil
+			return Outputs{ResourceGroup: rg, Env: name, From: "the hook's environment"}, v, nil
 		}
 	}
 	values, err := azdEnvValues(ctx, root, envName)
 	if err != nil {
-		return outputs{}, err
+		return Outputs{}, "", err
 	}
-	o := outputs{env: values["AZURE_ENV_NAME"], resourceGroup: values["AZURE_RESOURCE_GROUP"], from: "azd env get-values"}
-	if o.env == "" {
-		o.env = envName
+	o := Outputs{Env: values["AZURE_ENV_NAME"], ResourceGroup: values["AZURE_RESOURCE_GROUP"], From: "azd env get-values"}
+	if o.Env == "" {
+		o.Env = envName
 	}
-	v, ok := values[serversOutput]
+	v, ok := values[ServersOutput]
 	if !ok {
-		return outputs{}, fmt.Errorf("%s has no %s output: run `azd provision` (or `azd up`) first, with this repository's infra/main.bicep", o.describe(), serversOutput)
+		return Outputs{}, "", fmt.Errorf("%s has no %s output: run `azd provision` (or `azd up`) first, with this repository's infra/main.bicep", o.Describe(), ServersOutput)
 	}
-	o.servers = v
-	return o, nil
+	return o, v, nil
 }
 
 // azdEnvValues runs `azd env get-values --output json` in root and returns
@@ -146,7 +181,7 @@ func readOutputs(ctx context.Context, root, envName string, lookupEnv func(strin
 func azdEnvValues(ctx context.Context, root, envName string) (map[string]string, error) {
 	azd, err := exec.LookPath("azd")
 	if err != nil {
-		why := serversOutput + " is not set (azd sets it when this runs as azure.yaml's postprovision hook) and azd"
+		why := ServersOutput + " is not set (azd sets it when this runs as azure.yaml's postprovision hook) and azd"
 		if envName != "" {
 			why = "-e needs azd, which"
 		}
@@ -176,18 +211,18 @@ func azdEnvValues(ctx context.Context, root, envName string) (map[string]string,
 
 // parseServers reads the SERVERS JSON text and checks each entry's name
 // and host name.
-func parseServers(text string) ([]server, error) {
+func parseServers(text string) ([]Server, error) {
 	if strings.TrimSpace(text) == "" {
-		return nil, fmt.Errorf("%s is empty: run `azd provision` (or `azd up`) first", serversOutput)
+		return nil, fmt.Errorf("%s is empty: run `azd provision` (or `azd up`) first", ServersOutput)
 	}
-	var servers []server
+	var servers []Server
 	if err := json.Unmarshal([]byte(text), &servers); err != nil {
-		return nil, fmt.Errorf("%s is not a JSON array of {name, hostname, …} objects: %w%s", serversOutput, err, near(text, err))
+		return nil, fmt.Errorf("%s is not a JSON array of {name, hostname, …} objects: %w%s", ServersOutput, err, Near(text, err))
 	}
 	var errs []error
 	for i := range servers {
 		s := &servers[i]
-		where := fmt.Sprintf("%s[%d]", serversOutput, i)
+		where := fmt.Sprintf("%s[%d]", ServersOutput, i)
 		if !workspace.ValidName(s.Name) {
 			errs = append(errs, fmt.Errorf("%s: name %q is not a server name", where, s.Name))
 			continue
@@ -207,8 +242,10 @@ func parseServers(text string) ([]server, error) {
 	return servers, errors.Join(errs...)
 }
 
-// near quotes the text around a JSON error's offset, if it has one.
-func near(text string, err error) string {
+// Near quotes the text around the offset of a JSON decoding error of
+// text, as ` (near "…")` to append to the error's message, or returns ""
+// if err has no offset in text.
+func Near(text string, err error) string {
 	var off int64 = -1
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
