@@ -132,6 +132,10 @@ type OAuthConfig struct {
 	// User is the user the authorization endpoint signs in ("ada" when
 	// empty); tokens carry [OID] of it as oid and it as name.
 	User string
+	// AccessTokenLifetime is how long access tokens are valid (expires_in
+	// and exp): an hour when zero. Entra's default is 60 to 90 minutes; a
+	// short one makes clients refresh.
+	AccessTokenLifetime time.Duration
 }
 
 // OAuthEvent is one answer of the fake's authorization or token
@@ -205,6 +209,9 @@ func NewOAuthEntra(t testing.TB, cfg OAuthConfig) *OAuthEntra {
 func NewOAuthEntraHandler(cfg OAuthConfig, signer *Signer) *OAuthEntra {
 	if cfg.User == "" {
 		cfg.User = "ada"
+	}
+	if cfg.AccessTokenLifetime <= 0 {
+		cfg.AccessTokenLifetime = time.Hour
 	}
 	e := &OAuthEntra{cfg: cfg, signer: signer, now: time.Now, codes: map[string]*oauthGrant{}, refresh: map[string]*oauthGrant{}}
 	e.mux = http.NewServeMux()
@@ -692,11 +699,13 @@ func (e *OAuthEntra) issue(r *http.Request, clientID string, req scopeRequest, g
 	claims["azpacr"] = "0" // a public client
 	claims["preferred_username"] = e.cfg.User + "@example.com"
 	claims["uti"] = newOpaque(16)
+	lifetime := int64(e.cfg.AccessTokenLifetime / time.Second)
+	claims["exp"] = e.now().Unix() + lifetime
 	out := map[string]any{
 		"token_type":     "Bearer",
 		"scope":          strings.Join(req.api, " "),
-		"expires_in":     3599,
-		"ext_expires_in": 3599,
+		"expires_in":     lifetime,
+		"ext_expires_in": lifetime,
 		"access_token":   e.signer.Sign(claims),
 	}
 	if req.offline {

@@ -381,3 +381,27 @@ func TestOAuthEntraEventsHoldNoSecrets(t *testing.T) {
 		t.Fatalf("authorize event params %v", evs[0].Params)
 	}
 }
+
+func TestOAuthEntraAccessTokenLifetime(t *testing.T) {
+	for _, tc := range []struct {
+		lifetime time.Duration
+		want     float64
+	}{{0, 3600}, {30 * time.Second, 30}} {
+		e := NewOAuthEntra(t, OAuthConfig{
+			Tenant:              oauthTenant,
+			API:                 OAuthAPI{ClientID: oauthAPI, IdentifierURIs: []string{oauthAppURI}, Scopes: []string{"user_impersonation"}, PreAuthorized: []string{oauthClient}},
+			Clients:             []OAuthClient{{ClientID: oauthClient, RedirectURIs: []string{"http://localhost/oauth/callback"}}},
+			AccessTokenLifetime: tc.lifetime,
+		})
+		res := doToken(t, e, codeForm(codeFor(t, e, nil), nil))
+		at := res.str("access_token")
+		var claims struct {
+			Exp float64 `json:"exp"`
+		}
+		b, _ := base64.RawURLEncoding.DecodeString(strings.Split(at, ".")[1])
+		json.Unmarshal(b, &claims)
+		if res.body["expires_in"] != tc.want || claims.Exp-float64(time.Now().Unix()) > tc.want+1 || claims.Exp-float64(time.Now().Unix()) < tc.want-5 {
+			t.Errorf("lifetime %s: expires_in %v, exp in %.0fs, want %.0f", tc.lifetime, res.body["expires_in"], claims.Exp-float64(time.Now().Unix()), tc.want)
+		}
+	}
+}
