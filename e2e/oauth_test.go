@@ -28,6 +28,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpfunc/mcpfunc/internal/clientcfg"
 	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 )
 
@@ -43,12 +44,16 @@ const (
 )
 
 // newClientsEntra is the fake tenant: the weather API exposing
-// user_impersonation, pre-authorizing two public clients: mcp-remote's
-// (redirect URI http://localhost/oauth/callback, its default callback,
-// any port) and the TypeScript SDK script's (http://127.0.0.1/callback).
-func newClientsEntra(t *testing.T) *authtest.OAuthEntra {
+// user_impersonation, pre-authorizing two public clients: mcp-remote's,
+// with the redirect URI the recipes tell users to register
+// (http://localhost:8765/oauth/callback; Entra ignores the port of a
+// localhost redirect URI, so mcp-remote on another port matches too), and
+// the TypeScript SDK script's (http://127.0.0.1/callback). Access tokens
+// live lifetime (an hour when zero).
+func newClientsEntra(t *testing.T, lifetime time.Duration) *authtest.OAuthEntra {
 	return authtest.NewOAuthEntra(t, authtest.OAuthConfig{
-		Tenant: oauthTenant,
+		AccessTokenLifetime: lifetime,
+		Tenant:              oauthTenant,
 		API: authtest.OAuthAPI{
 			ClientID:       oauthAPIClient,
 			IdentifierURIs: []string{oauthAppURI},
@@ -56,7 +61,7 @@ func newClientsEntra(t *testing.T) *authtest.OAuthEntra {
 			PreAuthorized:  []string{mcpRemoteClientID, tsOAuthClientID},
 		},
 		Clients: []authtest.OAuthClient{
-			{ClientID: mcpRemoteClientID, RedirectURIs: []string{"http://localhost/oauth/callback"}},
+			{ClientID: mcpRemoteClientID, RedirectURIs: []string{fmt.Sprintf("http://localhost:%d/oauth/callback", clientcfg.CallbackPort)}},
 			{ClientID: tsOAuthClientID, RedirectURIs: []string{"http://127.0.0.1/callback"}},
 		},
 	})
@@ -204,26 +209,73 @@ func resourceRefusals(e *authtest.OAuthEntra) []authtest.OAuthEvent {
 	return out
 }
 
-// TestOAuthMCPRemote: mcp-remote, as a stdio host runs it, signs in to
-// weather through the fake Entra with a pre-registered public client
-// (--static-oauth-client-info: Entra has no Dynamic Client Registration)
-// and --disable-resource-parameter, then lists and calls the tools over
-// stdio; its next start uses the stored token without a browser. Without
+// mcpRemoteRecipe returns the Entra recipe internal/clientcfg writes for
+// stdio hosts (Claude Desktop: npx -y mcp-remote@<version> <url> <callback
+// port> <flags>) for weather at url signing in with clientID: the npx
+// package, and mcp-remote's arguments with the callback port replaced by
+// port (the recipe's fixed 8765 may be taken on a test machine).
+func mcpRemoteRecipe(t *testing.T, url, clientID string, port int) (pkg string, args []string) {
+	t.Helper()
+	recipes, err := clientcfg.Recipes(clientcfg.Server{Name: "weather", URL: url, Auth: clientcfg.Entra, Scope: oauthScope, ClientID: clientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recipes {
+		if r.Client != "claude-desktop" {
+			continue
+		}
+		var doc struct {
+			MCPServers map[string]struct {
+				Command string   `json:"command"`
+				Args    []string `json:"args"`
+			} `json:"mcpServers"`
+		}
+		if err := json.Unmarshal([]byte(r.Text), &doc); err != nil || len(doc.MCPServers) != 1 {
+			t.Fatalf("the claude-desktop recipe is not one mcpServers entry (%v):\n%s", err, r.Text)
+		}
+		for _, entry := range doc.MCPServers {
+			a := entry.Args
+			if entry.Command != "npx" || len(a) < 4 || a[0] != "-y" || a[2] != url || a[3] != fmt.Sprint(clientcfg.CallbackPort) {
+				t.Fatalf("the claude-desktop recipe is not npx -y <mcp-remote> %s %d …:\n%s", url, clientcfg.CallbackPort, r.Text)
+			}
+			return a[1], append([]string{fmt.Sprint(port)}, a[4:]...)
+		}
+	}
+	t.Fatal("clientcfg has no claude-desktop recipe")
+	return "", nil
+}
+
+// TestOAuthMCPRemote: mcp-remote, started with the arguments of the Entra
+// recipe internal/clientcfg writes for stdio hosts (README's "Claude
+// Desktop" recipe), signs in to weather through the fake Entra with a
+// pre-registered public client (--static-oauth-client-info: Entra has no
+// Dynamic Client Registration), the scope and offline_access
+// (--static-oauth-client-metadata) and --disable-resource-parameter, then
+// lists and calls the tools over stdio, refreshing its short-lived token;
+// its next start uses the stored token without a browser. Without
 // --disable-resource-parameter it sends the server's URL as resource next
 // to the API's scope, and Entra refuses the sign-in with AADSTS9010010:
 // the reason for the flag.
 func TestOAuthMCPRemote(t *testing.T) {
 	nc := needNodeClients(t)
-	e := newClientsEntra(t)
+	// Access tokens of 30 s: mcp-remote refreshes a token that expires
+	// within a minute before it uses it.
+	e := newClientsEntra(t, 30*time.Second)
 	base := startOAuthWeather(t, e)
-	clientInfo := fmt.Sprintf(`{"client_id":%q}`, mcpRemoteClientID)
+	pkg, recipe := mcpRemoteRecipe(t, base+"/mcp", mcpRemoteClientID, freePort(t))
+	pinned := pinnedClientVersion(t, "mcp-remote")
+	if pkg != "mcp-remote@"+pinned {
+		// internal/clientcfg says the tests run the release its recipes run.
+		t.Logf("NOTE: the recipes run %s; this test runs the release clients/package.json pins, %s", pkg, pinned)
+	}
+	t.Logf("mcp-remote %s", strings.Join(recipe, " "))
+	if !slices.Contains(recipe, "--disable-resource-parameter") || !slices.Contains(recipe, "--static-oauth-client-info") {
+		t.Fatalf("the recipe's mcp-remote arguments %q lack --static-oauth-client-info or --disable-resource-parameter", recipe)
+	}
 
-	t.Run("with --disable-resource-parameter", func(t *testing.T) {
+	t.Run("the recipe", func(t *testing.T) {
 		m := newMCPRemoteEnv(t, nc)
-		// offline_access for a refresh token: Entra issues one only then.
-		metadata := fmt.Sprintf(`{"scope":%q}`, oauthScope+" offline_access")
-		args := []string{portArg(freePort(t)), "--static-oauth-client-info", clientInfo, "--static-oauth-client-metadata", metadata,
-			"--disable-resource-parameter", "--transport", "http-only", "--auth-timeout", "30"}
+		args := recipe
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		cs, stderr, err := m.connect(ctx, t, nc, base+"/mcp", args...)
@@ -247,6 +299,9 @@ func TestOAuthMCPRemote(t *testing.T) {
 		if !access || !refresh {
 			t.Fatalf("token store under MCP_REMOTE_CONFIG_DIR: access token %t, refresh token %t", access, refresh)
 		}
+		if n := refreshes(e); n == 0 {
+			t.Fatalf("mcp-remote never refreshed its 30 s token; token endpoint events: %+v", e.Events())
+		}
 		cs.Close()
 
 		// A second start (the host restarting it) uses the stored token.
@@ -260,9 +315,9 @@ func TestOAuthMCPRemote(t *testing.T) {
 		}
 	})
 
-	t.Run("without it", func(t *testing.T) {
+	t.Run("the recipe without --disable-resource-parameter", func(t *testing.T) {
 		m := newMCPRemoteEnv(t, nc)
-		args := []string{portArg(freePort(t)), "--static-oauth-client-info", clientInfo, "--transport", "http-only"}
+		args := slices.DeleteFunc(slices.Clone(recipe), func(a string) bool { return a == "--disable-resource-parameter" })
 		// mcp-remote 0.1.49 goes on waiting for a code that never comes
 		// (its callback answers 400 to the error redirect, and
 		// --auth-timeout does not bound that wait): stop it once the
@@ -301,7 +356,7 @@ func TestOAuthMCPRemote(t *testing.T) {
 			t.Fatalf("browser visits %+v, want 1\nmcp-remote stderr:\n%s", visits, stderr)
 		}
 		v := visits[0]
-		if v.Asked["resource"] != base+"/mcp" || v.Asked["scope"] != oauthScope {
+		if v.Asked["resource"] != base+"/mcp" || v.Asked["scope"] != oauthScope+" offline_access" {
 			t.Fatalf("authorization request asked %v: mcp-remote no longer sends the server URL as resource with the scope; record that and revisit the flag", v.Asked)
 		}
 		const want = "AADSTS9010010: The resource parameter provided in the request doesn't match with the requested scopes."
@@ -316,8 +371,34 @@ func TestOAuthMCPRemote(t *testing.T) {
 	})
 }
 
-// portArg formats a port for the command line.
-func portArg(port int) string { return fmt.Sprint(port) }
+// refreshes counts the refresh_token grants the fake Entra answered with
+// tokens.
+func refreshes(e *authtest.OAuthEntra) int {
+	n := 0
+	for _, ev := range e.Events() {
+		if ev.Endpoint == "token" && ev.Params.Get("grant_type") == "refresh_token" && ev.Error == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// pinnedClientVersion is the exact version clients/package.json pins pkg
+// at.
+func pinnedClientVersion(t *testing.T, pkg string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "clients", "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil || p.Dependencies[pkg] == "" {
+		t.Fatalf("clients/package.json pins no %s (%v)", pkg, err)
+	}
+	return p.Dependencies[pkg]
+}
 
 // checkWeatherOverStdio lists weather's tools and calls get_alerts through
 // cs.
@@ -366,7 +447,7 @@ type tsOAuthSummary struct {
 // resource), Entra refuses the sign-in with AADSTS9010010.
 func TestOAuthTypeScriptSDK(t *testing.T) {
 	nc := needNodeClients(t)
-	e := newClientsEntra(t)
+	e := newClientsEntra(t, 0)
 	base := startOAuthWeather(t, e)
 	script, err := filepath.Abs(filepath.Join("testdata", "ts-oauth.mjs"))
 	if err != nil {
