@@ -46,8 +46,8 @@ const (
 // newClientsEntra is the fake tenant: the weather API exposing
 // user_impersonation, pre-authorizing two public clients: mcp-remote's,
 // with the redirect URI the recipes tell users to register
-// (http://localhost:8765/oauth/callback; Entra ignores the port of a
-// localhost redirect URI, so mcp-remote on another port matches too), and
+// (http://localhost/oauth/callback; Entra ignores the port of a localhost
+// redirect URI, so mcp-remote's port matches whatever it is), and
 // the TypeScript SDK script's (http://127.0.0.1/callback). Access tokens
 // live lifetime (an hour when zero).
 func newClientsEntra(t *testing.T, lifetime time.Duration) *authtest.OAuthEntra {
@@ -61,7 +61,7 @@ func newClientsEntra(t *testing.T, lifetime time.Duration) *authtest.OAuthEntra 
 			PreAuthorized:  []string{mcpRemoteClientID, tsOAuthClientID},
 		},
 		Clients: []authtest.OAuthClient{
-			{ClientID: mcpRemoteClientID, RedirectURIs: []string{fmt.Sprintf("http://localhost:%d/oauth/callback", clientcfg.CallbackPort)}},
+			{ClientID: mcpRemoteClientID, RedirectURIs: []string{"http://localhost/oauth/callback"}},
 			{ClientID: tsOAuthClientID, RedirectURIs: []string{"http://127.0.0.1/callback"}},
 		},
 	})
@@ -210,10 +210,11 @@ func resourceRefusals(e *authtest.OAuthEntra) []authtest.OAuthEvent {
 }
 
 // mcpRemoteRecipe returns the Entra recipe internal/clientcfg writes for
-// stdio hosts (Claude Desktop: npx -y mcp-remote@<version> <url> <callback
-// port> <flags>) for weather at url signing in with clientID: the npx
-// package, and mcp-remote's arguments with the callback port replaced by
-// port (the recipe's fixed 8765 may be taken on a test machine).
+// stdio hosts (Claude Desktop: npx -y mcp-remote@<version> <url> <flags>)
+// for weather at url signing in with clientID: the npx package, and
+// mcp-remote's arguments after the URL, with port as the callback port
+// (mcp-remote's own choice, derived from the URL, might be taken on a test
+// machine, and it does not move to another).
 func mcpRemoteRecipe(t *testing.T, url, clientID string, port int) (pkg string, args []string) {
 	t.Helper()
 	recipes, err := clientcfg.Recipes(clientcfg.Server{Name: "weather", URL: url, Auth: clientcfg.Entra, Scope: oauthScope, ClientID: clientID})
@@ -235,10 +236,10 @@ func mcpRemoteRecipe(t *testing.T, url, clientID string, port int) (pkg string, 
 		}
 		for _, entry := range doc.MCPServers {
 			a := entry.Args
-			if entry.Command != "npx" || len(a) < 4 || a[0] != "-y" || a[2] != url || a[3] != fmt.Sprint(clientcfg.CallbackPort) {
-				t.Fatalf("the claude-desktop recipe is not npx -y <mcp-remote> %s %d …:\n%s", url, clientcfg.CallbackPort, r.Text)
+			if entry.Command != "npx" || len(a) < 4 || a[0] != "-y" || a[2] != url {
+				t.Fatalf("the claude-desktop recipe is not npx -y <mcp-remote> %s …:\n%s", url, r.Text)
 			}
-			return a[1], append([]string{fmt.Sprint(port)}, a[4:]...)
+			return a[1], append([]string{fmt.Sprint(port)}, a[3:]...)
 		}
 	}
 	t.Fatal("clientcfg has no claude-desktop recipe")
@@ -265,8 +266,7 @@ func TestOAuthMCPRemote(t *testing.T) {
 	pkg, recipe := mcpRemoteRecipe(t, base+"/mcp", mcpRemoteClientID, freePort(t))
 	pinned := pinnedClientVersion(t, "mcp-remote")
 	if pkg != "mcp-remote@"+pinned {
-		// internal/clientcfg says the tests run the release its recipes run.
-		t.Logf("NOTE: the recipes run %s; this test runs the release clients/package.json pins, %s", pkg, pinned)
+		t.Errorf("the recipes run %s; this test runs the release clients/package.json pins, %s", pkg, pinned)
 	}
 	t.Logf("mcp-remote %s", strings.Join(recipe, " "))
 	if !slices.Contains(recipe, "--disable-resource-parameter") || !slices.Contains(recipe, "--static-oauth-client-info") {

@@ -37,13 +37,8 @@ const (
 )
 
 // MCPRemote is the mcp-remote release the recipes run with npx; the tests
-// run the same release, pinned in clients/package.json.
-const MCPRemote = "mcp-remote@0.1.43"
-
-// CallbackPort is the port mcp-remote and Claude Code listen on for the
-// OAuth redirect in the Entra recipes. mcp-remote otherwise derives a port
-// from the URL; a registered redirect URI needs a fixed one.
-const CallbackPort = 8765
+// run the same release, pinned in clients/package.json (a test checks).
+const MCPRemote = "mcp-remote@0.1.49"
 
 // Server is one MCP server a client connects to.
 type Server struct {

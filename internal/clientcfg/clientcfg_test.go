@@ -63,9 +63,9 @@ func TestRecipes(t *testing.T) {
 			want: map[string][]string{
 				"vscode": {`"demo-remote"`, `"url": "` + remote + `"`},
 				"claude-desktop": {`"--static-oauth-client-info"`, `"{\"client_id\":\"11111111-2222-3333-4444-555555555555\"}"`,
-					`"{\"scope\":\"api://t1/demo/user_impersonation offline_access\"}"`, `"--disable-resource-parameter"`, `"8765"`},
+					`"{\"scope\":\"api://t1/demo/user_impersonation offline_access\"}"`, `"--disable-resource-parameter"`},
 				"cursor":      {`"CLIENT_ID": "11111111-2222-3333-4444-555555555555"`, `"api://t1/demo/user_impersonation"`},
-				"claude-code": {"--client-id 11111111-2222-3333-4444-555555555555 --callback-port 8765"},
+				"claude-code": {"--client-id 11111111-2222-3333-4444-555555555555 demo-remote " + remote},
 				"foundry":     {"--auth-type project-managed-identity --audience api://t1/demo"},
 				"curl":        {"--scope api://t1/demo/.default", `Authorization: Bearer $TOKEN`},
 			},
@@ -196,5 +196,22 @@ func TestReadmeUpToDate(t *testing.T) {
 	}
 	if _, err := UpdateReadme([]byte("no markers")); err == nil {
 		t.Error("UpdateReadme accepted a README without markers")
+	}
+}
+
+// The recipes run the mcp-remote release the end-to-end tests run.
+func TestMCPRemotePinned(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "clients", "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	if got := "mcp-remote@" + pkg.Dependencies["mcp-remote"]; got != MCPRemote {
+		t.Errorf("clients/package.json pins %s, the recipes run %s: keep them the same", got, MCPRemote)
 	}
 }

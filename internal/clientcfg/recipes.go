@@ -2,7 +2,6 @@ package clientcfg
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
@@ -62,13 +61,13 @@ func claudeDesktop(s Server) Recipe {
 		entry = append(entry, kv{"args", args}, kv{"env", obj{{s.keyEnv(), s.keyValue()}}})
 		r.Notes = append(r.Notes, s.keyNote())
 	case Entra:
-		args = append(args, strconv.Itoa(CallbackPort), "--transport", "http-only",
+		args = append(args, "--transport", "http-only",
 			"--static-oauth-client-info", marshalCompact(obj{{"client_id", s.clientID()}}),
 			"--static-oauth-client-metadata", marshalCompact(obj{{"scope", s.scope() + " offline_access"}}),
 			"--disable-resource-parameter")
 		entry = append(entry, kv{"args", args})
 		r.Notes = append(r.Notes,
-			fmt.Sprintf("Entra has no dynamic client registration: register a public client app (Mobile and desktop applications) with the redirect URI http://localhost:%d/oauth/callback, give it the delegated permission %s, and add its client ID to PRE_AUTHORIZED_CLIENT_IDS (azd env set, then azd provision); put that ID in client_id.", CallbackPort, s.scope()),
+			fmt.Sprintf("Entra has no dynamic client registration: register a public client app (Mobile and desktop applications) with the redirect URI http://localhost/oauth/callback (Entra ignores the port of a localhost redirect URI, and mcp-remote picks its own), give it the delegated permission %s, and add its client ID to PRE_AUTHORIZED_CLIENT_IDS (azd env set, then azd provision); put that ID in client_id.", s.scope()),
 			"--disable-resource-parameter is needed: Entra refuses the RFC 8707 resource parameter next to a v2 scope (AADSTS9010010).",
 			"mcp-remote keeps its tokens in ~/.mcp-auth (MCP_REMOTE_CONFIG_DIR moves it); delete that folder to sign in again.")
 	default:
@@ -105,9 +104,9 @@ func claudeCode(s Server) Recipe {
 		cmd = append(cmd, "--header", `"`+workspace.FunctionKeyHeader+`: $`+s.keyEnv()+`"`)
 		r.Notes = append(r.Notes, s.keyNote())
 	case Entra:
-		cmd = append(cmd, "--client-id", shellQuote(s.clientID()), "--callback-port", strconv.Itoa(CallbackPort))
+		cmd = append(cmd, "--client-id", shellQuote(s.clientID()))
 		r.Notes = append(r.Notes,
-			fmt.Sprintf("Register a public client app with the redirect URIs http://localhost:%d/callback and http://127.0.0.1:%d/callback, and add its client ID to PRE_AUTHORIZED_CLIENT_IDS; then run /mcp in Claude Code and choose Authenticate.", CallbackPort, CallbackPort),
+			"Register a public client app with the redirect URIs http://localhost/callback and http://127.0.0.1/callback (Entra ignores their port), and add its client ID to PRE_AUTHORIZED_CLIENT_IDS; then run /mcp in Claude Code and choose Authenticate.",
 			"Claude Code sends the RFC 8707 resource parameter, which Entra refuses next to a v2 scope (AADSTS9010010; anthropics/claude-code#89438): until it can leave it out, add the server as a stdio server running the mcp-remote command above (claude mcp add NAME -- npx -y "+MCPRemote+" …).")
 	}
 	cmd = append(cmd, s.entryName(), s.URL)
