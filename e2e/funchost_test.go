@@ -79,18 +79,37 @@ func newID() string { return funchost.NewID() }
 // succeeded.
 func startUnderHost(t *testing.T, appDir, executable string, env map[string]string, mode proxyMode) *fakeHost {
 	t.Helper()
+	return startUnderHostKeys(t, appDir, executable, env, mode, funchost.Keys{})
+}
+
+// startUnderHostKeys is startUnderHost for an app whose host requires
+// keys (host.json's DefaultAuthorizationLevel function or admin): the host
+// accepts keys.
+func startUnderHostKeys(t *testing.T, appDir, executable string, env map[string]string, mode proxyMode, keys funchost.Keys) *fakeHost {
+	t.Helper()
 	h := &fakeHost{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, invocations: map[string]string{}}
 	// The race runtime otherwise waits 1 s at exit.
 	vars := append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	for k, v := range env {
 		vars = append(vars, k+"="+v)
 	}
+	app := funchost.App{Root: appDir, Executable: executable}
+	if keys != (funchost.Keys{}) {
+		// The authorization level host.json sets (its port is not used:
+		// tests run side by side).
+		hj, err := funchost.ReadApp(appDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.AuthLevel = hj.AuthLevel
+	}
 	host, err := funchost.Start(context.Background(), funchost.Config{
-		App:    funchost.App{Root: appDir, Executable: executable},
+		App:    app,
 		Env:    vars,
 		Stdout: h.Stdout,
 		Stderr: h.Stderr,
 		Mode:   mode,
+		Keys:   keys,
 		OnInvocation: func(id, path string) {
 			h.mu.Lock()
 			h.invocations[id] = path
