@@ -391,6 +391,11 @@ func runGenericClients(t *testing.T, nc *nodeClients, expected map[string]string
 	for k, v := range s.Settings {
 		env[k] = v
 	}
+	// These clients check the MCP server; a key-mode server's host
+	// (host.json's level function) is opened for them, as the conformance
+	// suite sends no key. The key check itself is tested in
+	// recipes_test.go and internal/funchost.
+	env[funchost.AuthLevelSetting] = "anonymous"
 	url, direct := startAppUnderHost(t, app, env)
 	cs := connectMCP(t, url, "2025-11-25")
 	listed, err := cs.ListTools(t.Context(), nil)
