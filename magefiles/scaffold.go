@@ -119,7 +119,7 @@ func adoptFlagFirst(first string) error {
 	return fmt.Errorf("%q is not a folder: mage reads the first word after `adopt` as the folder and its -flags after it, so put the folder first:\n  go tool mage adopt %s %s\nnothing was changed", first, folder, strings.Join(flags, " "))
 }
 
-// Sync writes go.work, azure.yaml, infra/servers.json and .vscode/{mcp,launch}.json from servers/*, keeping your edits (-dry-run only shows what it would change).
+// Sync writes go.work, azure.yaml, infra/servers.json and .vscode/{mcp,launch}.json from servers/*, keeping your edits (-dryRun only shows what it would change).
 func Sync(ctx context.Context,
 	// show what sync would change, write nothing
 	dryRun *bool,
