@@ -3,27 +3,23 @@
 package e2e
 
 // This file runs a server built from servers/weather in MCP_AUTH=entra mode
-// against a fake Microsoft Entra ID authorization server (OpenID metadata,
-// signing keys, an authorization endpoint that approves at once, and a
-// token endpoint for the authorization code flow with PKCE), and checks the
-// WWW-Authenticate challenges over HTTP and step-up authorization with the
-// official TypeScript SDK client.
+// against authtest.Entra, a fake Microsoft Entra ID authority (OpenID
+// metadata, signing keys, an authorization endpoint that signs in a
+// pre-authorized client at once, and a token endpoint for the
+// authorization code flow with PKCE), and checks the WWW-Authenticate
+// challenges over HTTP and step-up authorization with the official
+// TypeScript SDK client.
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,137 +37,20 @@ const (
 // stepupScopes are the scopes the server requires, as clients request them.
 var stepupScopes = []string{stepupAppURI + "/tools.read", stepupAppURI + "/tools.write"}
 
-// fakeAuthServer is an Entra-shaped authorization server. Its first
-// authorization grants only the first scope asked for, as when a user
-// consents to part of what an app asks; later ones grant everything asked.
-type fakeAuthServer struct {
-	*httptest.Server
-	signer *authtest.Signer
-
-	mu        sync.Mutex
-	codes     map[string]authCode
-	requested []string   // the scope parameter of each authorization request
-	granted   [][]string // the scp of each access token issued
-	problems  []string
-}
-
-type authCode struct {
-	scopes              []string
-	challenge, redirect string
-	clientID            string
-}
-
-func newFakeAuthServer(t *testing.T) *fakeAuthServer {
-	t.Helper()
-	signer, err := authtest.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeAuthServer{signer: signer, codes: map[string]authCode{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		base := f.URL + "/" + r.PathValue("tenant")
-		authtest.WriteJSON(w, http.StatusOK, map[string]any{
-			"issuer":                                base + "/v2.0",
-			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
-			"token_endpoint":                        base + "/oauth2/v2.0/token",
-			"jwks_uri":                              base + "/discovery/v2.0/keys",
-			"response_types_supported":              []string{"code"},
-			"subject_types_supported":               []string{"pairwise"},
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-			"code_challenge_methods_supported":      []string{"S256"},
-			"grant_types_supported":                 []string{"authorization_code"},
-			"token_endpoint_auth_methods_supported": []string{"none"},
-			"scopes_supported":                      []string{"openid", "profile"},
-		})
-	})
-	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
-		authtest.WriteJSON(w, http.StatusOK, signer.KeySet())
-	})
-	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", f.authorize)
-	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", f.token)
-	mux.HandleFunc("/", http.NotFound) // other discovery paths Entra does not serve
-	f.Server = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		f.Close()
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, p := range f.problems {
-			t.Errorf("fake authorization server: %s", p)
-		}
-	})
-	return f
-}
-
-func (f *fakeAuthServer) problem(format string, args ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.problems = append(f.problems, fmt.Sprintf(format, args...))
-}
-
-func (f *fakeAuthServer) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("redirect_uri") == "" {
-		f.problem("authorization request %s", r.URL.RawQuery)
-		http.Error(w, "bad authorization request", http.StatusBadRequest)
-		return
-	}
-	asked := strings.Fields(q.Get("scope"))
-	f.mu.Lock()
-	f.requested = append(f.requested, q.Get("scope"))
-	grant := asked
-	if len(f.requested) == 1 && len(asked) > 1 {
-		grant = asked[:1]
-	}
-	code := "code-" + newID()
-	f.codes[code] = authCode{scopes: grant, challenge: q.Get("code_challenge"), redirect: q.Get("redirect_uri"), clientID: q.Get("client_id")}
-	f.mu.Unlock()
-	to, _ := url.Parse(q.Get("redirect_uri"))
-	v := to.Query()
-	v.Set("code", code)
-	if s := q.Get("state"); s != "" {
-		v.Set("state", s)
-	}
-	to.RawQuery = v.Encode()
-	http.Redirect(w, r, to.String(), http.StatusFound)
-}
-
-func (f *fakeAuthServer) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "authorization_code" {
-		f.problem("token request %v %v", err, r.PostForm)
-		authtest.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": "unsupported_grant_type"})
-		return
-	}
-	form := r.PostForm
-	f.mu.Lock()
-	c, ok := f.codes[form.Get("code")]
-	delete(f.codes, form.Get("code"))
-	f.mu.Unlock()
-	sum := sha256.Sum256([]byte(form.Get("code_verifier")))
-	switch {
-	case !ok:
-		authtest.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant", "error_description": "unknown code"})
-		return
-	case base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge || form.Get("redirect_uri") != c.redirect || form.Get("client_id") != c.clientID:
-		f.problem("token request does not match its authorization (PKCE verifier, redirect_uri or client_id)")
-		authtest.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant"})
-		return
-	}
-	// Entra puts the short scope names of the resource in scp.
-	var scp []string
-	for _, s := range c.scopes {
-		scp = append(scp, s[strings.LastIndex(s, "/")+1:])
-	}
-	f.mu.Lock()
-	f.granted = append(f.granted, scp)
-	f.mu.Unlock()
-	claims := authtest.UserClaims(f.URL+"/"+stepupTenant+"/v2.0", stepupTenant, stepupClientID, "ada")
-	claims["scp"] = strings.Join(scp, " ")
-	claims["azp"] = c.clientID
-	authtest.WriteJSON(w, http.StatusOK, map[string]any{
-		"token_type": "Bearer", "expires_in": 3600, "scope": strings.Join(c.scopes, " "),
-		"access_token": f.signer.Sign(claims),
-	})
+// newStepUpEntra is the fake Entra (authtest's, over plain http: weather
+// and the Node client run in other processes) for the app: it exposes the
+// two scopes, pre-authorizes stepupCaller with the redirect URI
+// http://127.0.0.1/callback (on any port), and its first authorization grants only the
+// first scope asked for, as when a user consents to part of what an app
+// asks; later ones grant everything asked.
+func newStepUpEntra(t *testing.T) *authtest.Entra {
+	return authtest.NewEntra(t, stepupTenant, stepupClientID, authtest.PlainHTTP(), authtest.WithOAuth(authtest.OAuthConfig{
+		IdentifierURIs:      []string{stepupAppURI},
+		Scopes:              []string{"tools.read", "tools.write"},
+		PreAuthorized:       []string{stepupCaller},
+		Clients:             []authtest.OAuthClient{{ClientID: stepupCaller, RedirectURIs: []string{"http://127.0.0.1/callback"}}},
+		PartialFirstConsent: true,
+	}))
 }
 
 // startEntraWeather runs servers/weather in MCP_AUTH=entra mode on a port
@@ -258,15 +137,15 @@ func challengeParams(t *testing.T, h string) map[string]string {
 // error="invalid_token" for a bad one, and error="insufficient_scope" with
 // the scopes for a token without them.
 func TestEntraChallenges(t *testing.T) {
-	as := newFakeAuthServer(t)
-	base := startEntraWeather(t, as.URL)
+	e := newStepUpEntra(t)
+	base := startEntraWeather(t, e.URL)
 	prm := base + "/.well-known/oauth-protected-resource"
 	scope := strings.Join(stepupScopes, " ")
-	issuer := as.URL + "/" + stepupTenant + "/v2.0"
+	issuer := e.Issuer()
 	token := func(scp string) string {
-		c := authtest.UserClaims(issuer, stepupTenant, stepupClientID, "ada")
+		c := e.UserClaims("ada")
 		c["scp"] = scp
-		return as.signer.Sign(c)
+		return e.Sign(c)
 	}
 	tests := []struct {
 		name   string
@@ -341,8 +220,8 @@ type stepupSummary struct {
 // challenge, and then lists the tools.
 func TestStepUpTypeScriptSDK(t *testing.T) {
 	nc := needNodeClients(t)
-	as := newFakeAuthServer(t)
-	base := startEntraWeather(t, as.URL)
+	e := newStepUpEntra(t)
+	base := startEntraWeather(t, e.URL)
 	script, err := filepath.Abs(filepath.Join("testdata", "ts-stepup.mjs"))
 	if err != nil {
 		t.Fatal(err)
@@ -356,9 +235,21 @@ func TestStepUpTypeScriptSDK(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("ts-stepup.mjs exit status %d\nstderr:\n%s", res.code, res.stderr)
 	}
-	as.mu.Lock()
-	requested, granted := slices.Clone(as.requested), slices.Clone(as.granted)
-	as.mu.Unlock()
+	if errs := e.OAuthErrors(); len(errs) > 0 {
+		t.Fatalf("the fake Entra answered errors: %+v", errs)
+	}
+	// The scope parameter of each authorization request, and the scp of
+	// each access token issued.
+	var requested []string
+	var granted [][]string
+	for _, ev := range e.OAuthEvents() {
+		switch ev.Endpoint {
+		case "authorize":
+			requested = append(requested, ev.Params.Get("scope"))
+		case "token":
+			granted = append(granted, ev.Granted)
+		}
+	}
 
 	want := strings.Join(stepupScopes, " ")
 	if len(requested) != 2 || requested[0] != want || requested[1] != want {

@@ -71,8 +71,6 @@ func freePort(t *testing.T) int {
 	return p
 }
 
-func newID() string { return funchost.NewID() }
-
 // startUnderHost runs the app in appDir (holding host.json and the
 // executable it names) as the Functions host would, on a free handler port,
 // with extra environment variables, and returns once the startup ping

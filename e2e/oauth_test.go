@@ -4,7 +4,7 @@ package e2e
 
 // This file runs MCP clients we did not write through the whole Microsoft
 // Entra ID sign-in, end to end: servers/weather in MCP_AUTH=entra mode
-// against authtest.OAuthEntra, a fake Entra that behaves as the real one
+// against authtest.Entra, a fake Entra that behaves as the real one
 // where MCP clients notice (OpenID metadata only, no Dynamic Client
 // Registration, pre-registered public clients, PKCE, and AADSTS9010010 for
 // an RFC 8707 resource parameter next to the API's scope). The clients are
@@ -49,27 +49,25 @@ const (
 // (http://localhost/oauth/callback; Entra ignores the port of a localhost
 // redirect URI, so mcp-remote's port matches whatever it is), and
 // the TypeScript SDK script's (http://127.0.0.1/callback). Access tokens
-// live lifetime (an hour when zero).
-func newClientsEntra(t *testing.T, lifetime time.Duration) *authtest.OAuthEntra {
-	return authtest.NewOAuthEntra(t, authtest.OAuthConfig{
+// live lifetime (an hour when zero). It serves plain http: weather and the
+// Node clients run in other processes, which cannot trust the test's
+// certificate.
+func newClientsEntra(t *testing.T, lifetime time.Duration) *authtest.Entra {
+	return authtest.NewEntra(t, oauthTenant, oauthAPIClient, authtest.PlainHTTP(), authtest.WithOAuth(authtest.OAuthConfig{
 		AccessTokenLifetime: lifetime,
-		Tenant:              oauthTenant,
-		API: authtest.OAuthAPI{
-			ClientID:       oauthAPIClient,
-			IdentifierURIs: []string{oauthAppURI},
-			Scopes:         []string{"user_impersonation"},
-			PreAuthorized:  []string{mcpRemoteClientID, tsOAuthClientID},
-		},
+		IdentifierURIs:      []string{oauthAppURI},
+		Scopes:              []string{"user_impersonation"},
+		PreAuthorized:       []string{mcpRemoteClientID, tsOAuthClientID},
 		Clients: []authtest.OAuthClient{
 			{ClientID: mcpRemoteClientID, RedirectURIs: []string{"http://localhost/oauth/callback"}},
 			{ClientID: tsOAuthClientID, RedirectURIs: []string{"http://127.0.0.1/callback"}},
 		},
-	})
+	}))
 }
 
 // startOAuthWeather runs weather in MCP_AUTH=entra mode for the fake
 // tenant's API, with a fake NWS, and returns its base URL.
-func startOAuthWeather(t *testing.T, e *authtest.OAuthEntra) string {
+func startOAuthWeather(t *testing.T, e *authtest.Entra) string {
 	nws := newFakeNWS(t)
 	// Later values win over startEntraWeather's.
 	return startEntraWeather(t, e.URL,
@@ -199,9 +197,9 @@ func (m *mcpRemoteEnv) storedTokens(t *testing.T) (access, refresh bool) {
 }
 
 // resourceRefusals are the fake Entra's AADSTS9010010 answers.
-func resourceRefusals(e *authtest.OAuthEntra) []authtest.OAuthEvent {
+func resourceRefusals(e *authtest.Entra) []authtest.OAuthEvent {
 	var out []authtest.OAuthEvent
-	for _, ev := range e.Errors() {
+	for _, ev := range e.OAuthErrors() {
 		if ev.AADSTS == 9010010 {
 			out = append(out, ev)
 		}
@@ -280,7 +278,7 @@ func TestOAuthMCPRemote(t *testing.T) {
 		defer cancel()
 		cs, stderr, err := m.connect(ctx, t, nc, base+"/mcp", args...)
 		if err != nil {
-			t.Fatalf("mcp-remote: %v\nfake browser: %+v\nEntra errors: %+v\nmcp-remote stderr:\n%s", err, m.visits(t), e.Errors(), stderr)
+			t.Fatalf("mcp-remote: %v\nfake browser: %+v\nEntra errors: %+v\nmcp-remote stderr:\n%s", err, m.visits(t), e.OAuthErrors(), stderr)
 		}
 		visits := m.visits(t)
 		if len(visits) != 1 || !visits[0].GotCode || visits[0].CallbackStatus != 200 || visits[0].CallbackPath != "/oauth/callback" {
@@ -292,7 +290,7 @@ func TestOAuthMCPRemote(t *testing.T) {
 		}
 		t.Logf("mcp-remote asked Entra for %v", asked)
 		checkWeatherOverStdio(t, cs)
-		if errs := e.Errors(); len(errs) > 0 {
+		if errs := e.OAuthErrors(); len(errs) > 0 {
 			t.Fatalf("Entra answered errors: %+v", errs)
 		}
 		access, refresh := m.storedTokens(t)
@@ -300,7 +298,7 @@ func TestOAuthMCPRemote(t *testing.T) {
 			t.Fatalf("token store under MCP_REMOTE_CONFIG_DIR: access token %t, refresh token %t", access, refresh)
 		}
 		if n := refreshes(e); n == 0 {
-			t.Fatalf("mcp-remote never refreshed its 30 s token; token endpoint events: %+v", e.Events())
+			t.Fatalf("mcp-remote never refreshed its 30 s token; token endpoint events: %+v", e.OAuthEvents())
 		}
 		cs.Close()
 
@@ -349,7 +347,7 @@ func TestOAuthMCPRemote(t *testing.T) {
 		cs, stderr, err := r.cs, r.stderr, r.err
 		if err == nil {
 			cs.Close()
-			t.Fatalf("mcp-remote connected although Entra refuses its resource parameter; Entra answered %+v", e.Errors())
+			t.Fatalf("mcp-remote connected although Entra refuses its resource parameter; Entra answered %+v", e.OAuthErrors())
 		}
 		visits := m.visits(t)
 		if len(visits) != 1 {
@@ -373,9 +371,9 @@ func TestOAuthMCPRemote(t *testing.T) {
 
 // refreshes counts the refresh_token grants the fake Entra answered with
 // tokens.
-func refreshes(e *authtest.OAuthEntra) int {
+func refreshes(e *authtest.Entra) int {
 	n := 0
-	for _, ev := range e.Events() {
+	for _, ev := range e.OAuthEvents() {
 		if ev.Endpoint == "token" && ev.Params.Get("grant_type") == "refresh_token" && ev.Error == "" {
 			n++
 		}

@@ -14,7 +14,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -221,14 +220,9 @@ func TestAppOnlyCallers(t *testing.T) {
 		tenant   = "7a7a7a7a-0000-4000-8000-00000000a001"
 		clientID = "7a7a7a7a-0000-4000-8000-00000000a002"
 	)
-	signer, err := authtest.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	entra := authtest.NewEntraHandler(tenant, clientID, signer)
-	srv := httptest.NewServer(entra)
-	t.Cleanup(srv.Close)
-	entra.URL = srv.URL
+	// Plain http: the servers run in other processes, which cannot trust
+	// the test's certificate.
+	entra := authtest.NewEntra(t, tenant, clientID, authtest.PlainHTTP())
 	// What the Bicep sets for an entra server, in MCP_AUTH=entra (Easy
 	// Auth, which only Azure runs, is not in front here).
 	env := func(publicURL string) map[string]string {
@@ -238,7 +232,7 @@ func TestAppOnlyCallers(t *testing.T) {
 			"MCP_AUTH_AUDIENCES":   clientID,
 			"MCP_AUTH_SCOPES":      "user_impersonation",
 			"MCP_AUTH_ROLES":       "MCP.Invoke",
-			"AZURE_AUTHORITY_HOST": srv.URL,
+			"AZURE_AUTHORITY_HOST": entra.URL,
 			"MCP_PUBLIC_URL":       publicURL,
 		}
 	}

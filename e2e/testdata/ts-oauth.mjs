@@ -2,7 +2,7 @@
 // Sign-in through Microsoft Entra ID with the official TypeScript SDK client
 // (@modelcontextprotocol/sdk, pinned in ../../clients), run by
 // e2e/oauth_test.go against a server in MCP_AUTH=entra mode and the fake
-// Entra of shared/auth/authtest (OAuthEntra).
+// Entra of shared/auth/authtest (Entra, with WithOAuth).
 //
 // The client is a pre-registered public client (no Dynamic Client
 // Registration: Entra has none), given by --client-id, with a loopback

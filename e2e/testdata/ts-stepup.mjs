@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Step-up authorization with the official TypeScript SDK client
 // (@modelcontextprotocol/sdk, pinned in ../../clients), run by
-// e2e/auth_test.go against a server in MCP_AUTH=entra mode and a fake
-// Entra that grants fewer scopes than asked the first time.
+// e2e/auth_test.go against a server in MCP_AUTH=entra mode and the fake
+// Entra of shared/auth/authtest, set to grant fewer scopes than asked the
+// first time.
 //
 // The client signs in with the authorization code flow (PKCE): the
 // provider's redirectToAuthorization follows the authorization URL itself
@@ -11,7 +12,10 @@
 // comes back. When the server answers 403 with
 // WWW-Authenticate: Bearer error="insufficient_scope", scope="…", the SDK
 // starts a new authorization for those scopes; the script completes it the
-// same way and connects again. It then lists the tools and prints a JSON
+// same way and connects again. The provider's validateResourceURL returns
+// undefined, so that the SDK sends no RFC 8707 resource parameter, which
+// Entra refuses next to the API's scopes (AADSTS9010010; see
+// ts-oauth.mjs). It then lists the tools and prints a JSON
 // summary on stdout: the authorization requests' scopes, each HTTP answer's
 // status and challenge from the MCP endpoint, and the tools.
 //
@@ -65,6 +69,7 @@ const provider = {
     verifier = v;
   },
   codeVerifier: () => verifier,
+  validateResourceURL: async () => undefined,
   // The "browser": follow the authorization URL and keep the code.
   redirectToAuthorization: async (url) => {
     summary.authorizations.push(url.searchParams.get("scope"));

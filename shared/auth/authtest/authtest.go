@@ -1,16 +1,20 @@
 // Package authtest provides fakes of the identity services shared/auth
-// talks to, for tests only: a Microsoft Entra ID authority (OpenID metadata,
-// a signing key set, an On-Behalf-Of token endpoint that checks what it
-// receives, and access tokens for signed-in users that the fake signs) and
-// an App Service managed-identity endpoint. They serve on loopback.
+// and the servers talk to, for tests only: a Microsoft Entra ID authority
+// ([Entra]: OpenID metadata, a signing key set, access tokens for
+// signed-in users and apps that the fake signs, a token endpoint for the
+// On-Behalf-Of grant that checks what it receives, and, when configured,
+// the authorization code flow with PKCE and refresh tokens that MCP clients
+// sign in with) and an App Service managed-identity endpoint. They serve
+// on loopback.
 //
 // They follow the services' documented behaviour, which is what the real
-// clients (go-oidc, MSAL, azidentity) send and expect:
+// clients (go-oidc, MSAL, azidentity, MCP clients) send and expect:
 //
 //   - Entra: GET {authority}/{tenant}/v2.0/.well-known/openid-configuration
-//     names the issuer {authority}/{tenant}/v2.0, the token endpoint
-//     {authority}/{tenant}/oauth2/v2.0/token and the jwks_uri; the token
-//     endpoint takes the On-Behalf-Of grant as a form:
+//     names the issuer {authority}/{tenant}/v2.0, the authorization
+//     endpoint {authority}/{tenant}/oauth2/v2.0/authorize, the token
+//     endpoint {authority}/{tenant}/oauth2/v2.0/token and the jwks_uri; the
+//     token endpoint takes the On-Behalf-Of grant as a form:
 //     grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer,
 //     requested_token_use=on_behalf_of, the caller's token as assertion,
 //     client_id, scope, and the app's credential (client_secret, or a
@@ -24,6 +28,14 @@
 //     https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow
 //     and
 //     https://learn.microsoft.com/entra/identity-platform/reference-error-codes.
+//     The authorization code flow ([WithOAuth]) follows Entra as the top of
+//     oauth.go describes, with sources: OpenID discovery only (no RFC 8414
+//     metadata, no Dynamic Client Registration), pre-registered public
+//     clients whose localhost redirect URIs match on any port, PKCE,
+//     pre-authorized clients, scopes that name their resource,
+//     AADSTS9010010 for an RFC 8707 resource parameter next to the app's
+//     scopes, single-use authorization codes, and refresh tokens for
+//     offline_access.
 //   - App Service managed identity: GET $IDENTITY_ENDPOINT with the
 //     X-IDENTITY-HEADER header ($IDENTITY_HEADER) and the query
 //     api-version=2019-08-01, resource and client_id (a user-assigned
@@ -61,17 +73,21 @@ const Audience = "api://AzureADTokenExchange"
 // in X-IDENTITY-HEADER (IDENTITY_HEADER in the app's environment).
 const IdentityHeader = "identity-header-value"
 
-// Responder writes a token endpoint answer for the form it received and
-// reports whether it did; returning false falls back to success.
+// Responder writes a token endpoint answer for the On-Behalf-Of form it
+// received and reports whether it did; returning false falls back to
+// success.
 type Responder func(w http.ResponseWriter, r *http.Request, form url.Values) bool
 
-// Entra is a fake https Entra authority for one tenant and app.
+// Entra is a fake Entra authority for one tenant and app (clientID: the
+// app whose tokens the verifier accepts, and which exchanges them On
+// Behalf Of its users). With [WithOAuth] it is also the authorization
+// server MCP clients sign in to that app with.
 type Entra struct {
 	// URL is the authority host, for AZURE_AUTHORITY_HOST ("" for an Entra
-	// from NewEntraHandler).
+	// from NewEntraHandler, until its caller sets it).
 	URL string
-	// Client trusts the fake's TLS certificate (nil for an Entra from
-	// NewEntraHandler).
+	// Client is an HTTP client for the fake, trusting its TLS certificate
+	// (nil for an Entra from NewEntraHandler).
 	Client *http.Client
 
 	tenant, clientID string
@@ -79,6 +95,8 @@ type Entra struct {
 	mux              *http.ServeMux
 	// record keeps the issued tokens for AssertionFor and IssuedTokens.
 	record bool
+	// plainHTTP makes NewEntra serve http rather than https.
+	plainHTTP bool
 
 	metadataGets atomic.Int64
 	keysGets     atomic.Int64
@@ -94,20 +112,40 @@ type Entra struct {
 	lastForm            url.Values
 	issued              map[string]string // access token -> user assertion
 	problems            problems
+	// oauth is the authorization code flow (nil without WithOAuth).
+	oauth *oauthState
 }
 
-// NewEntra starts a fake authority for tenant whose token endpoint accepts
-// On-Behalf-Of requests from clientID. Requests that are wired wrong (a
-// wrong grant type, say) are refused, and fail t when the test ends.
-func NewEntra(t testing.TB, tenant, clientID string) *Entra {
+// An EntraOption configures an Entra from [NewEntra] or
+// [NewEntraHandler].
+type EntraOption func(*Entra)
+
+// PlainHTTP makes [NewEntra] serve over plain http rather than https, for
+// clients that cannot trust the test's certificate (a server in another
+// process, Node clients); the token verifier and AZURE_AUTHORITY_HOST
+// accept http on loopback. MSAL sends the On-Behalf-Of exchange only to
+// https authorities: leave it out for that. [NewEntraHandler] ignores it.
+func PlainHTTP() EntraOption { return func(e *Entra) { e.plainHTTP = true } }
+
+// NewEntra starts a fake authority for tenant, over https unless
+// [PlainHTTP], whose token endpoint accepts On-Behalf-Of requests from
+// clientID (and, with [WithOAuth], the authorization code flow). Requests
+// that are wired wrong (a wrong grant type, say) are refused, and fail t
+// when the test ends.
+func NewEntra(t testing.TB, tenant, clientID string, opts ...EntraOption) *Entra {
 	t.Helper()
 	signer, err := NewSigner()
 	if err != nil {
 		t.Fatalf("fake Entra: %v", err)
 	}
-	e := NewEntraHandler(tenant, clientID, signer)
+	e := NewEntraHandler(tenant, clientID, signer, opts...)
 	e.record = true
-	srv := httptest.NewTLSServer(e)
+	var srv *httptest.Server
+	if e.plainHTTP {
+		srv = httptest.NewServer(e)
+	} else {
+		srv = httptest.NewTLSServer(e)
+	}
 	e.URL, e.Client = srv.URL, srv.Client()
 	t.Cleanup(func() {
 		srv.Close()
@@ -119,47 +157,56 @@ func NewEntra(t testing.TB, tenant, clientID string) *Entra {
 }
 
 // NewEntraHandler is the fake authority of [NewEntra] without a server or a
-// testing.TB, for fakes that run outside tests (bench/userinfofake): serve
-// it over TLS (MSAL sends the exchange only to https authorities) and read
-// [Entra.Problems] at the end. It signs with signer, and it keeps no
-// record of the tokens it issues (AssertionFor and IssuedTokens find
-// nothing), so that a long run does not grow it. It serves
+// testing.TB, for fakes that run outside tests (bench/userinfofake) or
+// that a test serves itself: serve it over TLS for MSAL (which sends the
+// exchange only to https authorities), set URL if you call the methods
+// that name it, and read [Entra.Problems] at the end. It signs with
+// signer, and it keeps no record of the On-Behalf-Of tokens it issues
+// (AssertionFor and IssuedTokens find nothing), so that a long run does not
+// grow it. It serves
 //
-//   - GET /{tenant}/v2.0/.well-known/openid-configuration, with URLs on the
-//     host the request named;
+//   - GET /{tenant}/v2.0/.well-known/openid-configuration, Entra's
+//     document with URLs on the host the request named (another tenant:
+//     AADSTS90002);
 //   - GET /{tenant}/discovery/v2.0/keys, signer's key set;
 //   - POST /{tenant}/oauth2/v2.0/token, the On-Behalf-Of grant: it checks
 //     the request (and what the Expect methods ask for), refuses one that
 //     is wired wrong with 400 invalid_request, and otherwise answers with a
 //     new access token that begins with [AccessTokenPrefix] (or as
-//     [Entra.SetResponder] says).
-func NewEntraHandler(tenant, clientID string, signer *Signer) *Entra {
+//     [Entra.SetResponder] says);
+//   - with [WithOAuth], GET /{tenant}/oauth2/v2.0/authorize and the
+//     authorization_code and refresh_token grants, as [OAuthConfig] says;
+//     other grants but On-Behalf-Of get Entra's unsupported_grant_type.
+//
+// Any other request is refused with 404 and is a problem, except, with
+// [WithOAuth], the discovery (/.well-known/…) and registration (…/register)
+// paths Entra lacks, which MCP clients probe: they answer 404 only.
+func NewEntraHandler(tenant, clientID string, signer *Signer, opts ...EntraOption) *Entra {
 	e := &Entra{tenant: tenant, clientID: clientID, signer: signer, issued: map[string]string{}}
+	for _, o := range opts {
+		o(e)
+	}
 	e.mux = http.NewServeMux()
-	e.mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		e.metadataGets.Add(1)
-		scheme := "https"
-		if r.TLS == nil {
-			scheme = "http"
-		}
-		base := scheme + "://" + r.Host + "/" + r.PathValue("tenant")
-		WriteJSON(w, http.StatusOK, map[string]any{
-			"issuer":                                base + "/v2.0",
-			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
-			"token_endpoint":                        base + "/oauth2/v2.0/token",
-			"jwks_uri":                              base + "/discovery/v2.0/keys",
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	})
+	e.mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", e.metadata)
 	e.mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
 		e.keysGets.Add(1)
 		WriteJSON(w, http.StatusOK, signer.KeySet())
 	})
+	e.mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", e.authorize)
 	e.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.token)
-	e.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		e.refuse(w, http.StatusNotFound, fmt.Sprintf("unexpected request %s %s", r.Method, r.URL.Path))
-	})
+	e.mux.HandleFunc("/", e.unexpected)
 	return e
+}
+
+// unexpected answers a request the fake does not serve with 404.
+func (e *Entra) unexpected(w http.ResponseWriter, r *http.Request) {
+	if e.oauth != nil && (strings.Contains(r.URL.Path, "/.well-known/") || strings.HasSuffix(r.URL.Path, "/register")) {
+		// The RFC 8414 paths and a registration endpoint do not exist at
+		// Entra; MCP clients probe them.
+		http.NotFound(w, r)
+		return
+	}
+	e.refuse(w, http.StatusNotFound, fmt.Sprintf("unexpected request %s %s", r.Method, r.URL.Path))
 }
 
 // ServeHTTP serves the fake authority.
@@ -357,15 +404,15 @@ func (e *Entra) ExpectScope(scope string) {
 	e.wantScope = scope
 }
 
-// SetDelay holds every token answer for d.
+// SetDelay holds every On-Behalf-Of answer for d.
 func (e *Entra) SetDelay(d time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.delay = d
 }
 
-// SetResponder replaces the success answer where r says so (nil: always
-// succeed).
+// SetResponder replaces the On-Behalf-Of success answer where r says so
+// (nil: always succeed).
 func (e *Entra) SetResponder(r Responder) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -432,7 +479,7 @@ func (e *Entra) tokenProblem(r *http.Request, form url.Values) string {
 		return fmt.Sprintf("tenant %q, want %q", r.PathValue("tenant"), e.tenant)
 	}
 	checks := [][2]string{
-		{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
+		{"grant_type", oboGrantType},
 		{"requested_token_use", "on_behalf_of"},
 		{"client_id", e.clientID},
 	}
@@ -462,6 +509,11 @@ func (e *Entra) tokenProblem(r *http.Request, form url.Values) string {
 	return ""
 }
 
+// oboGrantType is the grant_type of the On-Behalf-Of grant.
+const oboGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+// token is the token endpoint: the On-Behalf-Of grant, and with WithOAuth
+// the grants of oauthToken.
 func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 	n := e.tokenPosts.Add(1)
 	if err := r.ParseForm(); err != nil {
@@ -473,6 +525,10 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 	e.lastForm = form
 	delay, respond := e.delay, e.respond
 	e.mu.Unlock()
+	if e.oauth != nil && form.Get("grant_type") != oboGrantType {
+		e.oauthToken(w, r, form)
+		return
+	}
 	if p := e.tokenProblem(r, form); p != "" {
 		e.refuse(w, http.StatusBadRequest, p)
 		return

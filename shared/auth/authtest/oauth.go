@@ -1,11 +1,11 @@
 package authtest
 
-// This file is a fake Microsoft Entra ID authorization server for the
-// authorization code flow that MCP clients go through: what a client sees
-// when the protected resource metadata names
-// {authority}/{tenant}/v2.0 as its authorization server. It follows the
-// Microsoft identity platform v2.0 endpoints as documented and as reported
-// by people who ran MCP clients against them:
+// This file is the authorization code flow of the fake Entra
+// ([WithOAuth]), which MCP clients go through: what a client sees when the
+// protected resource metadata names {authority}/{tenant}/v2.0 as its
+// authorization server. It follows the Microsoft identity platform v2.0
+// endpoints as documented and as reported by people who ran MCP clients
+// against them:
 //
 //   - Discovery: only the OpenID Connect document at
 //     /{tenant}/v2.0/.well-known/openid-configuration, with no
@@ -31,7 +31,8 @@ package authtest
 //     (preAuthorizedApplications); for another client the fake answers
 //     consent_required (AADSTS65001), as it cannot show a consent page.
 //   - Scopes name their resource: api://<app>/user_impersonation, or the
-//     app's client ID as prefix, or <prefix>/.default. A bare scope name
+//     app's client ID as prefix, or <prefix>/.default. The fake's app (its
+//     clientID) is the only resource it knows. A bare scope name
 //     (user_impersonation) resolves to Microsoft Graph, which knows no such
 //     scope: AADSTS650053 on resource 00000003-0000-0000-c000-000000000000,
 //     as reported in github.com/anthropics/claude-code/issues/73460. The
@@ -67,14 +68,17 @@ package authtest
 //     client, oid, tid, iss {authority}/{tenant}/v2.0), a refresh token
 //     only when offline_access was asked for, and an ID token only for
 //     openid. The refresh_token grant issues new tokens, and a new refresh
-//     token, for the same client. Errors are Entra's JSON (error,
+//     token, for the same client. Any other grant but On-Behalf-Of is
+//     unsupported_grant_type (AADSTS70003). Errors are Entra's JSON (error,
 //     error_description beginning AADSTSnnnn, error_codes, timestamp,
 //     trace_id, correlation_id, error_uri); codes are from
 //     https://learn.microsoft.com/entra/identity-platform/reference-error-codes.
 //
 // Where the fake is stricter than Entra it says so: it requires PKCE with
 // S256 (MCP requires it; Entra also accepts plain, and no PKCE for
-// non-SPA clients), and it supports response_mode=query only.
+// non-SPA clients), and it supports response_mode=query only. These
+// answers are the behaviour under test, not the test's wiring: they are
+// events ([Entra.OAuthEvents]), never problems.
 
 import (
 	"crypto/rand"
@@ -83,34 +87,15 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
-	"testing"
 	"time"
 )
 
-// GraphAppID is the application ID of Microsoft Graph, the resource Entra
+// graphAppID is the application ID of Microsoft Graph, the resource Entra
 // resolves a scope without a resource prefix to.
-const GraphAppID = "00000003-0000-0000-c000-000000000000"
-
-// OAuthAPI is the app registration of the protected API (the MCP server):
-// the application whose scopes clients ask for.
-type OAuthAPI struct {
-	// ClientID is its application (client) ID: the aud of its v2.0 access
-	// tokens.
-	ClientID string
-	// IdentifierURIs are its Application ID URIs, such as api://<client-id>.
-	IdentifierURIs []string
-	// Scopes are the delegated permissions it exposes, short names such as
-	// user_impersonation.
-	Scopes []string
-	// PreAuthorized are the client IDs its preAuthorizedApplications list
-	// for all its scopes: users sign in to them without a consent prompt.
-	PreAuthorized []string
-}
+const graphAppID = "00000003-0000-0000-c000-000000000000"
 
 // OAuthClient is a public client app registration ("Mobile and desktop
 // applications" platform): no secret, sign-in through a browser.
@@ -121,12 +106,19 @@ type OAuthClient struct {
 	RedirectURIs []string
 }
 
-// OAuthConfig configures [NewOAuthEntra].
+// OAuthConfig is what [WithOAuth] adds to the fake's app registration
+// (the protected API, such as an MCP server, whose client ID is the aud of
+// its v2.0 access tokens) and who may sign in to it.
 type OAuthConfig struct {
-	// Tenant is the tenant ID (a GUID) in the endpoint paths and tid.
-	Tenant string
-	// API is the application clients ask for tokens for.
-	API OAuthAPI
+	// IdentifierURIs are the app's Application ID URIs, such as
+	// api://<client-id>.
+	IdentifierURIs []string
+	// Scopes are the delegated permissions it exposes, short names such as
+	// user_impersonation.
+	Scopes []string
+	// PreAuthorized are the client IDs its preAuthorizedApplications list
+	// for all its scopes: users sign in to them without a consent prompt.
+	PreAuthorized []string
 	// Clients are the client registrations that may sign in.
 	Clients []OAuthClient
 	// User is the user the authorization endpoint signs in ("ada" when
@@ -136,11 +128,34 @@ type OAuthConfig struct {
 	// and exp): an hour when zero. Entra's default is 60 to 90 minutes; a
 	// short one makes clients refresh.
 	AccessTokenLifetime time.Duration
+	// PartialFirstConsent makes the first authorization that succeeds
+	// grant only the first of the app's scopes asked for, as when a user
+	// consents to part of what a client asks; later ones grant all. It
+	// makes clients step up (insufficient_scope).
+	PartialFirstConsent bool
 }
 
-// OAuthEvent is one answer of the fake's authorization or token
-// endpoint: what was asked (without codes, verifiers, tokens or secrets)
-// and the Entra error it answered, if any.
+// WithOAuth makes the fake serve the authorization code flow of cfg (see
+// [OAuthConfig] and oauth.go) besides the On-Behalf-Of grant: the
+// authorization endpoint, and the authorization_code and refresh_token
+// grants of the token endpoint. Its answers are recorded as
+// [Entra.OAuthEvents].
+func WithOAuth(cfg OAuthConfig) EntraOption {
+	if cfg.User == "" {
+		cfg.User = "ada"
+	}
+	if cfg.AccessTokenLifetime <= 0 {
+		cfg.AccessTokenLifetime = time.Hour
+	}
+	return func(e *Entra) {
+		e.oauth = &oauthState{cfg: cfg, now: time.Now, codes: map[string]*oauthGrant{}, refresh: map[string]*oauthGrant{}}
+	}
+}
+
+// OAuthEvent is one answer of the fake's authorization endpoint, or of
+// its token endpoint to a grant other than On-Behalf-Of: what was asked
+// (without codes, verifiers, tokens or secrets) and the Entra error it
+// answered, if any.
 type OAuthEvent struct {
 	// Endpoint is "authorize" or "token".
 	Endpoint string
@@ -155,24 +170,21 @@ type OAuthEvent struct {
 	// Page is true for an authorization error shown on an error page
 	// rather than sent to the redirect URI.
 	Page bool
+	// Granted are, on success, the short names of the app's scopes granted
+	// (the code's, or the access token's scp).
+	Granted []string
 }
 
-// OAuthEntra is a fake Entra authority for the authorization code flow of
-// one tenant; see the top of this file for what it does.
-type OAuthEntra struct {
-	// URL is the authority host, for AZURE_AUTHORITY_HOST ("" for one from
-	// NewOAuthEntraHandler).
-	URL string
+// oauthState is the authorization code flow of an Entra, guarded by its
+// mu.
+type oauthState struct {
+	cfg OAuthConfig
+	now func() time.Time
 
-	cfg    OAuthConfig
-	signer *Signer
-	mux    *http.ServeMux
-	now    func() time.Time
-
-	mu      sync.Mutex
-	codes   map[string]*oauthGrant
-	refresh map[string]*oauthGrant
-	events  []OAuthEvent
+	codes          map[string]*oauthGrant
+	refresh        map[string]*oauthGrant
+	events         []OAuthEvent
+	authorizations int // codes issued
 }
 
 // oauthGrant is what an authorization code or refresh token stands for.
@@ -187,64 +199,21 @@ type oauthGrant struct {
 // Authorization codes live 10 minutes, as Entra's "typically".
 const oauthCodeLifetime = 10 * time.Minute
 
-// NewOAuthEntra starts a fake Entra authority over plain HTTP on loopback
-// (the token verifier and AZURE_AUTHORITY_HOST accept http only there) and
-// closes it when the test ends. Its issuer is URL/{tenant}/v2.0.
-func NewOAuthEntra(t testing.TB, cfg OAuthConfig) *OAuthEntra {
-	t.Helper()
-	signer, err := NewSigner()
-	if err != nil {
-		t.Fatalf("fake Entra: %v", err)
-	}
-	e := NewOAuthEntraHandler(cfg, signer)
-	srv := httptest.NewServer(e)
-	e.URL = srv.URL
-	t.Cleanup(srv.Close)
-	return e
-}
-
-// NewOAuthEntraHandler is the authority of [NewOAuthEntra] without a
-// server: serve it yourself. URLs in its answers name the host each
-// request was sent to.
-func NewOAuthEntraHandler(cfg OAuthConfig, signer *Signer) *OAuthEntra {
-	if cfg.User == "" {
-		cfg.User = "ada"
-	}
-	if cfg.AccessTokenLifetime <= 0 {
-		cfg.AccessTokenLifetime = time.Hour
-	}
-	e := &OAuthEntra{cfg: cfg, signer: signer, now: time.Now, codes: map[string]*oauthGrant{}, refresh: map[string]*oauthGrant{}}
-	e.mux = http.NewServeMux()
-	e.mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", e.metadata)
-	e.mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, signer.KeySet())
-	})
-	e.mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", e.authorize)
-	e.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.token)
-	// Everything else, the RFC 8414 paths and any registration endpoint
-	// included, does not exist.
-	e.mux.HandleFunc("/", http.NotFound)
-	return e
-}
-
-// ServeHTTP serves the fake authority.
-func (e *OAuthEntra) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHTTP(w, r) }
-
-// Issuer is the v2.0 issuer of the tenant at URL.
-func (e *OAuthEntra) Issuer() string { return e.URL + "/" + e.cfg.Tenant + "/v2.0" }
-
-// Events lists the answers of the authorization and token endpoints so
-// far, oldest first.
-func (e *OAuthEntra) Events() []OAuthEvent {
+// OAuthEvents lists the answers of the authorization code flow so far,
+// oldest first (none without [WithOAuth]).
+func (e *Entra) OAuthEvents() []OAuthEvent {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return slices.Clone(e.events)
+	if e.oauth == nil {
+		return nil
+	}
+	return slices.Clone(e.oauth.events)
 }
 
-// Errors lists the events that were errors.
-func (e *OAuthEntra) Errors() []OAuthEvent {
+// OAuthErrors lists the OAuthEvents that were errors.
+func (e *Entra) OAuthErrors() []OAuthEvent {
 	var out []OAuthEvent
-	for _, ev := range e.Events() {
+	for _, ev := range e.OAuthEvents() {
 		if ev.Error != "" {
 			out = append(out, ev)
 		}
@@ -252,22 +221,24 @@ func (e *OAuthEntra) Errors() []OAuthEvent {
 	return out
 }
 
-func (e *OAuthEntra) record(endpoint string, params url.Values, err *entraErr, page bool) {
+// recordOAuth records ev, with the secrets taken out of its Params and
+// err's code and number.
+func (e *Entra) recordOAuth(ev OAuthEvent, err *entraErr) {
 	p := url.Values{}
-	for k, v := range params {
+	for k, v := range ev.Params {
 		switch k {
 		case "code", "code_verifier", "refresh_token", "client_secret", "client_assertion":
 		default:
 			p[k] = slices.Clone(v)
 		}
 	}
-	ev := OAuthEvent{Endpoint: endpoint, Params: p, Page: page}
+	ev.Params = p
 	if err != nil {
 		ev.Error, ev.AADSTS = err.code, err.aadsts
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.events = append(e.events, ev)
+	e.oauth.events = append(e.oauth.events, ev)
 }
 
 // authorityBase is scheme://host/{tenant} for the request.
@@ -282,8 +253,9 @@ func authorityBase(r *http.Request) string {
 // metadata serves the OpenID Connect discovery document, with the fields
 // Entra's has (and none it lacks: no registration_endpoint, no
 // code_challenge_methods_supported).
-func (e *OAuthEntra) metadata(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("tenant") != e.cfg.Tenant {
+func (e *Entra) metadata(w http.ResponseWriter, r *http.Request) {
+	e.metadataGets.Add(1)
+	if r.PathValue("tenant") != e.tenant {
 		writeEntraError(w, errTenant(r.PathValue("tenant")))
 		return
 	}
@@ -370,8 +342,8 @@ func newOpaque(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (e *OAuthEntra) client(id string) (OAuthClient, bool) {
-	for _, c := range e.cfg.Clients {
+func (e *Entra) client(id string) (OAuthClient, bool) {
+	for _, c := range e.oauth.cfg.Clients {
 		if c.ClientID == id {
 			return c, true
 		}
@@ -422,14 +394,14 @@ func oidcScope(s string) bool {
 
 // apiPrefix returns the prefix a scope of the API is asked for with (an
 // identifier URI, the client ID or api://<client ID>), if p is one.
-func (e *OAuthEntra) apiPrefix(p string) bool {
-	return p == e.cfg.API.ClientID || p == "api://"+e.cfg.API.ClientID || slices.Contains(e.cfg.API.IdentifierURIs, p)
+func (e *Entra) apiPrefix(p string) bool {
+	return p == e.clientID || p == "api://"+e.clientID || slices.Contains(e.oauth.cfg.IdentifierURIs, p)
 }
 
 // resolveScopes resolves a scope parameter as Entra does: each scope's
 // resource is its prefix up to the last slash, Microsoft Graph when it
 // has none. clientID names the application in errors.
-func (e *OAuthEntra) resolveScopes(scope, clientID string) (scopeRequest, *entraErr) {
+func (e *Entra) resolveScopes(scope, clientID string) (scopeRequest, *entraErr) {
 	var req scopeRequest
 	for _, s := range strings.Fields(scope) {
 		if oidcScope(s) {
@@ -439,41 +411,47 @@ func (e *OAuthEntra) resolveScopes(scope, clientID string) (scopeRequest, *entra
 		}
 		i := strings.LastIndex(s, "/")
 		if i <= 0 {
-			return req, &entraErr{"invalid_scope", 650053, fmt.Sprintf("The application '%s' asked for scope '%s' that doesn't exist on the resource '%s'. Contact the app vendor.", clientID, s, GraphAppID)}
+			return req, &entraErr{"invalid_scope", 650053, fmt.Sprintf("The application '%s' asked for scope '%s' that doesn't exist on the resource '%s'. Contact the app vendor.", clientID, s, graphAppID)}
 		}
 		prefix, name := s[:i], s[i+1:]
 		if !e.apiPrefix(prefix) {
-			return req, &entraErr{"invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", prefix, e.cfg.Tenant)}
+			return req, &entraErr{"invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", prefix, e.tenant)}
 		}
 		switch {
 		case name == ".default":
-			for _, n := range e.cfg.API.Scopes {
+			for _, n := range e.oauth.cfg.Scopes {
 				req.api = append(req.api, e.fullScope(n))
 			}
-		case slices.Contains(e.cfg.API.Scopes, name):
+		case slices.Contains(e.oauth.cfg.Scopes, name):
 			req.api = append(req.api, e.fullScope(name))
 		default:
-			return req, &entraErr{"invalid_scope", 650053, fmt.Sprintf("The application '%s' asked for scope '%s' that doesn't exist on the resource '%s'. Contact the app vendor.", clientID, name, e.cfg.API.ClientID)}
+			return req, &entraErr{"invalid_scope", 650053, fmt.Sprintf("The application '%s' asked for scope '%s' that doesn't exist on the resource '%s'. Contact the app vendor.", clientID, name, e.clientID)}
 		}
 	}
-	slices.Sort(req.api)
-	req.api = slices.Compact(req.api)
+	// Once each, in the order asked.
+	var api []string
+	for _, s := range req.api {
+		if !slices.Contains(api, s) {
+			api = append(api, s)
+		}
+	}
+	req.api = api
 	return req, nil
 }
 
 // fullScope is the full name of one of the API's scopes, with its first
 // identifier URI (or api://<client ID>) as prefix.
-func (e *OAuthEntra) fullScope(name string) string {
-	prefix := "api://" + e.cfg.API.ClientID
-	if len(e.cfg.API.IdentifierURIs) > 0 {
-		prefix = e.cfg.API.IdentifierURIs[0]
+func (e *Entra) fullScope(name string) string {
+	prefix := "api://" + e.clientID
+	if len(e.oauth.cfg.IdentifierURIs) > 0 {
+		prefix = e.oauth.cfg.IdentifierURIs[0]
 	}
 	return prefix + "/" + name
 }
 
 // checkResource refuses a resource parameter that is not the resource of
 // the scopes asked for (AADSTS9010010); none is fine.
-func (e *OAuthEntra) checkResource(params url.Values, req scopeRequest) *entraErr {
+func (e *Entra) checkResource(params url.Values, req scopeRequest) *entraErr {
 	if _, sent := params["resource"]; !sent {
 		return nil
 	}
@@ -483,16 +461,20 @@ func (e *OAuthEntra) checkResource(params url.Values, req scopeRequest) *entraEr
 	return errResourceMismatch
 }
 
-// authorize is the authorization endpoint.
-func (e *OAuthEntra) authorize(w http.ResponseWriter, r *http.Request) {
+// authorize is the authorization endpoint (with WithOAuth).
+func (e *Entra) authorize(w http.ResponseWriter, r *http.Request) {
+	if e.oauth == nil {
+		e.unexpected(w, r)
+		return
+	}
 	q := r.URL.Query()
 	page := func(err *entraErr) {
-		e.record("authorize", q, err, true)
+		e.recordOAuth(OAuthEvent{Endpoint: "authorize", Params: q, Page: true}, err)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintf(w, "<!DOCTYPE html><title>Sign in to your account</title><p>Sorry, but we're having trouble signing you in.</p><p>%s</p>\n", html.EscapeString(err.description()))
 	}
-	if r.PathValue("tenant") != e.cfg.Tenant {
+	if r.PathValue("tenant") != e.tenant {
 		page(errTenant(r.PathValue("tenant")))
 		return
 	}
@@ -503,7 +485,7 @@ func (e *OAuthEntra) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	c, ok := e.client(clientID)
 	if !ok {
-		page(errUnknownClient(clientID, e.cfg.Tenant))
+		page(errUnknownClient(clientID, e.tenant))
 		return
 	}
 	if redirect == "" || !redirectRegistered(c, redirect) {
@@ -512,7 +494,7 @@ func (e *OAuthEntra) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	// From here on, errors go to the redirect URI.
 	back := func(err *entraErr) {
-		e.record("authorize", q, err, false)
+		e.recordOAuth(OAuthEvent{Endpoint: "authorize", Params: q}, err)
 		to, _ := url.Parse(redirect)
 		v := to.Query()
 		v.Set("error", err.code)
@@ -541,7 +523,7 @@ func (e *OAuthEntra) authorize(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = e.checkResource(q, req)
 	}
-	if err == nil && len(req.api) > 0 && !slices.Contains(e.cfg.API.PreAuthorized, clientID) {
+	if err == nil && len(req.api) > 0 && !slices.Contains(e.oauth.cfg.PreAuthorized, clientID) {
 		err = &entraErr{"consent_required", 65001, fmt.Sprintf("The user or administrator has not consented to use the application with ID '%s'. Send an interactive authorization request for this user and resource (the fake shows no consent page: pre-authorize the client).", clientID)}
 	}
 	if err != nil {
@@ -550,9 +532,13 @@ func (e *OAuthEntra) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	code := "code-" + newOpaque(32)
 	e.mu.Lock()
-	e.codes[code] = &oauthGrant{clientID: clientID, redirectURI: redirect, challenge: q.Get("code_challenge"), scopes: req.api, offline: req.offline, openid: req.openid, issued: e.now()}
+	if e.oauth.cfg.PartialFirstConsent && e.oauth.authorizations == 0 && len(req.api) > 1 {
+		req.api = req.api[:1]
+	}
+	e.oauth.authorizations++
+	e.oauth.codes[code] = &oauthGrant{clientID: clientID, redirectURI: redirect, challenge: q.Get("code_challenge"), scopes: req.api, offline: req.offline, openid: req.openid, issued: e.oauth.now()}
 	e.mu.Unlock()
-	e.record("authorize", q, nil, false)
+	e.recordOAuth(OAuthEvent{Endpoint: "authorize", Params: q, Granted: shortScopes(req.api)}, nil)
 	to, _ := url.Parse(redirect)
 	v := to.Query()
 	v.Set("code", code)
@@ -564,19 +550,15 @@ func (e *OAuthEntra) authorize(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, to.String(), http.StatusFound)
 }
 
-// token is the token endpoint: the authorization_code and refresh_token
-// grants of public clients.
-func (e *OAuthEntra) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeEntraError(w, &entraErr{"invalid_request", 90014, "The request body is not a valid form."})
-		return
-	}
-	form := r.PostForm
+// oauthToken is the token endpoint (with WithOAuth) for every grant but
+// On-Behalf-Of: the authorization_code and refresh_token grants of public
+// clients.
+func (e *Entra) oauthToken(w http.ResponseWriter, r *http.Request, form url.Values) {
 	fail := func(err *entraErr) {
-		e.record("token", form, err, false)
+		e.recordOAuth(OAuthEvent{Endpoint: "token", Params: form}, err)
 		writeEntraError(w, err)
 	}
-	if r.PathValue("tenant") != e.cfg.Tenant {
+	if r.PathValue("tenant") != e.tenant {
 		fail(errTenant(r.PathValue("tenant")))
 		return
 	}
@@ -586,7 +568,7 @@ func (e *OAuthEntra) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if grantType != "authorization_code" && grantType != "refresh_token" {
-		fail(&entraErr{"unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s' (the fake supports authorization_code and refresh_token).", grantType)})
+		fail(&entraErr{"unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s' (the fake supports authorization_code, refresh_token and On-Behalf-Of).", grantType)})
 		return
 	}
 	clientID := form.Get("client_id")
@@ -595,7 +577,7 @@ func (e *OAuthEntra) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, ok := e.client(clientID); !ok {
-		fail(errUnknownClient(clientID, e.cfg.Tenant))
+		fail(errUnknownClient(clientID, e.tenant))
 		return
 	}
 	if form.Get("client_secret") != "" || form.Get("client_assertion") != "" {
@@ -636,25 +618,26 @@ func (e *OAuthEntra) token(w http.ResponseWriter, r *http.Request) {
 		fail(&entraErr{"invalid_scope", 70011, "The provided value for the input parameter 'scope' isn't valid: the fake issues tokens for its API only, not for Microsoft Graph."})
 		return
 	}
-	e.record("token", form, nil, false)
-	WriteJSON(w, http.StatusOK, e.issue(r, clientID, req, g.scopes))
+	body, scp := e.issue(r, clientID, req, g.scopes)
+	e.recordOAuth(OAuthEvent{Endpoint: "token", Params: form, Granted: scp}, nil)
+	WriteJSON(w, http.StatusOK, body)
 }
 
 // redeemCode checks an authorization_code grant and returns its grant.
-func (e *OAuthEntra) redeemCode(form url.Values, clientID string) (*oauthGrant, *entraErr) {
+func (e *Entra) redeemCode(form url.Values, clientID string) (*oauthGrant, *entraErr) {
 	code := form.Get("code")
 	if code == "" {
 		return nil, errMissing("code")
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g, ok := e.codes[code]
+	g, ok := e.oauth.codes[code]
 	switch {
 	case !ok:
 		return nil, &entraErr{"invalid_grant", 9002313, "Invalid request. Request is malformed or invalid."}
 	case g.used:
 		return nil, &entraErr{"invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."}
-	case e.now().Sub(g.issued) > oauthCodeLifetime:
+	case e.oauth.now().Sub(g.issued) > oauthCodeLifetime:
 		return nil, &entraErr{"invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."}
 	case g.clientID != clientID:
 		return nil, &entraErr{"invalid_grant", 70000, "The provided value for the 'code' parameter is not valid: the code was issued to another client."}
@@ -671,36 +654,42 @@ func (e *OAuthEntra) redeemCode(form url.Values, clientID string) (*oauthGrant, 
 }
 
 // redeemRefresh checks a refresh_token grant and returns its grant.
-func (e *OAuthEntra) redeemRefresh(form url.Values, clientID string) (*oauthGrant, *entraErr) {
+func (e *Entra) redeemRefresh(form url.Values, clientID string) (*oauthGrant, *entraErr) {
 	rt := form.Get("refresh_token")
 	if rt == "" {
 		return nil, errMissing("refresh_token")
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g, ok := e.refresh[rt]
+	g, ok := e.oauth.refresh[rt]
 	if !ok || g.clientID != clientID {
 		return nil, &entraErr{"invalid_grant", 9002313, "Invalid request. Request is malformed or invalid: the refresh token is not valid for this client."}
 	}
 	return g, nil
 }
 
-// issue mints the tokens of a successful token request for req, out of
-// the scopes granted.
-func (e *OAuthEntra) issue(r *http.Request, clientID string, req scopeRequest, granted []string) map[string]any {
-	issuer := authorityBase(r) + "/v2.0"
-	claims := UserClaims(issuer, e.cfg.Tenant, e.cfg.API.ClientID, e.cfg.User)
+// shortScopes are the short names of full scope names, as in scp.
+func shortScopes(full []string) []string {
 	var short []string
-	for _, s := range req.api {
+	for _, s := range full {
 		short = append(short, s[strings.LastIndex(s, "/")+1:])
 	}
+	return short
+}
+
+// issue mints the tokens of a successful token request for req, out of
+// the scopes granted, and returns the answer and the access token's scp.
+func (e *Entra) issue(r *http.Request, clientID string, req scopeRequest, granted []string) (map[string]any, []string) {
+	issuer := authorityBase(r) + "/v2.0"
+	claims := UserClaims(issuer, e.tenant, e.clientID, e.oauth.cfg.User)
+	short := shortScopes(req.api)
 	claims["scp"] = strings.Join(short, " ")
 	claims["azp"] = clientID
 	claims["azpacr"] = "0" // a public client
-	claims["preferred_username"] = e.cfg.User + "@example.com"
+	claims["preferred_username"] = e.oauth.cfg.User + "@example.com"
 	claims["uti"] = newOpaque(16)
-	lifetime := int64(e.cfg.AccessTokenLifetime / time.Second)
-	claims["exp"] = e.now().Unix() + lifetime
+	lifetime := int64(e.oauth.cfg.AccessTokenLifetime / time.Second)
+	claims["exp"] = e.oauth.now().Unix() + lifetime
 	out := map[string]any{
 		"token_type":     "Bearer",
 		"scope":          strings.Join(req.api, " "),
@@ -711,16 +700,16 @@ func (e *OAuthEntra) issue(r *http.Request, clientID string, req scopeRequest, g
 	if req.offline {
 		rt := "rt-" + newOpaque(48)
 		e.mu.Lock()
-		e.refresh[rt] = &oauthGrant{clientID: clientID, scopes: granted, offline: true, openid: req.openid, issued: e.now()}
+		e.oauth.refresh[rt] = &oauthGrant{clientID: clientID, scopes: granted, offline: true, openid: req.openid, issued: e.oauth.now()}
 		e.mu.Unlock()
 		out["refresh_token"] = rt
 	}
 	if req.openid {
-		id := UserClaims(issuer, e.cfg.Tenant, clientID, e.cfg.User)
+		id := UserClaims(issuer, e.tenant, clientID, e.oauth.cfg.User)
 		delete(id, "scp")
 		delete(id, "azp")
-		id["preferred_username"] = e.cfg.User + "@example.com"
+		id["preferred_username"] = e.oauth.cfg.User + "@example.com"
 		out["id_token"] = e.signer.Sign(id)
 	}
-	return out
+	return out, short
 }

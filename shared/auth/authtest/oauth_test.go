@@ -23,16 +23,29 @@ const (
 	oauthVerify = "verifier-0123456789-0123456789-0123456789-abc"
 )
 
-func newTestOAuthEntra(t *testing.T) *OAuthEntra {
-	t.Helper()
-	return NewOAuthEntra(t, OAuthConfig{
-		Tenant: oauthTenant,
-		API:    OAuthAPI{ClientID: oauthAPI, IdentifierURIs: []string{oauthAppURI}, Scopes: []string{"user_impersonation"}, PreAuthorized: []string{oauthClient}},
+// testOAuthConfig is the API of the tests' app, pre-authorizing
+// oauthClient; changes apply to it.
+func testOAuthConfig(changes func(*OAuthConfig)) OAuthConfig {
+	cfg := OAuthConfig{
+		IdentifierURIs: []string{oauthAppURI},
+		Scopes:         []string{"user_impersonation"},
+		PreAuthorized:  []string{oauthClient},
 		Clients: []OAuthClient{
 			{ClientID: oauthClient, RedirectURIs: []string{"http://localhost/oauth/callback", "http://127.0.0.1/callback"}},
 			{ClientID: oauthOther, RedirectURIs: []string{"http://localhost/oauth/callback"}},
 		},
-	})
+	}
+	if changes != nil {
+		changes(&cfg)
+	}
+	return cfg
+}
+
+// newTestOAuthEntra is a fake for oauthAPI over plain http with the
+// authorization code flow of testOAuthConfig.
+func newTestOAuthEntra(t *testing.T) *Entra {
+	t.Helper()
+	return NewEntra(t, oauthTenant, oauthAPI, PlainHTTP(), WithOAuth(testOAuthConfig(nil)))
 }
 
 func challenge(verifier string) string {
@@ -40,10 +53,13 @@ func challenge(verifier string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// noFollow is a client that returns redirects instead of following them.
-var noFollow = &http.Client{
-	Timeout:       10 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// noFollow is a client of e (trusting its certificate) that returns
+// redirects instead of following them.
+func noFollow(e *Entra) *http.Client {
+	c := *e.Client
+	c.Timeout = 10 * time.Second
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 // authorizeParams are those of a correct authorization request, with
@@ -81,9 +97,9 @@ type authorizeResult struct {
 	body     string
 }
 
-func doAuthorize(t *testing.T, e *OAuthEntra, tenant string, q url.Values) authorizeResult {
+func doAuthorize(t *testing.T, e *Entra, tenant string, q url.Values) authorizeResult {
 	t.Helper()
-	resp, err := noFollow.Get(e.URL + "/" + tenant + "/oauth2/v2.0/authorize?" + q.Encode())
+	resp, err := noFollow(e).Get(e.URL + "/" + tenant + "/oauth2/v2.0/authorize?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +120,9 @@ type tokenResult struct {
 
 func (r tokenResult) str(k string) string { s, _ := r.body[k].(string); return s }
 
-func doToken(t *testing.T, e *OAuthEntra, form url.Values) tokenResult {
+func doToken(t *testing.T, e *Entra, form url.Values) tokenResult {
 	t.Helper()
-	resp, err := noFollow.PostForm(e.URL+"/"+oauthTenant+"/oauth2/v2.0/token", form)
+	resp, err := noFollow(e).PostForm(e.URL+"/"+oauthTenant+"/oauth2/v2.0/token", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +135,7 @@ func doToken(t *testing.T, e *OAuthEntra, form url.Values) tokenResult {
 }
 
 // codeFor runs a correct authorization request and returns its code.
-func codeFor(t *testing.T, e *OAuthEntra, changes map[string]string) string {
+func codeFor(t *testing.T, e *Entra, changes map[string]string) string {
 	t.Helper()
 	res := doAuthorize(t, e, oauthTenant, authorizeParams(changes))
 	if res.status != http.StatusFound || res.location == nil || res.location.Query().Get("code") == "" {
@@ -139,7 +155,7 @@ func codeForm(code string, changes map[string]string) url.Values {
 	return withChanges(f, changes)
 }
 
-func TestOAuthEntraDiscovery(t *testing.T) {
+func TestEntraDiscovery(t *testing.T) {
 	e := newTestOAuthEntra(t)
 	resp, err := http.Get(e.URL + "/" + oauthTenant + "/v2.0/.well-known/openid-configuration")
 	if err != nil {
@@ -192,7 +208,7 @@ func TestOAuthEntraDiscovery(t *testing.T) {
 	}
 }
 
-func TestOAuthEntraAuthorize(t *testing.T) {
+func TestEntraAuthorize(t *testing.T) {
 	tests := []struct {
 		name    string
 		tenant  string
@@ -263,7 +279,7 @@ func TestOAuthEntraAuthorize(t *testing.T) {
 	}
 }
 
-func TestOAuthEntraToken(t *testing.T) {
+func TestEntraAuthorizationCode(t *testing.T) {
 	tests := []struct {
 		name string
 		// authorize changes the authorization request, form the token
@@ -301,7 +317,7 @@ func TestOAuthEntraToken(t *testing.T) {
 				if len(codes) != 1 || codes[0] != float64(tt.aadsts) || !strings.HasPrefix(res.str("error_description"), "AADSTS") {
 					t.Fatalf("error_codes %v, description %q, want [%d]", res.body["error_codes"], res.str("error_description"), tt.aadsts)
 				}
-				if errs := e.Errors(); len(errs) != 1 || errs[0].AADSTS != tt.aadsts || errs[0].Endpoint != "token" {
+				if errs := e.OAuthErrors(); len(errs) != 1 || errs[0].AADSTS != tt.aadsts || errs[0].Endpoint != "token" {
 					t.Fatalf("recorded errors %+v", errs)
 				}
 				return
@@ -324,7 +340,7 @@ func TestOAuthEntraToken(t *testing.T) {
 	}
 }
 
-func TestOAuthEntraRefresh(t *testing.T) {
+func TestEntraRefresh(t *testing.T) {
 	e := newTestOAuthEntra(t)
 	first := doToken(t, e, codeForm(codeFor(t, e, nil), nil))
 	rt := first.str("refresh_token")
@@ -362,14 +378,14 @@ func TestOAuthEntraRefresh(t *testing.T) {
 	}
 }
 
-// TestOAuthEntraEventsHoldNoSecrets: what the fake records for tests to
+// TestEntraOAuthEventsHoldNoSecrets: what the fake records for tests to
 // read and log has no code, verifier or token.
-func TestOAuthEntraEventsHoldNoSecrets(t *testing.T) {
+func TestEntraOAuthEventsHoldNoSecrets(t *testing.T) {
 	e := newTestOAuthEntra(t)
 	code := codeFor(t, e, nil)
 	res := doToken(t, e, codeForm(code, nil))
 	refresh := doToken(t, e, url.Values{"grant_type": {"refresh_token"}, "client_id": {oauthClient}, "refresh_token": {res.str("refresh_token")}})
-	evs := e.Events()
+	evs := e.OAuthEvents()
 	if len(evs) != 3 || evs[0].Endpoint != "authorize" || evs[1].Endpoint != "token" || evs[2].Params.Get("grant_type") != "refresh_token" {
 		t.Fatalf("events %+v", evs)
 	}
@@ -382,17 +398,15 @@ func TestOAuthEntraEventsHoldNoSecrets(t *testing.T) {
 	}
 }
 
-func TestOAuthEntraAccessTokenLifetime(t *testing.T) {
+func TestEntraAccessTokenLifetime(t *testing.T) {
 	for _, tc := range []struct {
 		lifetime time.Duration
 		want     float64
 	}{{0, 3600}, {30 * time.Second, 30}} {
-		e := NewOAuthEntra(t, OAuthConfig{
-			Tenant:              oauthTenant,
-			API:                 OAuthAPI{ClientID: oauthAPI, IdentifierURIs: []string{oauthAppURI}, Scopes: []string{"user_impersonation"}, PreAuthorized: []string{oauthClient}},
-			Clients:             []OAuthClient{{ClientID: oauthClient, RedirectURIs: []string{"http://localhost/oauth/callback"}}},
-			AccessTokenLifetime: tc.lifetime,
-		})
+		e := NewEntra(t, oauthTenant, oauthAPI, PlainHTTP(), WithOAuth(testOAuthConfig(func(c *OAuthConfig) {
+			c.Clients = []OAuthClient{{ClientID: oauthClient, RedirectURIs: []string{"http://localhost/oauth/callback"}}}
+			c.AccessTokenLifetime = tc.lifetime
+		})))
 		res := doToken(t, e, codeForm(codeFor(t, e, nil), nil))
 		at := res.str("access_token")
 		var claims struct {
