@@ -94,8 +94,16 @@ func TestServerAuthModes(t *testing.T) {
 	if authArg == nil {
 		t.Fatal("main.bicep: module serverApps passes no authMode")
 	}
+	// A fixed server list, not infra/servers.json: the servers there are
+	// the user's to add and remove.
+	twoServers := func() []any {
+		return []any{
+			map[string]any{"name": "userinfo", "graph": true, "auth": "entra"},
+			map[string]any{"name": "weather", "graph": false, "auth": "entra"},
+		}
+	}
 	withAuth := func(name, auth string) []any {
-		servers := serverList(t, repoInfra)
+		servers := twoServers()
 		for _, s := range servers {
 			if m := s.(map[string]any); m["name"] == name {
 				m["auth"] = auth
@@ -127,7 +135,7 @@ func TestServerAuthModes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			servers := tt.servers
 			if servers == nil {
-				servers = serverList(t, repoInfra)
+				servers = twoServers()
 			}
 			s := fx.scope(t, "main.bicep", map[string]any{"servers": servers, "serverAuth": tt.serverAuth, "anonymousServerAuth": tt.anonymous})
 			got := map[string]string{}
