@@ -82,42 +82,60 @@ func listToolsStatus(t *testing.T, url string, headers map[string]string) int {
 	return resp.StatusCode
 }
 
-// TestKeyModeRecipes: weather deployed in key mode as `mage dev` runs it
-// (host.json's level function; the host emulation requires the key, the
-// server runs MCP_AUTH=key) answers 401 without the key, and the recipes
-// of `go tool mage clients` work as printed: curl lists the tools,
-// mcp-remote started with the Claude Desktop recipe's arguments and
-// environment lists and calls them over stdio, and the TypeScript SDK
-// client sending the VS Code recipe's headers does too.
-func TestKeyModeRecipes(t *testing.T) {
+// TestRecipes: weather as `mage dev` runs it, in key mode (host.json's
+// level function; the host emulation requires the key, the server runs
+// MCP_AUTH=key) and anonymous, is reached with the recipes of `go tool
+// mage clients` as printed: curl lists the tools, mcp-remote started with
+// the Claude Desktop recipe's arguments and environment lists and calls
+// them over stdio, and the TypeScript SDK client sending the VS Code
+// recipe's headers does too. In key mode a request without the key, or
+// with a wrong one, gets 401.
+func TestRecipes(t *testing.T) {
 	nc := needNodeClients(t)
 	nws := newFakeNWS(t)
+	for _, mode := range []string{clientcfg.Key, clientcfg.Anonymous} {
+		t.Run(mode, func(t *testing.T) {
+			testRecipes(t, nc, nws.URL, mode)
+		})
+	}
+}
+
+func testRecipes(t *testing.T, nc *nodeClients, nwsURL, mode string) {
 	app := appDir(t, "weather")
-	setAuthLevel(t, app, "function")
-	key := funchost.NewKey()
-	host := startUnderHostKeys(t, app, "app", map[string]string{"NWS_API_BASE_URL": nws.URL, "MCP_AUTH": "key"}, yarpProxy, funchost.Keys{Function: key, Master: funchost.NewKey()})
+	env := map[string]string{"NWS_API_BASE_URL": nwsURL, "MCP_AUTH": "none"}
+	var key string
+	var keys funchost.Keys
+	if mode == clientcfg.Key {
+		setAuthLevel(t, app, "function")
+		key = funchost.NewKey()
+		keys = funchost.Keys{Function: key, Master: funchost.NewKey()}
+		env["MCP_AUTH"] = "key"
+	}
+	host := startUnderHostKeys(t, app, "app", env, yarpProxy, keys)
 	url := host.URL + "/mcp"
-	recipes, err := clientcfg.Recipes(clientcfg.Server{Name: "weather", URL: url, Auth: clientcfg.Key, Key: key})
+	recipes, err := clientcfg.Recipes(clientcfg.Server{Name: "weather", URL: url, Auth: mode, Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	t.Run("no key or a wrong one: 401", func(t *testing.T) {
-		for name, h := range map[string]map[string]string{
-			"no key":    nil,
-			"wrong key": {workspace.FunctionKeyHeader: funchost.NewKey()},
-		} {
-			if got := listToolsStatus(t, url, h); got != http.StatusUnauthorized {
-				t.Errorf("%s: status %d, want 401", name, got)
+	if mode == clientcfg.Key {
+		t.Run("no key or a wrong one: 401", func(t *testing.T) {
+			for name, h := range map[string]map[string]string{
+				"no key":    nil,
+				"wrong key": {workspace.FunctionKeyHeader: funchost.NewKey()},
+			} {
+				if got := listToolsStatus(t, url, h); got != http.StatusUnauthorized {
+					t.Errorf("%s: status %d, want 401", name, got)
+				}
 			}
-		}
-		res := nc.run(t, time.Minute, nil, filepath.Join(nc.dir, "ts-client.mjs"), "--url", url)
-		// The host's 401 has an empty body, so the SDK's message names
-		// no status.
-		if res.code != 1 || !strings.Contains(res.stderr, "Error POSTing to endpoint") {
-			t.Errorf("ts-client.mjs without the key: exit %d, want 1 with the SDK's connect error\nstderr:\n%s", res.code, res.stderr)
-		}
-	})
+			res := nc.run(t, time.Minute, nil, filepath.Join(nc.dir, "ts-client.mjs"), "--url", url)
+			// The host's 401 has an empty body, so the SDK's message names
+			// no status.
+			if res.code != 1 || !strings.Contains(res.stderr, "Error POSTing to endpoint") {
+				t.Errorf("ts-client.mjs without the key: exit %d, want 1 with the SDK's connect error\nstderr:\n%s", res.code, res.stderr)
+			}
+		})
+	}
 
 	t.Run("curl", func(t *testing.T) {
 		if _, err := exec.LookPath("curl"); err != nil {
@@ -162,7 +180,7 @@ func TestKeyModeRecipes(t *testing.T) {
 			t.Fatalf("mcp-remote %s: %v\nstderr:\n%s", strings.Join(entry.Args[3:], " "), err, stderr)
 		}
 		checkWeatherOverStdio(t, cs)
-		if strings.Contains(stderr.String(), key) {
+		if key != "" && strings.Contains(stderr.String(), key) {
 			t.Error("mcp-remote's output holds the key")
 		}
 	})
@@ -181,7 +199,7 @@ func TestKeyModeRecipes(t *testing.T) {
 			t.Fatal(err)
 		}
 		entry := doc.Servers["weather-local"]
-		if entry.URL != url || len(doc.Inputs) != 1 || len(entry.Headers) == 0 {
+		if keyed := mode == clientcfg.Key; entry.URL != url || (len(doc.Inputs) == 1) != keyed || (len(entry.Headers) > 0) != keyed {
 			t.Fatalf("VS Code recipe: %+v", doc)
 		}
 		args := []string{"--url", entry.URL, "--call", `get_alerts={"state":"CA"}`}
@@ -203,7 +221,7 @@ func TestKeyModeRecipes(t *testing.T) {
 		}
 	})
 
-	if strings.Contains(host.Stdout.String()+host.Stderr.String(), key) {
+	if key != "" && strings.Contains(host.Stdout.String()+host.Stderr.String(), key) {
 		t.Error("the server's log holds the key")
 	}
 }
