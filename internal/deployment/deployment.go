@@ -183,7 +183,7 @@ func azdEnvValues(ctx context.Context, root, envName string) (map[string]string,
 	if err != nil {
 		why := ServersOutput + " is not set (azd sets it when this runs as azure.yaml's postprovision hook) and azd"
 		if envName != "" {
-			why = "-e needs azd, which"
+			why = fmt.Sprintf("reading azd environment %q needs azd, which", envName)
 		}
 		return nil, fmt.Errorf("%s is not on PATH to ask for it: install the Azure Developer CLI (https://aka.ms/install-azd) and run `azd provision`: %w", why, err)
 	}

@@ -191,3 +191,12 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Describe() = %q, want %q", got, want)
 	}
 }
+
+// Without azd, reading a named environment says which one needs azd.
+func TestReadNamedEnvironmentWithoutAzd(t *testing.T) {
+	dt.NoAzd(t)
+	_, err := deployment.Read(context.Background(), t.TempDir(), "dev", dt.Lookup(nil))
+	if err == nil || !strings.Contains(err.Error(), `reading azd environment "dev" needs azd, which is not on PATH`) || !strings.Contains(err.Error(), "https://aka.ms/install-azd") {
+		t.Errorf("Read = %v", err)
+	}
+}
