@@ -203,17 +203,6 @@ func TestEntraChallenges(t *testing.T) {
 	}
 }
 
-// stepupSummary is what testdata/ts-stepup.mjs prints.
-type stepupSummary struct {
-	Authorizations []string `json:"authorizations"`
-	MCPResponses   []struct {
-		Status    int    `json:"status"`
-		Challenge string `json:"challenge"`
-	} `json:"mcpResponses"`
-	Tools []string `json:"tools"`
-	Steps []string `json:"steps"`
-}
-
 // TestStepUpTypeScriptSDK: the TypeScript SDK client signs in, gets a
 // token with one of the two required scopes, is answered 403 with
 // error="insufficient_scope", authorizes again for the scopes of the
@@ -222,18 +211,20 @@ func TestStepUpTypeScriptSDK(t *testing.T) {
 	nc := needNodeClients(t)
 	e := newStepUpEntra(t)
 	base := startEntraWeather(t, e.URL)
-	script, err := filepath.Abs(filepath.Join("testdata", "ts-stepup.mjs"))
+	script, err := filepath.Abs(filepath.Join("testdata", "ts-oauth.mjs"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := nc.run(t, time.Minute, nil, script, "--url", base+"/mcp", "--client-id", stepupCaller)
-	var sum stepupSummary
+	// The script reads the code from the redirect itself: the port is
+	// never listened on.
+	res := nc.run(t, time.Minute, nil, script, "--url", base+"/mcp", "--client-id", stepupCaller, "--redirect", "http://127.0.0.1:1/callback", "--no-resource")
+	var sum tsOAuthSummary
 	if err := json.Unmarshal([]byte(res.stdout), &sum); err != nil {
-		t.Fatalf("ts-stepup.mjs (exit %d) printed no summary: %v\nstdout:\n%s\nstderr:\n%s", res.code, err, res.stdout, res.stderr)
+		t.Fatalf("ts-oauth.mjs (exit %d) printed no summary: %v\nstdout:\n%s\nstderr:\n%s", res.code, err, res.stdout, res.stderr)
 	}
-	t.Logf("steps: %q; authorization scopes: %q; MCP answers: %+v", sum.Steps, sum.Authorizations, sum.MCPResponses)
+	t.Logf("steps: %q; authorizations: %+v; MCP answers: %+v", sum.Steps, sum.Authorizations, sum.MCPResponses)
 	if res.code != 0 {
-		t.Fatalf("ts-stepup.mjs exit status %d\nstderr:\n%s", res.code, res.stderr)
+		t.Fatalf("ts-oauth.mjs exit status %d: authorization errors %+v\nstderr:\n%s", res.code, sum.AuthorizationErrors, res.stderr)
 	}
 	if errs := e.OAuthErrors(); len(errs) > 0 {
 		t.Fatalf("the fake Entra answered errors: %+v", errs)

@@ -432,6 +432,10 @@ type tsOAuthSummary struct {
 		Error       string `json:"error"`
 		Description string `json:"description"`
 	} `json:"authorizationErrors"`
+	MCPResponses []struct {
+		Status    int    `json:"status"`
+		Challenge string `json:"challenge"`
+	} `json:"mcpResponses"`
 	Tools       []string `json:"tools"`
 	CallText    string   `json:"callText"`
 	CallIsError bool     `json:"callIsError"`
@@ -464,7 +468,7 @@ func TestOAuthTypeScriptSDK(t *testing.T) {
 	}
 
 	t.Run("without the resource parameter", func(t *testing.T) {
-		sum, res := run(t, "--no-resource")
+		sum, res := run(t, "--no-resource", "--call", `get_alerts={"state":"CA"}`)
 		if res.code != 0 {
 			t.Fatalf("ts-oauth.mjs exit %d: steps %q, authorization errors %+v\nstderr:\n%s", res.code, sum.Steps, sum.AuthorizationErrors, res.stderr)
 		}

@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // Sign-in through Microsoft Entra ID with the official TypeScript SDK client
 // (@modelcontextprotocol/sdk, pinned in ../../clients), run by
-// e2e/oauth_test.go against a server in MCP_AUTH=entra mode and the fake
-// Entra of shared/auth/authtest (Entra, with WithOAuth).
+// e2e/oauth_test.go and e2e/auth_test.go (step-up) against a server in
+// MCP_AUTH=entra mode and the fake Entra of shared/auth/authtest (Entra,
+// with WithOAuth).
 //
 // The client is a pre-registered public client (no Dynamic Client
 // Registration: Entra has none), given by --client-id, with a loopback
 // redirect URI. Its provider's "browser" follows the authorization URL
 // itself and reads the code (or the error) from the redirect; the script
 // hands the code to transport.finishAuth, as an app does when the browser
-// comes back, connects again, lists the tools and calls get_alerts.
+// comes back, and connects again. When the server answers 403 with
+// WWW-Authenticate: Bearer error="insufficient_scope", scope="…", the SDK
+// starts a new authorization for those scopes (step-up), completed the same
+// way. Then it lists the tools and, with --call, calls one.
 //
 // --no-resource makes the provider's validateResourceURL return undefined,
 // so that the SDK sends no RFC 8707 resource parameter, which Entra refuses
@@ -17,13 +21,14 @@
 // sends the protected resource metadata's resource.
 //
 // It prints a JSON summary on stdout: what each authorization request asked
-// for (scope, resource), each authorization error, the tools and the call's
-// text; never a code or a token.
+// for (scope, resource), each authorization error, each answer of the MCP
+// endpoint (status and WWW-Authenticate), the tools and the call's text;
+// never a code or a token.
 //
 // It runs with the clients folder as the working directory and imports the
 // SDK from its node_modules, since this file lives elsewhere.
 //
-//	node ts-oauth.mjs --url http://127.0.0.1:7071/mcp --client-id <id> --redirect http://127.0.0.1:<port>/callback [--no-resource]
+//	node ts-oauth.mjs --url http://127.0.0.1:7071/mcp --client-id <id> --redirect http://127.0.0.1:<port>/callback [--no-resource] [--call '<tool>=<json>']
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -40,15 +45,22 @@ const { values: opts } = parseArgs({
     "client-id": { type: "string" },
     redirect: { type: "string" },
     "no-resource": { type: "boolean", default: false },
+    call: { type: "string" },
   },
   strict: true,
 });
 if (!opts.url || !opts["client-id"] || !opts.redirect) {
-  process.stderr.write("usage: node ts-oauth.mjs --url <mcp url> --client-id <id> --redirect <loopback redirect URI> [--no-resource]\n");
+  process.stderr.write("usage: node ts-oauth.mjs --url <mcp url> --client-id <id> --redirect <loopback redirect URI> [--no-resource] [--call '<tool>=<json>']\n");
   process.exit(2);
 }
+const serverURL = new URL(opts.url);
+let call;
+if (opts.call) {
+  const eq = opts.call.indexOf("=");
+  call = { name: eq < 0 ? opts.call : opts.call.slice(0, eq), arguments: JSON.parse(eq < 0 ? "{}" : opts.call.slice(eq + 1)) };
+}
 
-const summary = { authorizations: [], authorizationErrors: [], tools: [], callText: "", steps: [] };
+const summary = { authorizations: [], authorizationErrors: [], mcpResponses: [], tools: [], callText: "", steps: [] };
 let code;
 let tokens;
 let verifier;
@@ -83,6 +95,16 @@ const provider = {
 };
 if (opts["no-resource"]) provider.validateResourceURL = async () => undefined;
 
+// Records what the MCP endpoint answers (not the authorization server).
+const recordingFetch = async (input, init) => {
+  const res = await fetch(input, init);
+  const u = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
+  if (u.pathname === serverURL.pathname) {
+    summary.mcpResponses.push({ status: res.status, challenge: res.headers.get("www-authenticate") });
+  }
+  return res;
+};
+
 const done = (status) => {
   process.stdout.write(JSON.stringify(summary) + "\n");
   process.exit(status);
@@ -90,14 +112,14 @@ const done = (status) => {
 
 let client;
 for (let attempt = 1; ; attempt++) {
-  const transport = new StreamableHTTPClientTransport(new URL(opts.url), { authProvider: provider });
+  const transport = new StreamableHTTPClientTransport(serverURL, { authProvider: provider, fetch: recordingFetch });
   client = new Client({ name: "ts-oauth", version: "0.0.0" });
   try {
     await client.connect(transport);
     summary.steps.push(`attempt ${attempt}: connected`);
     break;
   } catch (err) {
-    if (!(err instanceof UnauthorizedError) || !code || attempt >= 3) {
+    if (!(err instanceof UnauthorizedError) || !code || attempt >= 4) {
       summary.steps.push(`attempt ${attempt}: ${err?.constructor?.name}: ${err?.message}`);
       done(1);
     }
@@ -114,8 +136,10 @@ for (let attempt = 1; ; attempt++) {
 }
 const { tools } = await client.listTools();
 summary.tools = tools.map((t) => t.name);
-const res = await client.callTool({ name: "get_alerts", arguments: { state: "CA" } });
-summary.callText = (res.content ?? []).filter((c) => c.type === "text").map((c) => c.text).join("\n").slice(0, 2000);
-summary.callIsError = !!res.isError;
+if (call) {
+  const res = await client.callTool(call);
+  summary.callText = (res.content ?? []).filter((c) => c.type === "text").map((c) => c.text).join("\n").slice(0, 2000);
+  summary.callIsError = !!res.isError;
+}
 await client.close();
 done(0);
