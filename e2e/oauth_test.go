@@ -29,6 +29,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpfunc/mcpfunc/internal/clientcfg"
+	"github.com/mcpfunc/mcpfunc/internal/npmclients"
 	"github.com/mcpfunc/mcpfunc/shared/auth/authtest"
 )
 
@@ -385,17 +386,11 @@ func refreshes(e *authtest.Entra) int {
 // at.
 func pinnedClientVersion(t *testing.T, pkg string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "clients", "package.json"))
+	v, err := npmclients.Pinned(filepath.Join("..", "clients"), pkg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	if err := json.Unmarshal(b, &p); err != nil || p.Dependencies[pkg] == "" {
-		t.Fatalf("clients/package.json pins no %s (%v)", pkg, err)
-	}
-	return p.Dependencies[pkg]
+	return v
 }
 
 // checkWeatherOverStdio lists weather's tools and calls get_alerts through

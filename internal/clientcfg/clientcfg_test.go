@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpfunc/mcpfunc/internal/npmclients"
 	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
@@ -201,17 +202,11 @@ func TestReadmeUpToDate(t *testing.T) {
 
 // The recipes run the mcp-remote release the end-to-end tests run.
 func TestMCPRemotePinned(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "clients", "package.json"))
+	v, err := npmclients.Pinned(filepath.Join("..", "..", "clients"), "mcp-remote")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	if err := json.Unmarshal(b, &pkg); err != nil {
-		t.Fatal(err)
-	}
-	if got := "mcp-remote@" + pkg.Dependencies["mcp-remote"]; got != MCPRemote {
+	if got := "mcp-remote@" + v; got != MCPRemote {
 		t.Errorf("clients/package.json pins %s, the recipes run %s: keep them the same", got, MCPRemote)
 	}
 }

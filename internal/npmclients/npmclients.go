@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -108,6 +109,26 @@ func NodeBinary(dir string) (string, error) {
 		return "", fmt.Errorf("no Node binary at %s", p)
 	}
 	return p, nil
+}
+
+// Pinned returns the version dir's package.json pins pkg at (its
+// dependencies), such as "0.1.49" for mcp-remote.
+func Pinned(dir, pkg string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil {
+		return "", err
+	}
+	var p struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return "", fmt.Errorf("%s: %w", filepath.Join(dir, "package.json"), err)
+	}
+	v, ok := p.Dependencies[pkg]
+	if !ok || v == "" {
+		return "", fmt.Errorf("%s pins no %s", filepath.Join(dir, "package.json"), pkg)
+	}
+	return v, nil
 }
 
 // lockHash identifies an install: the package files and the platform (the

@@ -168,3 +168,35 @@ func TestLockWaitsAndExpires(t *testing.T) {
 	}
 	unlock()
 }
+
+func TestPinned(t *testing.T) {
+	tests := []struct {
+		name, packageJSON, pkg, want, wantErr string
+	}{
+		{"pinned", `{"dependencies": {"mcp-remote": "0.1.49"}}`, "mcp-remote", "0.1.49", ""},
+		{"not pinned", `{"dependencies": {"other": "1.0.0"}}`, "mcp-remote", "", "pins no mcp-remote"},
+		{"only optional", `{"optionalDependencies": {"mcp-remote": "0.1.49"}}`, "mcp-remote", "", "pins no mcp-remote"},
+		{"not JSON", `{`, "mcp-remote", "", "package.json"},
+		{"no file", "", "mcp-remote", "", "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.packageJSON != "" {
+				if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(tt.packageJSON), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := Pinned(dir, tt.pkg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Pinned = %q, %v; want an error with %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Pinned = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
