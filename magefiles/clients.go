@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -124,19 +123,9 @@ func Clients(ctx context.Context,
 		return err
 	}
 	if server != nil {
-		var names []string
-		for _, s := range servers {
-			names = append(names, s.Name)
+		if servers, err = pickServers(servers, func(s clientcfg.Server) string { return s.Name }, *server); err != nil {
+			return fmt.Errorf("-server: %w", err)
 		}
-		var keep []clientcfg.Server
-		for _, n := range splitList(*server) {
-			i := slices.Index(names, n)
-			if i < 0 {
-				return fmt.Errorf("-server: no server %q (there are: %s)", n, strings.Join(names, ", "))
-			}
-			keep = append(keep, servers[i])
-		}
-		servers = keep
 	}
 	if clientid != nil {
 		for i := range servers {

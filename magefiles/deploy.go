@@ -12,13 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/magefile/mage/mg"
 	"github.com/mcpfunc/mcpfunc/internal/deploy"
+	"github.com/mcpfunc/mcpfunc/internal/workspace"
 )
 
 // Package writes dist/<name>.zip per server (-server=a,b for some), the zip azd deploys, and verifies it.
@@ -32,18 +32,8 @@ func Package(ctx context.Context,
 	}
 	servers := all
 	if server != nil {
-		servers = nil
-		var names []string
-		for _, s := range all {
-			names = append(names, s.Name)
-		}
-		for _, n := range strings.Split(*server, ",") {
-			n = strings.TrimSpace(n)
-			i := slices.Index(names, n)
-			if i < 0 {
-				return fmt.Errorf("no server %q under servers/ (there are: %s)", n, strings.Join(names, ", "))
-			}
-			servers = append(servers, all[i])
+		if servers, err = pickServers(all, func(s workspace.Server) string { return s.Name }, *server); err != nil {
+			return err
 		}
 		// Build for the chosen servers only, exactly as Build does.
 		if err := buildDist(ctx, servers); err != nil {

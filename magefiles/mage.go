@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/magefile/mage/mg"
@@ -36,6 +37,25 @@ func loadServers() ([]workspace.Server, error) {
 		return nil, errors.New("no servers found under servers/ (each needs go.mod, host.json and local.settings.json)")
 	}
 	return servers, workspace.Check(servers)
+}
+
+// pickServers returns the servers of all that list (a -server flag: names,
+// comma-separated) names, in its order; name gives a server's name.
+func pickServers[S any](all []S, name func(S) string, list string) ([]S, error) {
+	var names []string
+	for _, s := range all {
+		names = append(names, name(s))
+	}
+	var out []S
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		i := slices.Index(names, n)
+		if i < 0 {
+			return nil, fmt.Errorf("no server %q under servers/ (there are: %s)", n, strings.Join(names, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
 }
 
 // moduleDirs lists the workspace modules' folders, relative to the root.
