@@ -152,17 +152,9 @@ func localRecipeServers() ([]clientcfg.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var keyed []string
-	for _, s := range all {
-		if levels[s.Name] != funchost.Anonymous {
-			keyed = append(keyed, s.Name)
-		}
-	}
-	keys := map[string]funchost.Keys{}
-	if len(keyed) > 0 {
-		if keys, err = funchost.DevKeys(funchost.DevKeysFile, keyed, os.Getenv); err != nil {
-			return nil, err
-		}
+	keys, err := localKeys(all, levels)
+	if err != nil {
+		return nil, err
 	}
 	var out []clientcfg.Server
 	for _, s := range all {

@@ -151,23 +151,32 @@ func funcKeyNote(servers []workspace.Server, levels map[string]funchost.AuthLeve
 		localAuthDocs, strings.Join(keyed, ", "), verb)
 }
 
-// devKeys returns the local keys of the key-mode servers and prints each
-// one's URL with the key to send; the other servers need none.
-func devKeys(servers []workspace.Server, levels map[string]funchost.AuthLevel) (map[string]funchost.Keys, error) {
+// localKeys returns the local keys of the servers whose host requires
+// keys (levels), from funchost.DevKeysFile (made there on first use); nil
+// when none does.
+func localKeys(servers []workspace.Server, levels map[string]funchost.AuthLevel) (map[string]funchost.Keys, error) {
 	var keyed []string
-	width := 0
 	for _, s := range servers {
 		if levels[s.Name] != funchost.Anonymous {
 			keyed = append(keyed, s.Name)
-			width = max(width, len(s.Name))
 		}
 	}
 	if len(keyed) == 0 {
 		return nil, nil
 	}
-	keys, err := funchost.DevKeys(funchost.DevKeysFile, keyed, os.Getenv)
-	if err != nil {
+	return funchost.DevKeys(funchost.DevKeysFile, keyed, os.Getenv)
+}
+
+// devKeys returns the local keys of the key-mode servers and prints each
+// one's URL with the key to send; the other servers need none.
+func devKeys(servers []workspace.Server, levels map[string]funchost.AuthLevel) (map[string]funchost.Keys, error) {
+	keys, err := localKeys(servers, levels)
+	if err != nil || len(keys) == 0 {
 		return nil, err
+	}
+	width := 0
+	for name := range keys {
+		width = max(width, len(name))
 	}
 	fmt.Printf("==> key mode: mage's host answers 401 to a request without the server's key, as Azure does (local keys in %s; %s and %s replace them)\n",
 		funchost.DevKeysFile, funchost.DevFunctionKeyEnv, funchost.DevMasterKeyEnv)
