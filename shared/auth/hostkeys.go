@@ -69,38 +69,55 @@ func keyFromEnv(get func(string) string, readFile func(string) ([]byte, error)) 
 		// Functions host.
 		return Config{Mode: ModeKey, keyNotice: localKeyNotice}, nil
 	}
-	override, err := overrideLevel(get)
-	if err == nil && (override == nil || override.level != levelAnonymous) {
-		var file hostLevel
-		file, err = fileLevel(get, readFile)
-		if err == nil && file.level == levelAnonymous && override != nil {
-			// The host may honour the override (then keys are required)
-			// or not (then /mcp is open): not knowing, refuse.
-			return Config{}, fmt.Errorf("auth: refusing to start: %s=key trusts the Functions host to check function keys; the app setting %s says %s, but %s says %q, "+
-				"and whether the host applies that app setting to customHandler is not confirmed, so anyone might be able to call /mcp. "+
-				"Make host.json say \"DefaultAuthorizationLevel\": \"function\" under customHandler.http (in this repository: \"auth\": \"key\" in infra/servers.json, then go tool mage sync). "+
-				"If you have checked that a request without a key gets 401 from this app, set %s=off",
-				envMCPAuth, envHostAuthLevel, override.level, file.source, file.level, envRequireHostKeys)
-		}
-		if err == nil && override == nil {
-			override = &file
-		}
-	}
+	hl, err := keyModeLevel(get, readFile)
 	if err != nil {
-		return Config{}, fmt.Errorf("auth: %s=key: %w; fix it, or set %s=entra (or easyauth) to verify callers' tokens in the process. "+
+		return Config{}, err
+	}
+	return Config{Mode: ModeKey, keyNotice: fmt.Sprintf("%s=key: the Functions host checks function keys on /mcp (DefaultAuthorizationLevel %s, from %s; clients send x-functions-key); "+
+		"the server does not authenticate callers itself", envMCPAuth, hl.level, hl.source)}, nil
+}
+
+// keyModeLevel returns the authorization level key mode relies on: the app
+// setting's when set, else host.json's (or the host's default). It refuses
+// either one saying anonymous, and host.json saying anonymous under an app
+// setting that does not: the host may honour the app setting (then keys
+// are required) or not (then /mcp is open), and which is not confirmed.
+func keyModeLevel(get func(string) string, readFile func(string) ([]byte, error)) (hostLevel, error) {
+	unreadable := func(err error) error {
+		return fmt.Errorf("auth: %s=key: %w; fix it, or set %s=entra (or easyauth) to verify callers' tokens in the process. "+
 			"If the host does require keys, %s=off skips this check", envMCPAuth, err, envMCPAuth, envRequireHostKeys)
 	}
-	hl := *override
-	if hl.level == levelAnonymous {
-		return Config{}, fmt.Errorf("auth: refusing to start: %s=key trusts the Functions host to check function keys, but the host lets anonymous requests through "+
+	anonymous := func(hl hostLevel) error {
+		return fmt.Errorf("auth: refusing to start: %s=key trusts the Functions host to check function keys, but the host lets anonymous requests through "+
 			"(DefaultAuthorizationLevel is %q, from %s), so anyone could call /mcp. "+
 			"Set \"DefaultAuthorizationLevel\": \"function\" under customHandler.http in host.json, and the app setting %s=function if it is set; "+
 			"or set %s=entra to verify callers' Entra tokens in the process, or %s=none to serve anonymously on purpose. "+
 			"If the host does require keys and this check is wrong, set %s=off",
 			envMCPAuth, hl.level, hl.source, envHostAuthLevel, envMCPAuth, envMCPAuth, envRequireHostKeys)
 	}
-	return Config{Mode: ModeKey, keyNotice: fmt.Sprintf("%s=key: the Functions host checks function keys on /mcp (DefaultAuthorizationLevel %s, from %s; clients send x-functions-key); "+
-		"the server does not authenticate callers itself", envMCPAuth, hl.level, hl.source)}, nil
+	override, err := overrideLevel(get)
+	if err != nil {
+		return hostLevel{}, unreadable(err)
+	}
+	if override != nil && override.level == levelAnonymous {
+		return hostLevel{}, anonymous(*override)
+	}
+	file, err := fileLevel(get, readFile)
+	switch {
+	case err != nil:
+		return hostLevel{}, unreadable(err)
+	case file.level == levelAnonymous && override != nil:
+		return hostLevel{}, fmt.Errorf("auth: refusing to start: %s=key trusts the Functions host to check function keys; the app setting %s says %s, but %s says %q, "+
+			"and whether the host applies that app setting to customHandler is not confirmed, so anyone might be able to call /mcp. "+
+			"Make host.json say \"DefaultAuthorizationLevel\": \"function\" under customHandler.http (in this repository: \"auth\": \"key\" in infra/servers.json, then go tool mage sync). "+
+			"If you have checked that a request without a key gets 401 from this app, set %s=off",
+			envMCPAuth, envHostAuthLevel, override.level, file.source, file.level, envRequireHostKeys)
+	case file.level == levelAnonymous:
+		return hostLevel{}, anonymous(file)
+	case override != nil:
+		return *override, nil
+	}
+	return file, nil
 }
 
 // localKeyNotice is the ModeKey notice outside Azure.
