@@ -170,11 +170,16 @@ func (s Server) keyNote() string {
 	if s.Key != "" {
 		return fmt.Sprintf("The key is %s's local key from .mcpfunc/dev-keys.json (mage dev prints it); Azure's keys are others.", s.Name)
 	}
-	cmd := s.KeyCommand
-	if cmd == "" {
-		cmd = workspace.FunctionKeyCommand("<resource group>", "<function app>")
+	return fmt.Sprintf("Get the key with `%s` and keep it out of version control.", s.keyCommand())
+}
+
+// keyCommand prints the deployed key: KeyCommand, or the az command with
+// placeholders.
+func (s Server) keyCommand() string {
+	if s.KeyCommand != "" {
+		return s.KeyCommand
 	}
-	return fmt.Sprintf("Get the key with `%s` and keep it out of version control.", cmd)
+	return workspace.FunctionKeyCommand("<resource group>", "<function app>")
 }
 
 // marshal writes v as indented JSON, leaving <, > and & as they are (the

@@ -174,11 +174,7 @@ func (s Server) keyExport() string {
 	if s.Key != "" {
 		return "export " + s.keyEnv() + "=" + shellQuote(s.Key)
 	}
-	cmd := s.KeyCommand
-	if cmd == "" {
-		cmd = workspace.FunctionKeyCommand("<resource group>", "<function app>")
-	}
-	return "export " + s.keyEnv() + "=$(" + cmd + ")"
+	return "export " + s.keyEnv() + "=$(" + s.keyCommand() + ")"
 }
 
 func marshalCompact(v any) string {
